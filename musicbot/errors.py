@@ -1,0 +1,24 @@
+"""One small hierarchy of errors whose messages are safe to show to users."""
+
+from __future__ import annotations
+
+
+class MusicBotError(Exception):
+    """Base of every error the bot reports to a user; ``str(err)`` is the user-facing message."""
+
+
+class ConfigError(MusicBotError):
+    """A setting (environment variable or TOML key) is missing or invalid."""
+
+
+class FilterConfigError(MusicBotError):
+    """A filter object is malformed. ``field`` names the offending JSON path, e.g. ``timescale.speed``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}" if field else problem)
+
+
+class MediaError(MusicBotError):
+    """A file or stream could not be opened or decoded."""
