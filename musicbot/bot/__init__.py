@@ -1,0 +1,1 @@
+"""The Discord side: client, (later) slash commands, views and checks."""

@@ -1,0 +1,58 @@
+"""The discord.py client. For now it connects, loads libopus and reports readiness; the slash
+commands and the voice sessions plug into it (issues 6 and 7)."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+
+import av
+import discord
+
+from musicbot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def load_bundled_opus() -> str | None:
+    """Point discord.py at the libopus inside the PyAV wheel, so no system libopus is needed.
+
+    Returns the library path, or None when discord.py already had one loaded.
+    """
+    if discord.opus.is_loaded():
+        return None
+    base = os.path.dirname(av.__file__)
+    candidates = sorted(glob.glob(base + ".libs/libopus*.so*") + glob.glob(os.path.join(base, ".dylibs", "libopus*")))
+    if not candidates:
+        log.warning("no libopus found in the PyAV wheel; voice needs a system libopus")
+        return None
+    discord.opus.load_opus(candidates[0])
+    return candidates[0]
+
+
+class MusicBotClient(discord.Client):
+    """Needs only the non-privileged intents: guilds and voice states."""
+
+    def __init__(self, config: Config) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.voice_states = True
+        super().__init__(intents=intents, shard_count=config.shard_count, shard_ids=list(config.shard_ids or []) or None)
+        self.config = config
+
+    async def setup_hook(self) -> None:
+        path = load_bundled_opus()
+        if path:
+            log.info("libopus loaded from %s", path)
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s in %d guilds", self.user, len(self.guilds))
+
+
+def run_bot(config: Config) -> None:
+    token = config.require_token()
+    if config.discord_api_base:
+        discord.http.Route.BASE = config.discord_api_base.rstrip("/")
+    client = MusicBotClient(config)
+    client.run(token, log_handler=None)

@@ -1,0 +1,125 @@
+"""The ``musicbot`` command: run, render, bench.
+
+Every error a user can cause ends with one line on stderr and exit code 2 (bad input) or 1
+(the media failed); tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from musicbot.dsp.params import FilterSettings
+from musicbot.dsp.presets import apply_preset, preset_names
+from musicbot.dsp.settings import merge_filters, parse_filters_json
+from musicbot.errors import ConfigError, FilterConfigError, MediaError, MusicBotError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="musicbot", description="A Discord music bot with its own audio engine.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
+
+    render = commands.add_parser("render", help="run the audio engine offline: file or URL in, .wav/.ogg/.opus out")
+    render.add_argument("input", help="any file or URL PyAV can read")
+    render.add_argument("output", type=Path, help=".wav (48 kHz stereo s16), .ogg or .opus (Opus)")
+    render.add_argument("--filters", metavar="JSON", help="Lavalink-style filters object, or @file.json")
+    render.add_argument(
+        "--preset", action="append", default=[], metavar="NAME",
+        help=f"apply a preset (repeatable): {', '.join(preset_names())}",
+    )
+    render.add_argument("--volume", type=float, default=100.0, metavar="PCT", help="player volume 0–200 (default 100)")
+    render.add_argument("--no-normalize", action="store_true", help="turn loudness normalization off")
+    render.add_argument("--target-lufs", type=float, default=-14.0, help="normalization target (default −14)")
+
+    bench = commands.add_parser("bench", help="measure the engine's cost per frame and streams per core")
+    bench.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    bench.add_argument("--seconds", type=float, default=10.0, help="audio per measurement (default 10)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "render":
+            return _render(args)
+        if args.command == "bench":
+            from musicbot.bench import run_bench
+
+            return run_bench(seconds=args.seconds, as_json=args.json)
+        if args.command == "run":
+            return _run()
+    except (ConfigError, FilterConfigError) as err:
+        return _fail(args, err, EXIT_BAD_INPUT)
+    except MusicBotError as err:
+        return _fail(args, err, EXIT_FAILED)
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_BAD_INPUT
+
+
+def _run() -> int:
+    from musicbot.bot.client import run_bot
+    from musicbot.config import load_config
+    from musicbot.logs import setup_logging
+
+    config = load_config()
+    setup_logging(config.log_level, config.log_format)
+    run_bot(config)
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from musicbot.render import render
+
+    filters = _filters_from_args(args.filters, args.preset)
+    if not 0.0 <= args.volume <= 200.0:
+        raise FilterConfigError("--volume", f"{args.volume:g} is out of range; allowed: 0 to 200 (percent)")
+    if not -40.0 <= args.target_lufs <= -5.0:
+        raise FilterConfigError("--target-lufs", f"{args.target_lufs:g} is out of range; allowed: -40 to -5")
+    logging.basicConfig(level=logging.WARNING)
+    report = render(
+        args.input, args.output, filters,
+        volume=args.volume / 100.0, normalize=not args.no_normalize, target_lufs=args.target_lufs,
+    )
+    how = f", {report.passthrough_frames} passed through without re-encoding" if report.passthrough_frames else ""
+    print(f"wrote {args.output}: {report.seconds:.2f} s, {report.frames} frames{how}")
+    return 0
+
+
+def _filters_from_args(filters_arg: str | None, presets: list[str]) -> FilterSettings:
+    settings = FilterSettings()
+    for name in presets:
+        settings = apply_preset(settings, name)
+    if filters_arg:
+        text = filters_arg
+        if filters_arg.startswith("@"):
+            path = Path(filters_arg[1:])
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as err:
+                raise FilterConfigError("--filters", f"cannot read {path}: {err.strerror}") from None
+        patch = parse_filters_json(text)
+        from musicbot.dsp.settings import settings_to_json
+
+        settings = merge_filters(settings, settings_to_json(patch)) if presets else patch
+    return settings
+
+
+def _fail(args: argparse.Namespace, err: Exception, code: int) -> int:
+    if args.debug:
+        logging.getLogger(__name__).exception("failed")
+    print(f"musicbot: error: {err}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

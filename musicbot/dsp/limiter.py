@@ -1,0 +1,157 @@
+"""Look-ahead peak limiter: the last stage before the encoder, so no sample ever leaves above the ceiling.
+
+Hand-written because neither numpy nor scipy ships a streaming limiter; scipy.ndimage supplies the
+sliding-window minimum that makes it vectorized (no per-sample Python loop).
+
+How one frame is processed (all array operations, state carried across frames):
+
+1. Required gain per input sample, linked across channels: ``g = min(1, ceiling / max(|L|, |R|))``.
+2. Sliding minimum of ``g`` over the look-ahead window (L + 1 samples), then a moving average of that
+   minimum over another L + 1 samples. The average of values that are all ≤ ``g[t]`` is ≤ ``g[t]``,
+   so the smoothed curve reaches (at most) the required gain exactly when the peak leaves the delay
+   line, having ramped down over the look-ahead: a smooth attack, never a step.
+3. Release: the reduction in nepers ``D = -ln(gain)`` follows ``D[t] = max(U[t], r·D[t-1])``, an
+   exponential (linear-in-dB) recovery. That max-recurrence unrolls to a cumulative maximum of
+   ``U[k]·r^-k`` scaled by ``r^t``, so it runs as ``np.maximum.accumulate``.
+4. The audio is delayed by L samples and multiplied by ``exp(-D)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from musicbot.dsp.frame import CHANNELS, SAMPLE_RATE_HZ, Frame
+
+_F64 = npt.NDArray[np.float64]
+
+# The gain is computed against a ceiling a hair lower than the advertised one, so float32 rounding
+# of the output can never land above it (−0.0009 dB: inaudible).
+_CEILING_MARGIN = 0.9999
+# Reductions smaller than this (in nepers, ≈ 1e-7 dB) are snapped to zero so the cheap path resumes.
+_NEGLIGIBLE_NEPERS = 1e-8
+
+
+class Limiter:
+    """Linked-stereo look-ahead peak limiter.
+
+    Every output sample satisfies ``|y| ≤ 10^(ceiling_dbfs/20)`` whatever the input, including
+    inputs far above full scale; loud passages are turned down smoothly rather than clipped.
+    The audio is delayed by a constant ``latency_samples`` (the look-ahead), cheap path or not.
+
+    Constructed on any thread; ``process``/``reset`` are called from the audio thread only.
+    """
+
+    def __init__(self, ceiling_dbfs: float = -1.0, lookahead_ms: float = 1.5, release_ms: float = 80.0) -> None:
+        if not math.isfinite(ceiling_dbfs) or ceiling_dbfs > 0.0:
+            raise ValueError("ceiling_dbfs must be finite and ≤ 0 dBFS")
+        if not 0.1 <= lookahead_ms <= 20.0:
+            raise ValueError("lookahead_ms must be within 0.1…20 ms")
+        if not 1.0 <= release_ms <= 5000.0:
+            raise ValueError("release_ms must be within 1…5000 ms")
+        self.ceiling_dbfs = ceiling_dbfs
+        self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
+        self._ceiling_eff = self._ceiling * _CEILING_MARGIN
+        # An even look-ahead makes both windows (L + 1 samples) odd, so ndimage can align them as
+        # trailing windows with origin = L / 2.
+        self._lookahead = max(2, 2 * round(lookahead_ms * SAMPLE_RATE_HZ / 1000.0 / 2.0))
+        self._release_r = math.exp(-1000.0 / (release_ms * SAMPLE_RATE_HZ))
+        self._powers_n = -1
+        self._r_pow: _F64 = np.empty(0)
+        self._r_inv_pow: _F64 = np.empty(0)
+        self._delay: _F64 = np.zeros((self._lookahead, CHANNELS))
+        self._gain_history: _F64 = np.ones(2 * self._lookahead)
+        self._reduction_nepers = 0.0
+        self._last_reduction_db = 0.0
+
+    @property
+    def latency_samples(self) -> int:
+        """Constant delay the limiter adds, in samples at 48 kHz (the look-ahead)."""
+        return self._lookahead
+
+    @property
+    def gain_reduction_db(self) -> float:
+        """Largest gain reduction applied during the last processed frame, in dB (≥ 0; 0 = untouched)."""
+        return self._last_reduction_db
+
+    @property
+    def is_identity(self) -> bool:
+        """Always False: the limiter always runs (it delays the audio, and guards the ceiling)."""
+        return False
+
+    def reset(self) -> None:
+        """Forget the delayed audio and any gain reduction in progress (audio thread, e.g. after a seek)."""
+        self._delay.fill(0.0)
+        self._gain_history.fill(1.0)
+        self._reduction_nepers = 0.0
+        self._last_reduction_db = 0.0
+
+    def process(self, frame: Frame) -> Frame:
+        """Limit one (n, 2) float32 frame; returns the frame delayed by ``latency_samples`` (audio thread)."""
+        x = np.asarray(frame, dtype=np.float64)
+        n = x.shape[0]
+        peaks = _linked_peaks(x)
+        frame_peak = float(peaks.max()) if n else 0.0
+        if not math.isfinite(frame_peak):
+            # A broken upstream filter must not poison the delay line (or the listener's ears).
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+            peaks = _linked_peaks(x)
+            frame_peak = float(peaks.max())
+        lookahead = self._lookahead
+        delayed = np.concatenate([self._delay, x])
+        self._delay = delayed[n:].copy() if n >= lookahead else delayed[-lookahead:].copy()
+        delayed = delayed[:n]
+
+        if (
+            frame_peak <= self._ceiling_eff
+            and self._reduction_nepers == 0.0
+            and float(self._gain_history.min()) == 1.0
+        ):
+            # Cheap path: nothing to limit now or within the look-ahead; the latency stays the same.
+            self._gain_history.fill(1.0)
+            self._last_reduction_db = 0.0
+            return delayed.astype(np.float32)
+
+        required = np.minimum(1.0, self._ceiling_eff / np.maximum(peaks, 1e-30))
+        extended = np.concatenate([self._gain_history, required])
+        self._gain_history = extended[-2 * lookahead:].copy()
+        window = lookahead + 1
+        held = ndimage.minimum_filter1d(extended, window, origin=lookahead // 2)
+        attack = ndimage.uniform_filter1d(held, window, origin=lookahead // 2)[2 * lookahead:]
+        # The moving average can round a hair above its inputs; never exceed the held minimum.
+        attack = np.minimum(attack, held[2 * lookahead:])
+        target_nepers = -np.log(np.maximum(attack, 1e-30))
+
+        r_pow, r_inv_pow = self._release_powers(n)
+        carried = self._release_r * self._reduction_nepers
+        unrolled = np.maximum.accumulate(target_nepers * r_inv_pow)
+        reduction = r_pow * np.maximum(unrolled, carried)
+        last = float(reduction[-1]) if n else self._reduction_nepers
+        self._reduction_nepers = last if last > _NEGLIGIBLE_NEPERS else 0.0
+
+        out = delayed * np.exp(-reduction)[:, None]
+        self._last_reduction_db = float(reduction.max()) * (20.0 / math.log(10.0)) if n else 0.0
+        out_peak = float(np.abs(out).max()) if n else 0.0
+        if out_peak > self._ceiling_eff:
+            # Only floating-point error can get here; scale the frame, never clip the waveform.
+            out *= self._ceiling_eff / out_peak
+        return out.astype(np.float32)
+
+    def _release_powers(self, n: int) -> tuple[_F64, _F64]:
+        """r^k and r^-k for k = 0..n-1, cached per frame length."""
+        if n != self._powers_n:
+            k = np.arange(n, dtype=np.float64)
+            log_r = math.log(self._release_r)
+            self._r_pow = np.exp(k * log_r)
+            self._r_inv_pow = np.exp(-k * log_r)
+            self._powers_n = n
+        return self._r_pow, self._r_inv_pow
+
+
+def _linked_peaks(x: _F64) -> _F64:
+    """max(|L|, |R|) per sample; elementwise on the columns because an axis=1 reduction over two
+    values is an order of magnitude slower in numpy."""
+    return np.maximum(np.abs(x[:, 0]), np.abs(x[:, 1]))

@@ -1,0 +1,102 @@
+"""Values the queue is made of: entries, loop modes, per-guild limits and the result of a bulk add."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from musicbot.queue.errors import DuplicateTrackError, QueueError, QueueFullError, TrackTooLongError
+from musicbot.queue.track import Track
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One track as queued by someone. The same track queued twice gives two entries.
+
+    ``entry_id`` is unique within its queue for the queue's lifetime. ``requester_id`` is the
+    Discord user id, or None for tracks the bot chose itself (autoplay). ``added_at`` is in
+    seconds since the epoch, from the queue's injected clock.
+    """
+
+    entry_id: int
+    track: Track
+    requester_id: int | None
+    added_at: float
+    autoplay: bool = False
+
+
+class LoopMode(Enum):
+    """What happens when a track ends naturally (see ``MusicQueue.advance``)."""
+
+    OFF = "off"
+    TRACK = "track"
+    QUEUE = "queue"
+
+    def cycled(self) -> LoopMode:
+        """The next mode for the now-playing panel's loop button: off → track → queue → off."""
+        order = (LoopMode.OFF, LoopMode.TRACK, LoopMode.QUEUE)
+        return order[(order.index(self) + 1) % len(order)]
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """Guild settings that bound the queue.
+
+    ``max_length`` counts upcoming entries (not the one playing, not history).
+    ``max_track_s`` is the longest track accepted, in seconds; None means no limit. Tracks of
+    unknown length (live streams) are not refused by it: radio is a feature, and the guild
+    can skip a stream like any other track.
+    ``history_size`` bounds how far ``previous`` can go back; older entries are forgotten.
+    """
+
+    max_length: int = 100
+    max_track_s: float | None = None
+    dedupe: bool = False
+    history_size: int = 100
+
+    def __post_init__(self) -> None:
+        if self.max_length < 1:
+            raise ValueError(f"max_length must be ≥ 1, got {self.max_length}")
+        if self.max_track_s is not None and self.max_track_s <= 0:
+            raise ValueError(f"max_track_s must be > 0 or None, got {self.max_track_s}")
+        if self.history_size < 0:
+            raise ValueError(f"history_size must be ≥ 0, got {self.history_size}")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A track a bulk add did not queue, and why (``str(error)`` is the user-facing reason)."""
+
+    track: Track
+    error: QueueError
+
+    @property
+    def reason(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What ``MusicQueue.add_many`` did: every track is either in ``added`` or in ``refused``."""
+
+    added: tuple[QueueEntry, ...]
+    refused: tuple[Refusal, ...]
+
+    @property
+    def summary(self) -> str:
+        """A short line for the reply, e.g. ``"Queued 48 tracks; 2 were refused (too long)."``."""
+        noun = "track" if len(self.added) == 1 else "tracks"
+        text = f"Queued {len(self.added)} {noun}."
+        if self.refused:
+            kinds = sorted({_REFUSAL_KINDS.get(type(r.error), "refused") for r in self.refused})
+            verb = "was" if len(self.refused) == 1 else "were"
+            text = f"{text[:-1]}; {len(self.refused)} {verb} refused ({', '.join(kinds)})."
+        return text
+
+
+# Short labels for the kinds of refusal, for the one-line summary of a playlist load.
+_REFUSAL_KINDS: dict[type[QueueError], str] = {
+    DuplicateTrackError: "already queued",
+    QueueFullError: "queue full",
+    TrackTooLongError: "too long",
+}

@@ -1,0 +1,75 @@
+"""Errors the queue raises; each message is shown to the user as is."""
+
+from __future__ import annotations
+
+from musicbot.errors import MusicBotError
+from musicbot.queue.track import Track, format_duration
+
+
+class QueueError(MusicBotError):
+    """Base of every refusal by the queue."""
+
+
+class InvalidIndexError(QueueError):
+    """A 1-based position that is not in the queue. ``size`` is the number of upcoming tracks."""
+
+    def __init__(self, index: int, size: int) -> None:
+        self.index = index
+        self.size = size
+        if size == 0:
+            message = f"There is no track {index}; the queue is empty."
+        elif size == 1:
+            message = f"There is no track {index}; the queue has 1 track (1)."
+        else:
+            message = f"There is no track {index}; the queue has {size} tracks (1–{size})."
+        super().__init__(message)
+
+
+class QueueFullError(QueueError):
+    """Adding would take the upcoming list past the guild's maximum length."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"The queue is full ({limit} tracks max on this server).")
+
+
+class TrackTooLongError(QueueError):
+    """The track is longer than the guild allows."""
+
+    def __init__(self, track: Track, limit_s: float) -> None:
+        self.track = track
+        self.limit_s = limit_s
+        length = format_duration(track.duration_s or 0.0)
+        super().__init__(
+            f"“{track.title}” is {length} long; tracks on this server can be at most "
+            f"{format_duration(limit_s)}."
+        )
+
+
+class DuplicateTrackError(QueueError):
+    """De-duplication is on and the track is already playing or queued."""
+
+    def __init__(self, track: Track) -> None:
+        self.track = track
+        super().__init__(f"“{track.title}” is already in the queue.")
+
+
+class NothingPlayingError(QueueError):
+    """An operation needs a current track and there is none."""
+
+    def __init__(self) -> None:
+        super().__init__("Nothing is playing.")
+
+
+class NoPreviousTrackError(QueueError):
+    """``previous`` was asked for with an empty history."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no previous track.")
+
+
+class FairOrderError(QueueError):
+    """Fair mode decides the order of the queue, so hand-ordering is refused while it is on."""
+
+    def __init__(self) -> None:
+        super().__init__("Fair mode decides the order of the queue; turn it off to move tracks.")

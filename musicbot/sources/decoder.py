@@ -1,0 +1,309 @@
+"""A decoder thread that turns any media PyAV opens into 48 kHz stereo 20 ms chunks.
+
+Thread model: one daemon thread per open track demuxes (and, unless the source is Opus,
+decodes and resamples) into a bounded queue of about two seconds. The consumer, discord.py's
+player thread or ``musicbot render``, takes chunks without ever touching the network.
+
+Opus sources whose packets are 20 ms frames (YouTube's itag 251, Ogg/WebM Opus) are carried
+as packets only: passthrough sends them untouched, and when filters are on the consumer
+decodes them with ``OpusPacketDecoder`` — decoding in the producer would cost the CPU that
+passthrough exists to save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import av
+import numpy as np
+
+from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
+from musicbot.errors import MediaError
+from musicbot.sources.media import _reason, open_container
+from musicbot.sources.opus_packets import is_passthrough_packet
+
+log = logging.getLogger(__name__)
+
+BUFFER_FRAMES = 100  # 2 s of audio between the network and the 20 ms clock
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """20 ms of the source starting at ``start_sample`` (48 kHz samples from the track start).
+
+    Exactly one of ``pcm`` (float32 (960, 2)) and ``packet`` (one 20 ms Opus frame) is set.
+    """
+
+    start_sample: int
+    pcm: Frame | None = None
+    packet: bytes | None = None
+
+
+class _EndOfStream:
+    def __repr__(self) -> str:
+        return "END_OF_STREAM"
+
+
+END_OF_STREAM: Final = _EndOfStream()
+
+
+class Decoder:
+    """Opens ``location`` and fills a bounded buffer from a background thread.
+
+    ``read_nowait`` (audio thread) never blocks: it returns a ``Chunk``, ``END_OF_STREAM``,
+    or None when the buffer ran dry (an underrun the caller answers with silence).
+    ``read`` (offline use) waits. A failure in the thread surfaces as ``MediaError`` from
+    either once the chunks before it have been consumed.
+    """
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        start_s: float = 0.0,
+        allow_passthrough: bool = True,
+        buffer_frames: int = BUFFER_FRAMES,
+    ) -> None:
+        self.location = location
+        self._headers = dict(headers or {})
+        self._start_s = max(0.0, start_s)
+        self._allow_passthrough = allow_passthrough
+        self._queue: queue.Queue[Chunk | _EndOfStream | MediaError] = queue.Queue(buffer_frames)
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._finished = False
+        self.packet_mode = False
+        """True when chunks carry Opus packets (set once the stream is open)."""
+        self.duration_s: float | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> Decoder:
+        self._thread = threading.Thread(target=self._run, name=f"decoder:{self.location[-40:]}", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait_open(self, timeout: float | None = None) -> None:
+        """Block until the stream is open (or failed); raises the open error, if any."""
+        self._opened.wait(timeout)
+        with contextlib.suppress(queue.Empty):
+            head = self._queue.queue[0] if self._queue.qsize() else None
+            if isinstance(head, MediaError):
+                raise head
+
+    def close(self) -> None:
+        """Stop the thread and drop buffered audio. Idempotent."""
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+
+    # ---------------------------------------------------------------- consumer side
+    def read_nowait(self) -> Chunk | _EndOfStream | None:
+        if self._finished:
+            return END_OF_STREAM
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        return self._unwrap(item)
+
+    def read(self, timeout: float | None = None) -> Chunk | _EndOfStream:
+        if self._finished:
+            return END_OF_STREAM
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise MediaError(f"{self.location}: no audio arrived for {timeout:g} s") from None
+        return self._unwrap(item)
+
+    def _unwrap(self, item: Chunk | _EndOfStream | MediaError) -> Chunk | _EndOfStream:
+        if isinstance(item, MediaError):
+            self._finished = True
+            raise item
+        if item is END_OF_STREAM:
+            self._finished = True
+        return item
+
+    @property
+    def buffered_frames(self) -> int:
+        return self._queue.qsize()
+
+    # ---------------------------------------------------------------- producer thread
+    def _put(self, item: Chunk | _EndOfStream | MediaError) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            container = open_container(self.location, headers=self._headers)
+        except MediaError as err:
+            self._put(err)
+            self._opened.set()
+            return
+        try:
+            stream = container.streams.audio[0]
+            if stream.duration is not None and stream.time_base is not None:
+                self.duration_s = float(stream.duration * stream.time_base)
+            elif container.duration:
+                self.duration_s = container.duration / av.time_base
+            start_sample = 0
+            if self._start_s > 0:
+                start_sample = _seek(container, stream, self._start_s)
+            self.packet_mode = self._allow_passthrough and _is_opus_48k(stream)
+            self._opened.set()
+            chunks = (
+                self._packets(container, stream, start_sample)
+                if self.packet_mode
+                else self._pcm(container, stream, start_sample)
+            )
+            for chunk in _renumber(chunks, start_sample):
+                if not self._put(chunk):
+                    return
+            self._put(END_OF_STREAM)
+        except av.error.FFmpegError as err:
+            log.warning("decoding %s failed", self.location, exc_info=True)
+            self._put(MediaError(f"Playback of {self.location} failed: {_reason(err)}"))
+        except Exception:  # a bug must not kill the thread silently: the consumer is told
+            log.exception("decoder thread crashed on %s", self.location)
+            self._put(MediaError("The track could not be decoded (internal error, see the bot's log)"))
+        finally:
+            self._opened.set()
+            container.close()
+
+    def _packets(self, container: Any, stream: Any, start_sample: int) -> Iterator[Chunk]:
+        for packet in container.demux(stream):
+            if self._stop.is_set():
+                return
+            if not packet.size:
+                continue
+            if start_sample and packet.pts is not None:
+                # after a seek, drop the packets before the target (20 ms granularity)
+                start = float(packet.pts * packet.time_base) * SAMPLE_RATE_HZ
+                if start + FRAME_SAMPLES / 2 < start_sample:
+                    continue
+            yield Chunk(0, packet=bytes(packet))
+
+    def _pcm(self, container: Any, stream: Any, start_sample: int) -> Iterator[Chunk]:
+        resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE_HZ)
+        pending = np.zeros((0, CHANNELS), np.float32)
+        to_drop: int | None = None if start_sample else 0
+        for packet in container.demux(stream):
+            if self._stop.is_set():
+                return
+            for frame in _decode(packet):
+                if to_drop is None:
+                    # a seek lands on an earlier keyframe: drop audio before the target sample
+                    first = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                    to_drop = max(0, start_sample - int(round(first * SAMPLE_RATE_HZ)))
+                pending = _append(pending, resampler.resample(frame))
+                if to_drop:
+                    dropped = min(to_drop, len(pending))
+                    pending, to_drop = pending[dropped:], to_drop - dropped
+                while len(pending) >= FRAME_SAMPLES:
+                    yield Chunk(0, pcm=np.ascontiguousarray(pending[:FRAME_SAMPLES]))
+                    pending = pending[FRAME_SAMPLES:]
+        pending = _append(pending, resampler.resample(None))
+        while len(pending) > 0:
+            block = pending[:FRAME_SAMPLES]
+            if len(block) < FRAME_SAMPLES:  # zero-pad the tail: every frame is exactly 20 ms
+                block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
+            yield Chunk(0, pcm=np.ascontiguousarray(block))
+            pending = pending[FRAME_SAMPLES:]
+
+
+class OpusPacketDecoder:
+    """Decodes 20 ms Opus packets to float32 (960, 2) frames; used by the consumer in DSP mode.
+
+    ``preroll`` feeds the packets just before a switch point so the decoder's prediction state
+    has converged when the first frame that counts comes out (Opus needs ~80 ms for that).
+    """
+
+    PREROLL_PACKETS = 4
+
+    def __init__(self) -> None:
+        self._codec = av.CodecContext.create("libopus", "r")
+        self._codec.sample_rate = SAMPLE_RATE_HZ
+        self._codec.layout = "stereo"
+
+    def decode(self, packet: bytes) -> Frame:
+        out = np.zeros((FRAME_SAMPLES, CHANNELS), np.float32)
+        filled = 0
+        try:
+            for frame in self._codec.decode(av.Packet(packet)):
+                pcm = _interleaved(frame)
+                take = min(len(pcm), FRAME_SAMPLES - filled)
+                out[filled:filled + take] = pcm[:take]
+                filled += take
+        except av.error.FFmpegError:
+            log.debug("corrupt Opus packet replaced by silence")
+        return out
+
+    def preroll(self, packets: list[bytes]) -> None:
+        for packet in packets[-self.PREROLL_PACKETS:]:
+            self.decode(packet)
+
+
+def _is_opus_48k(stream: Any) -> bool:
+    ctx = stream.codec_context
+    return bool(ctx.name in ("opus", "libopus") and (ctx.sample_rate in (48000, 0, None)))
+
+
+def _renumber(chunks: Iterator[Chunk], first_sample: int) -> Iterator[Chunk]:
+    position = first_sample
+    for chunk in chunks:
+        yield Chunk(position, pcm=chunk.pcm, packet=chunk.packet)
+        position += FRAME_SAMPLES
+
+
+def _decode(packet: Any) -> list[Any]:
+    try:
+        return list(packet.decode())
+    except av.error.InvalidDataError:
+        log.debug("skipping an undecodable packet")
+        return []
+
+
+_INT_SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}
+
+
+def _interleaved(frame: Any) -> Frame:
+    arr = frame.to_ndarray()
+    scale = _INT_SCALE.get(frame.format.name)
+    if scale is not None:  # libopus decodes to integers
+        arr = arr.astype(np.float32) / np.float32(scale)
+    if frame.format.is_planar:
+        pcm = arr.T
+    else:
+        pcm = arr.reshape(-1, len(frame.layout.channels))
+    if pcm.shape[1] == 1:
+        pcm = np.repeat(pcm, 2, axis=1)
+    return np.ascontiguousarray(pcm[:, :2], dtype=np.float32)
+
+
+def _append(pending: Frame, frames: list[Any]) -> Frame:
+    parts = [pending, *(_interleaved(f) for f in frames)]
+    return np.concatenate(parts) if len(parts) > 1 else pending
+
+
+def _seek(container: Any, stream: Any, seconds: float) -> int:
+    """Seek to ``seconds`` and return the 48 kHz sample position decoding resumes at."""
+    try:
+        container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+    except av.error.FFmpegError as err:
+        raise MediaError(f"Cannot seek in this source: {_reason(err)}") from err
+    return int(round(seconds * SAMPLE_RATE_HZ))
