@@ -61,10 +61,17 @@ def render(
         def pull() -> Any:
             return decoder.read(timeout=READ_TIMEOUT_S)
 
-        if suffix in WAV_SUFFIXES:
-            frames = _write_wav(destination, engine, pull)
-        else:
-            frames = _write_ogg(destination, engine, pull, suffix)
+        # Written beside the destination and renamed at the end, so a failure never leaves a
+        # half-written file that looks complete.
+        partial = destination.with_name(destination.name + ".part")
+        try:
+            if suffix in WAV_SUFFIXES:
+                frames = _write_wav(partial, engine, pull)
+            else:
+                frames = _write_ogg(partial, engine, pull, suffix)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
     finally:
         decoder.close()
     return RenderReport(frames, engine.stats.passthrough_frames, frames * FRAME_SAMPLES / SAMPLE_RATE_HZ)

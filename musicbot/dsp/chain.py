@@ -121,10 +121,9 @@ class FilterChain:
         """Feed one input frame (960 samples at the source rate)."""
         for stage in self._pre:
             frame = stage.run(frame)
-        if self._timescale.is_identity and self._fifo_len == 0:
-            self._append(frame)
-        else:
-            self._append(self._timescale.process(frame))
+        # Always called, even when off (it then returns the frame itself for ~3 µs): the
+        # resampler keeps a short history that must stay current for a seamless switch-on.
+        self._append(self._timescale.process(frame))
 
     def finish(self) -> None:
         """End of input: release what the timescale holds and pad to a whole frame."""

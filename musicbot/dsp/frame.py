@@ -25,7 +25,8 @@ def ramp_up(samples: int = FRAME_SAMPLES) -> npt.NDArray[np.float32]:
     Parameter changes are interpolated with it, so the last sample of the transition frame
     already has the new value and the first one is a step of 1/960 away from the old one.
     """
-    return (np.arange(1, samples + 1, dtype=np.float32) / samples)[:, None]
+    ramp = np.arange(1, samples + 1, dtype=np.float32) / np.float32(samples)
+    return ramp[:, None]
 
 
 def as_frame(samples: npt.ArrayLike) -> Frame:

@@ -3,17 +3,19 @@
 Hand-written because neither numpy nor scipy ships a streaming limiter; scipy.ndimage supplies the
 sliding-window minimum that makes it vectorized (no per-sample Python loop).
 
-How one frame is processed (all array operations, state carried across frames):
+How one frame is processed (all array operations, state carried across frames; L = look-ahead):
 
 1. Required gain per input sample, linked across channels: ``g = min(1, ceiling / max(|L|, |R|))``.
-2. Sliding minimum of ``g`` over the look-ahead window (L + 1 samples), then a moving average of that
-   minimum over another L + 1 samples. The average of values that are all ≤ ``g[t]`` is ≤ ``g[t]``,
-   so the smoothed curve reaches (at most) the required gain exactly when the peak leaves the delay
-   line, having ramped down over the look-ahead: a smooth attack, never a step.
-3. Release: the reduction in nepers ``D = -ln(gain)`` follows ``D[t] = max(U[t], r·D[t-1])``, an
-   exponential (linear-in-dB) recovery. That max-recurrence unrolls to a cumulative maximum of
-   ``U[k]·r^-k`` scaled by ``r^t``, so it runs as ``np.maximum.accumulate``.
-4. The audio is delayed by L samples and multiplied by ``exp(-D)``.
+2. Hold: sliding minimum of ``g`` over the last L + 1 samples, so every sample still in the delay
+   line is covered.
+3. Release on the linear reduction ``d = 1 − gain``: ``d[t] = max(1 − held[t], r·d[t−1])``, an
+   exponential recovery towards unity gain. The max-recurrence unrolls to a cumulative maximum of
+   ``u[k]·r^−k`` scaled by ``r^t``, so it runs as ``np.maximum.accumulate``.
+4. Attack: a triangular moving average (two cascaded boxes) of that curve spanning L + 1 samples.
+   Every averaged value is ≤ the required gain of the sample now leaving the delay line (each is a
+   minimum over a window that contains it), so the ceiling holds; and the average turns every corner
+   of the hold/release curve into an S-bend with continuous slope, so gain changes never tick.
+5. The audio is delayed by L samples and multiplied by the gain.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ _F64 = npt.NDArray[np.float64]
 # The gain is computed against a ceiling a hair lower than the advertised one, so float32 rounding
 # of the output can never land above it (−0.0009 dB: inaudible).
 _CEILING_MARGIN = 0.9999
-# Reductions smaller than this (in nepers, ≈ 1e-7 dB) are snapped to zero so the cheap path resumes.
-_NEGLIGIBLE_NEPERS = 1e-8
+# Reductions smaller than this (a gain of 1 − 1e-8, ≈ 1e-7 dB) are snapped to zero so the cheap path resumes.
+_NEGLIGIBLE_REDUCTION = 1e-8
 
 
 class Limiter:
@@ -55,16 +57,19 @@ class Limiter:
         self.ceiling_dbfs = ceiling_dbfs
         self._ceiling = 10.0 ** (ceiling_dbfs / 20.0)
         self._ceiling_eff = self._ceiling * _CEILING_MARGIN
-        # An even look-ahead makes both windows (L + 1 samples) odd, so ndimage can align them as
-        # trailing windows with origin = L / 2.
+        # An even look-ahead makes the hold window (L + 1 samples) odd, so ndimage can align it as a
+        # trailing window with origin = L / 2, and splits the attack into two equal boxes.
         self._lookahead = max(2, 2 * round(lookahead_ms * SAMPLE_RATE_HZ / 1000.0 / 2.0))
         self._release_r = math.exp(-1000.0 / (release_ms * SAMPLE_RATE_HZ))
         self._powers_n = -1
         self._r_pow: _F64 = np.empty(0)
         self._r_inv_pow: _F64 = np.empty(0)
         self._delay: _F64 = np.zeros((self._lookahead, CHANNELS))
-        self._gain_history: _F64 = np.ones(2 * self._lookahead)
-        self._reduction_nepers = 0.0
+        # Last L required gains (for the hold window) and last L released reductions (for the attack
+        # average), so windows straddle frame boundaries seamlessly.
+        self._required_history: _F64 = np.ones(self._lookahead)
+        self._released_history: _F64 = np.zeros(self._lookahead)
+        self._reduction = 0.0
         self._last_reduction_db = 0.0
 
     @property
@@ -85,8 +90,9 @@ class Limiter:
     def reset(self) -> None:
         """Forget the delayed audio and any gain reduction in progress (audio thread, e.g. after a seek)."""
         self._delay.fill(0.0)
-        self._gain_history.fill(1.0)
-        self._reduction_nepers = 0.0
+        self._required_history.fill(1.0)
+        self._released_history.fill(0.0)
+        self._reduction = 0.0
         self._last_reduction_db = 0.0
 
     def process(self, frame: Frame) -> Frame:
@@ -107,33 +113,34 @@ class Limiter:
 
         if (
             frame_peak <= self._ceiling_eff
-            and self._reduction_nepers == 0.0
-            and float(self._gain_history.min()) == 1.0
+            and self._reduction == 0.0
+            and float(self._required_history.min()) == 1.0
+            and float(self._released_history.max()) == 0.0
         ):
             # Cheap path: nothing to limit now or within the look-ahead; the latency stays the same.
-            self._gain_history.fill(1.0)
             self._last_reduction_db = 0.0
             return delayed.astype(np.float32)
 
         required = np.minimum(1.0, self._ceiling_eff / np.maximum(peaks, 1e-30))
-        extended = np.concatenate([self._gain_history, required])
-        self._gain_history = extended[-2 * lookahead:].copy()
-        window = lookahead + 1
-        held = ndimage.minimum_filter1d(extended, window, origin=lookahead // 2)
-        attack = ndimage.uniform_filter1d(held, window, origin=lookahead // 2)[2 * lookahead:]
-        # The moving average can round a hair above its inputs; never exceed the held minimum.
-        attack = np.minimum(attack, held[2 * lookahead:])
-        target_nepers = -np.log(np.maximum(attack, 1e-30))
+        extended = np.concatenate([self._required_history, required])
+        self._required_history = extended[-lookahead:].copy()
+        held = ndimage.minimum_filter1d(extended, lookahead + 1, origin=lookahead // 2)[lookahead:]
 
         r_pow, r_inv_pow = self._release_powers(n)
-        carried = self._release_r * self._reduction_nepers
-        unrolled = np.maximum.accumulate(target_nepers * r_inv_pow)
-        reduction = r_pow * np.maximum(unrolled, carried)
-        last = float(reduction[-1]) if n else self._reduction_nepers
-        self._reduction_nepers = last if last > _NEGLIGIBLE_NEPERS else 0.0
+        carried = self._release_r * self._reduction
+        unrolled = np.maximum.accumulate((1.0 - held) * r_inv_pow)
+        released = r_pow * np.maximum(unrolled, carried)
+        last = float(released[-1]) if n else self._reduction
+        self._reduction = last if last > _NEGLIGIBLE_REDUCTION else 0.0
 
-        out = delayed * np.exp(-reduction)[:, None]
-        self._last_reduction_db = float(reduction.max()) * (20.0 / math.log(10.0)) if n else 0.0
+        curve = np.concatenate([self._released_history, released])
+        self._released_history = curve[-lookahead:].copy()
+        half = lookahead // 2 + 1
+        reduction = _trailing_mean(_trailing_mean(curve, half), half)
+        gain = 1.0 - reduction
+        out = delayed * gain[:, None]
+        lowest = float(gain.min()) if n else 1.0
+        self._last_reduction_db = -20.0 * math.log10(max(lowest, 1e-30))
         out_peak = float(np.abs(out).max()) if n else 0.0
         if out_peak > self._ceiling_eff:
             # Only floating-point error can get here; scale the frame, never clip the waveform.
@@ -149,6 +156,12 @@ class Limiter:
             self._r_inv_pow = np.exp(-k * log_r)
             self._powers_n = n
         return self._r_pow, self._r_inv_pow
+
+
+def _trailing_mean(values: _F64, width: int) -> _F64:
+    """Mean of each run of ``width`` consecutive values (len(values) − width + 1 results)."""
+    sums = np.cumsum(values)
+    return (sums[width - 1:] - np.concatenate([[0.0], sums[:-width]])) * (1.0 / width)
 
 
 def _linked_peaks(x: _F64) -> _F64:

@@ -73,7 +73,7 @@ def dominant_hz(mono: npt.NDArray[np.floating], sample_rate: int = SAMPLE_RATE_H
     k = int(np.argmax(spectrum[1:-1])) + 1
     a, b, c = np.log(spectrum[k - 1:k + 2] + 1e-30)
     offset = 0.5 * (a - c) / (a - 2 * b + c)
-    return (k + offset) * sample_rate / (4 * len(x))
+    return float((k + offset) * sample_rate / (4 * len(x)))
 
 
 def envelope(mono: npt.NDArray[np.floating], smooth_s: float = 0.005) -> npt.NDArray[np.float64]:

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from musicbot.dsp.base import Filter
 from musicbot.dsp.distortion import Distortion
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ, silence
 from musicbot.dsp.params import DistortionParams
@@ -13,6 +14,7 @@ from tests.dsp.signals import clicks, noise, run, sine
 
 CRUNCH = DistortionParams(sin_offset=0.5, tan_scale=1.5, scale=1.5)
 SOFT = DistortionParams(sin_scale=2.0)  # sin(2x)·cos x·tan x = sin 2x · sin x: smooth, f(0) = 0
+WARM = DistortionParams(sin_offset=0.3, cos_scale=2.0, tan_scale=1.3)  # rich but below full scale
 EXTREME = DistortionParams(
     sin_offset=100.0, sin_scale=100.0, cos_offset=-100.0, cos_scale=100.0,
     tan_offset=100.0, tan_scale=100.0, offset=-100.0, scale=100.0,
@@ -31,11 +33,18 @@ def harmonic_levels_db(y: npt.NDArray[np.floating], f0: float, count: int) -> li
     hz_per_bin = SAMPLE_RATE_HZ / len(mono)
 
     def peak(f: float) -> float:
-        k = int(round(f / hz_per_bin))
+        k = round(f / hz_per_bin)
         return float(spectrum[k - 2:k + 3].max())
 
     fundamental = peak(f0)
     return [20 * np.log10(peak(h * f0) / fundamental + 1e-12) for h in range(2, count + 1)]
+
+
+def test_follows_the_filter_protocol() -> None:
+    dist = Distortion(CRUNCH)
+    assert isinstance(dist, Filter)
+    y = dist.process(noise(0.02))
+    assert y.shape == (FRAME_SAMPLES, 2) and y.dtype == np.float32
 
 
 @pytest.mark.parametrize("params", [None, DistortionParams()])
@@ -84,8 +93,9 @@ def test_silence_stays_silence_where_the_curve_passes_zero(params: DistortionPar
 
 
 def test_changes_and_on_off_do_not_click() -> None:
+    # Settings that stay below full scale: the clamp's corners are the effect itself, not a click.
     dist = Distortion()
-    changes = {7: SOFT, 13: CRUNCH, 22: DistortionParams(), 31: CRUNCH, 38: None}
+    changes = {7: SOFT, 13: WARM, 22: DistortionParams(), 31: WARM, 38: None}
     y = run(dist, two_tone(), between=lambda i: dist.set_params(changes[i]) if i in changes else None)
     assert clicks(y) == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musicbot.dsp.base import Filter
 from musicbot.dsp.frame import FRAME_SAMPLES, silence
 from musicbot.dsp.gain import ChannelMix, Volume
 from musicbot.dsp.params import ChannelMixParams
@@ -17,6 +18,13 @@ MONO = ChannelMixParams(left_to_left=0.5, left_to_right=0.5, right_to_left=0.5, 
 def two_tone(seconds: float = 1.0) -> np.ndarray:
     # Phases chosen so that no frame boundary falls on a zero crossing, where a step would hide.
     return sine(110, seconds, 0.3, phase=0.7) + sine(440, seconds, 0.3, phase=2.1)
+
+
+@pytest.mark.parametrize("filt", [Volume(0.7), ChannelMix(MONO)], ids=lambda f: type(f).__name__)
+def test_follows_the_filter_protocol(filt: Filter) -> None:
+    assert isinstance(filt, Filter)
+    y = filt.process(noise(0.02))
+    assert y.shape == (FRAME_SAMPLES, 2) and y.dtype == np.float32
 
 
 # --- Volume -------------------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""`musicbot render` end to end, as a user runs it: a subprocess, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from tests.dsp.signals import dominant_hz
+from tests.media import music_like, opus_packets, read_wav, tone, write_audio
+
+
+def musicbot(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "musicbot", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def decode(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T
+
+
+def test_nightcore_to_wav_raises_pitch_and_shortens_by_a_quarter(tmp_path: Path) -> None:
+    source = write_audio(tmp_path / "in.mp3", tone(440.0, 4.0, rate=44100), rate=44100)
+    out = tmp_path / "out.wav"
+    result = musicbot("render", source, out, "--preset", "nightcore", "--no-normalize")
+    assert result.returncode == 0, result.stderr
+    rate, pcm = read_wav(out)
+    assert rate == 48000 and pcm.shape[1] == 2
+    assert abs(dominant_hz(pcm[9600:-9600, 0]) - 550.0) < 550 * 0.005
+    assert abs(len(pcm) / 48000 - 4.0 / 1.25) < 0.1
+    assert np.max(np.abs(pcm)) <= 10 ** (-1 / 20) + 1e-3  # the limiter's ceiling
+
+
+def test_opus_in_identity_chain_passes_packets_through_unchanged(tmp_path: Path) -> None:
+    source = write_audio(tmp_path / "in.webm", tone(660.0, 3.0))
+    out = tmp_path / "out.ogg"
+    result = musicbot("render", source, out, "--no-normalize")
+    assert result.returncode == 0, result.stderr
+    assert "passed through" in result.stdout
+    assert opus_packets(out) == opus_packets(source)
+
+
+def test_filters_to_opus_re_encode_and_are_heard(tmp_path: Path) -> None:
+    source = write_audio(tmp_path / "in.webm", tone(440.0, 3.0))
+    out = tmp_path / "out.opus"
+    result = musicbot("render", source, out, "--filters", '{"timescale": {"pitch": 1.5}}', "--no-normalize")
+    assert result.returncode == 0, result.stderr
+    assert opus_packets(out) != opus_packets(source)
+    pcm = decode(out)
+    assert abs(dominant_hz(pcm[9600:-9600, 0]) - 660.0) < 660 * 0.005
+
+
+def test_filters_from_file_and_default_normalization(tmp_path: Path) -> None:
+    quiet = music_like(12.0) * 0.05  # about −35 LUFS
+    source = write_audio(tmp_path / "quiet.flac", quiet)
+    spec = tmp_path / "filters.json"
+    spec.write_text(json.dumps({"equalizer": [{"band": 3, "gain": 0.1}]}))
+    out = tmp_path / "out.wav"
+    result = musicbot("render", source, out, "--filters", f"@{spec}")
+    assert result.returncode == 0, result.stderr
+    _, pcm = read_wav(out)
+    loudness = pyloudnorm.Meter(48000).integrated_loudness(pcm[-6 * 48000:].astype(np.float64))
+    assert abs(loudness - (-14.0)) < 1.5
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["missing.mp3", "out.wav"], "No such file"),
+        (["junk.mp3", "out.wav"], "Cannot open"),
+        (["in.flac", "out.wav", "--filters", '{"timescale": {"speed": 9}}'], "timescale.speed: 9 is out of range"),
+        (["in.flac", "out.wav", "--filters", "{not json"], "not valid JSON"),
+        (["in.flac", "out.wav", "--filters", "@nofile.json"], "cannot read"),
+        (["in.flac", "out.wav", "--preset", "nightcor"], "unknown preset"),
+        (["in.flac", "out.mp4"], "must end in .wav, .ogg or .opus"),
+        (["in.flac", "out.wav", "--volume", "300"], "--volume: 300 is out of range"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path: Path, args: list[str], words: str) -> None:
+    write_audio(tmp_path / "in.flac", tone(440.0, 0.5))
+    (tmp_path / "junk.mp3").write_bytes(b"garbage" * 200)
+    resolved = [str(tmp_path / a) if a.endswith((".mp3", ".wav", ".flac", ".mp4")) else a for a in args]
+    resolved = [a.replace("@nofile", f"@{tmp_path}/nofile") for a in resolved]
+    result = musicbot("render", *resolved)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.wav").exists()
