@@ -23,6 +23,7 @@ import functools
 import math
 
 import numpy as np
+import scipy.signal
 
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, ramp_up
 from musicbot.dsp.lti import AllPole, Array
@@ -33,19 +34,32 @@ _NYQUIST_GUARD = 0.45  # keeps tan(π·f/fs) finite for any frequency a caller m
 
 
 class _Poles:
-    """The shared Butterworth poles at one corner frequency, as a unit-DC-gain all-pole recursion."""
+    """The shared Butterworth poles at one corner frequency, as a unit-DC-gain all-pole recursion.
+
+    Also holds where a block leaves the past of w: ``past' = carry @ past + drive @ x``, exact,
+    so the steady path can run the whole shelf as one biquad and still track w.
+    """
 
     def __init__(self, frequency_hz: float) -> None:
         k = math.tan(math.pi * min(frequency_hz, _NYQUIST_GUARD * SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ)
         norm = 1.0 + math.sqrt(2.0) * k + k * k
         a1, a2 = 2.0 * (k * k - 1.0) / norm, (1.0 - math.sqrt(2.0) * k + k * k) / norm
         self.k = k  # tan(π·f/fs), the pre-warped corner
-        self.recursion = AllPole(4.0 * k * k / norm, (1.0, a1, a2))  # b0 = D(1): unit DC gain
+        self.dc = 4.0 * k * k / norm  # D(1): w has unit gain at DC
+        self.a: Array = np.array([1.0, a1, a2])
+        self.recursion = AllPole(self.dc, self.a)
+        n = FRAME_SAMPLES
+        impulse = np.zeros((n, 1))
+        impulse[0] = 1.0
+        p = self.recursion.run(impulse, np.zeros((2, 1)))[0][:, 0]
+        # w[n−1] = Σ p[n−1−k]·x[k] and w[n−2] = Σ p[n−2−k]·x[k], plus the ring-out of the past.
+        self.drive: Array = np.stack([p[::-1], np.append(p[-2::-1], 0.0)])
+        self.carry: Array = self.recursion.run(np.zeros((n, 2)), np.eye(2))[1]
 
-    @staticmethod
-    @functools.lru_cache(maxsize=32)
-    def at(frequency_hz: float) -> _Poles:
-        return _Poles(frequency_hz)
+
+@functools.lru_cache(maxsize=32)
+def _poles_at(frequency_hz: float) -> _Poles:
+    return _Poles(frequency_hz)
 
 
 def _taps(gain: Array | float, k: float) -> Array:
@@ -56,10 +70,37 @@ def _taps(gain: Array | float, k: float) -> Array:
     return np.stack([lp + bp, 2.0 * lp, lp - bp], axis=-1)
 
 
+class _Shelf:
+    """The whole shelf at one (gain, frequency) as a single biquad y = (b/a)·x for steady frames.
+
+    ``zi @ past`` turns the past of w into this biquad's lfilter state, so steady frames and
+    gliding frames (which mix LP and BP per sample) share one state: the past of w.
+    """
+
+    def __init__(self, gain: float, frequency_hz: float) -> None:
+        poles = _poles_at(frequency_hz)
+        t0, t1, t2 = (float(t) for t in _taps(gain, poles.k))
+        self.poles = poles
+        self.taps = (t0, t1, t2)
+        self.b: Array = poles.a + poles.dc * np.array([t0, t1, t2])  # H = 1 + dc·T(z)/D(z)
+        # Zero-input response of the shelf for each unit past of w, over its first two samples,
+        # gives lfilter's state: zi[0] = y[0], zi[1] = y[1] + a1·y[0].
+        a1, a2 = poles.a[1], poles.a[2]
+        past = np.eye(2)
+        w0 = -a1 * past[0] - a2 * past[1]
+        w1 = -a1 * w0 - a2 * past[0]
+        y0 = t0 * w0 + t1 * past[0] + t2 * past[1]
+        y1 = t0 * w1 + t1 * w0 + t2 * past[0]
+        self.zi: Array = np.stack([y0, y1 + a1 * y0])
+
+    def run(self, x: Array, past: Array) -> tuple[Array, Array]:
+        y: Array = scipy.signal.lfilter(self.b, self.poles.a, x, axis=0, zi=self.zi @ past)[0]
+        return y, self.poles.carry @ past + self.poles.drive @ x
+
+
 @functools.lru_cache(maxsize=32)
-def _steady_taps(gain: float, k: float) -> tuple[float, float, float]:
-    t0, t1, t2 = _taps(gain, k)
-    return float(t0), float(t1), float(t2)
+def _shelf_at(gain: float, frequency_hz: float) -> _Shelf:
+    return _Shelf(gain, frequency_hz)
 
 
 class BassBoost:
@@ -94,16 +135,15 @@ class BassBoost:
         x = frame.astype(np.float64)
         old, new = _endpoints(start, end)
         old_gain, new_gain = 10.0 ** (old.gain_db / 20.0), 10.0 ** (new.gain_db / 20.0)
-        if old.frequency_hz == new.frequency_hz:
-            poles = _Poles.at(new.frequency_hz)
-            taps: Array | tuple[float, ...] = _steady_taps(new_gain, poles.k)
-            if old_gain != new_gain:
-                taps = _taps(old_gain + (new_gain - old_gain) * _RAMP, poles.k)
-            y, self._past = _shelf(x, self._past, poles, taps)
+        if old == new:
+            y, self._past = _shelf_at(new_gain, new.frequency_hz).run(x, self._past)
+        elif old.frequency_hz == new.frequency_hz:
+            poles = _poles_at(new.frequency_hz)
+            taps = _taps(old_gain + (new_gain - old_gain) * _RAMP, poles.k)
+            y, self._past = _mixed(x, self._past, poles, taps)
         else:
-            old_poles, new_poles = _Poles.at(old.frequency_hz), _Poles.at(new.frequency_hz)
-            y_old, _ = _shelf(x, self._past, old_poles, _steady_taps(old_gain, old_poles.k))
-            y_new, self._past = _shelf(x, self._past, new_poles, _steady_taps(new_gain, new_poles.k))
+            y_old, _ = _shelf_at(old_gain, old.frequency_hz).run(x, self._past)
+            y_new, self._past = _shelf_at(new_gain, new.frequency_hz).run(x, self._past)
             y = y_old + (y_new - y_old) * _RAMP
         if end is None:
             self._past[...] = 0.0
@@ -139,13 +179,9 @@ def _endpoints(
     return old, end or BassBoostParams(0.0, old.frequency_hz)
 
 
-def _shelf(x: Array, past: Array, poles: _Poles, taps: Array | tuple[float, ...]) -> tuple[Array, Array]:
-    """y = x + taps · [w, w₋₁, w₋₂] over one block; returns y and the new past of w."""
+def _mixed(x: Array, past: Array, poles: _Poles, taps: Array) -> tuple[Array, Array]:
+    """y = x + taps[n] · [w, w₋₁, w₋₂] with per-sample taps (n, 1, 3); returns y and the new past."""
     w, new_past = poles.recursion.run(x, past)
     ext = np.concatenate([past[::-1], w])  # ext[i + 2] = w[i]
-    if isinstance(taps, tuple):
-        t0, t1, t2 = taps
-        y = x + t0 * ext[2:] + t1 * ext[1:-1] + t2 * ext[:-2]
-    else:  # per-sample taps, shape (n, 1, 3), broadcast over channels
-        y = x + taps[..., 0] * ext[2:] + taps[..., 1] * ext[1:-1] + taps[..., 2] * ext[:-2]
+    y = x + taps[..., 0] * ext[2:] + taps[..., 1] * ext[1:-1] + taps[..., 2] * ext[:-2]
     return y, new_past

@@ -15,13 +15,14 @@ plus small matrix products instead of 15 recursive filters).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, ramp_up
-from musicbot.dsp.lti import BankRunner, ParallelBank
+from musicbot.dsp.lti import BankRunner, ParallelBank, Weighting
 from musicbot.dsp.params import EQ_BAND_CENTRES_HZ, EQ_BAND_COUNT, FLAT_EQ
 
 EQ_BETAS: tuple[float, ...] = (
@@ -46,6 +47,12 @@ _BANK = ParallelBank([band_coefficients(i) for i in range(EQ_BAND_COUNT)], FRAME
 """Shared by every Equalizer: the block matrices depend only on the fixed coefficient table."""
 
 _RAMP = ramp_up(FRAME_SAMPLES)[:, 0].astype(np.float64)  # per-sample glide, broadcast over channels
+
+
+@functools.lru_cache(maxsize=64)  # presets and toggles come back to the same gains
+def _weighting(gains: tuple[float, ...]) -> Weighting:
+    """out = x + 4·Σ gain·band as one weighted bank output (the dry path is a unit impulse)."""
+    return _BANK.weighting(_OUTPUT_SCALE * np.asarray(gains), direct=1.0)
 
 
 def _gains_of(params: Sequence[float] | None) -> tuple[float, ...]:
@@ -75,7 +82,7 @@ class Equalizer:
     def __init__(self, params: Sequence[float] | None = None) -> None:
         self._gains = _gains_of(params)
         self._target = self._gains
-        self._weighting = _BANK.weighting(self._gains)
+        self._weighting = _weighting(self._gains)
         self._runner = BankRunner(_BANK, CHANNELS)
 
     def set_params(self, params: Sequence[float] | None) -> None:
@@ -96,28 +103,26 @@ class Equalizer:
         start, end = self._gains, self._target
         if start == end == FLAT_EQ:
             return frame
-        x = self._runner.load(frame)
-        if start == end:
-            bands = self._runner.respond(self._weighting)
-        else:
+        self._runner.load(frame)
+        out = self._runner.respond(self._weighting)
+        if start != end:
             # out = x + 4·Σ(g_old + ramp·Δg)·b: the bank is linear in its weights, so the
             # per-sample gain glide costs one more weighted sum, not one per sample.
-            ramp = _RAMP * self._runner.respond(_BANK.weighting(np.subtract(end, start)))
-            bands = ramp if start == FLAT_EQ else ramp + self._runner.respond(self._weighting)
+            target = _weighting(end)
+            out += _RAMP * self._runner.respond(target - self._weighting)
             self._gains = end
-            self._weighting = _BANK.weighting(end)
+            self._weighting = target
         if end == FLAT_EQ:
             self._runner.clear()  # muted from here on; the next activation starts from silence
         else:
             self._runner.advance()
-        out = x + _OUTPUT_SCALE * bands
         return np.ascontiguousarray(out.T, dtype=np.float32)
 
     def reset(self) -> None:
         """Forget the band filters' tails and jump to the target gains. Audio thread."""
         self._runner.clear()
         self._gains = self._target
-        self._weighting = _BANK.weighting(self._gains)
+        self._weighting = _weighting(self._gains)
 
     @property
     def is_identity(self) -> bool:

@@ -47,7 +47,9 @@ class Limiter:
     Constructed on any thread; ``process``/``reset`` are called from the audio thread only.
     """
 
-    def __init__(self, ceiling_dbfs: float = -1.0, lookahead_ms: float = 1.5, release_ms: float = 80.0) -> None:
+    def __init__(
+        self, ceiling_dbfs: float = -1.0, lookahead_ms: float = 1.5, release_ms: float = 80.0
+    ) -> None:
         if not math.isfinite(ceiling_dbfs) or ceiling_dbfs > 0.0:
             raise ValueError("ceiling_dbfs must be finite and ≤ 0 dBFS")
         if not 0.1 <= lookahead_ms <= 20.0:
@@ -161,7 +163,8 @@ class Limiter:
 def _trailing_mean(values: _F64, width: int) -> _F64:
     """Mean of each run of ``width`` consecutive values (len(values) − width + 1 results)."""
     sums = np.cumsum(values)
-    return (sums[width - 1:] - np.concatenate([[0.0], sums[:-width]])) * (1.0 / width)
+    means: _F64 = (sums[width - 1:] - np.concatenate([[0.0], sums[:-width]])) * (1.0 / width)
+    return means
 
 
 def _linked_peaks(x: _F64) -> _F64:

@@ -9,8 +9,9 @@ The loudness estimate works like BS.1770's integrated loudness made causal and f
   window of them gives the momentary loudness ``−0.691 + 10·log10(z)``, updated every frame.
 * Frames below −70 LUFS (absolute gate) are left out of the window's mean, and nothing is measured
   until 100 ms of audible frames are in it, so silence between or inside tracks never pumps the
-  gain up, and the first window after a silence is not diluted by it. Windows more than 10 LU below the running estimate (relative gate, as in
-  BS.1770) only nudge it very slowly, so a quiet passage holds the gain instead of boosting it.
+  gain up, and the first window after a silence is not diluted by it.
+* Windows more than 10 LU below the running estimate (relative gate, as in BS.1770) only nudge it
+  very slowly, so a quiet passage holds the gain instead of boosting it.
 * Accepted windows are averaged in the power domain: a plain running mean for the first few
   seconds (fast, unbiased convergence at the start of a track), then an exponential average with a
   3 s time constant. A window more than 10 LU above the estimate restarts the running mean, so a

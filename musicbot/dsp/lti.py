@@ -82,10 +82,17 @@ def _impulse_states(b: Array, a: Array, h: Array, n: int) -> Array:
 
 @dataclass(frozen=True)
 class Weighting:
-    """Section weights in the form a block needs: the weighted spectrum and a weight per state."""
+    """Section weights in the form a block needs: the weighted spectrum and a weight per state.
+
+    Outputs are linear in the weights, so ``a - b`` is the weighting of the difference.
+    Treat as immutable (instances may be cached and shared between streams).
+    """
 
     spectrum: Spectrum
     per_state: Array
+
+    def __sub__(self, other: Weighting) -> Weighting:
+        return Weighting(self.spectrum - other.spectrum, self.per_state - other.per_state)
 
 
 class ParallelBank:
@@ -121,10 +128,12 @@ class ParallelBank:
     def state_size(self) -> int:
         return len(self.owner)
 
-    def weighting(self, weights: npt.ArrayLike) -> Weighting:
-        """Precompute what ``BankRunner.respond`` needs for one set of section weights (any thread)."""
+    def weighting(self, weights: npt.ArrayLike, direct: float = 0.0) -> Weighting:
+        """What ``BankRunner.respond`` needs for output = direct·x + Σ wᵢ·(section i). Any thread."""
         w = np.asarray(weights, dtype=np.float64)
         spectrum: Spectrum = (w @ self._spectra).view(np.complex128)
+        if direct:
+            spectrum = spectrum + direct  # a unit impulse's spectrum is 1 everywhere
         return Weighting(spectrum, w[self.owner].copy())
 
 
@@ -161,13 +170,13 @@ class BankRunner:
         return x
 
     def respond(self, weighting: Weighting) -> Array:
-        """Σ wᵢ·(output of section i) over the loaded block, shape (channels, n)."""
+        """The weighted output over the loaded block, shape (channels, n), a fresh array."""
         if self._spectrum is None:
             raise RuntimeError("respond() needs a block: call load() first")
         bank = self.bank
-        spectrum = self._spectrum * weighting.spectrum
-        y: Array = scipy.fft.irfft(spectrum, n=bank.fft_size, axis=1)[:, : bank.block]
-        scaled = self.state * weighting.per_state
+        y: Array = scipy.fft.irfft(self._spectrum * weighting.spectrum, n=bank.fft_size, axis=1)
+        y = y[:, : bank.block]
+        scaled = self._work[:, : bank.state_size] * weighting.per_state
         for ch in range(len(y)):
             y[ch] += bank.free @ scaled[ch]
         return y

@@ -1,7 +1,7 @@
 """Room reverb: a diffusing early-reflection stage feeding an 8-line feedback delay network (Jot FDN).
 
 Hand-written because neither numpy nor scipy offers a streaming reverb; they supply the FFTs, the
-one-pole filters and the matrix products it is made of. The popular bot "reverbs" are a single comb
+Hadamard matrix and the matrix products it is made of. The popular bot "reverbs" are a single comb
 filter or a 1 s echo; this is a dense, exponentially decaying tail with a chosen RT60.
 
 Structure, per 960-sample frame, all array operations:
@@ -38,8 +38,8 @@ from scipy.linalg import hadamard
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.dsp.params import ReverbParams
 
-_F64 = npt.NDArray[np.float64]
-_C128 = npt.NDArray[np.complex128]
+_F32 = npt.NDArray[np.float32]
+_C64 = npt.NDArray[np.complex64]
 
 DELAYS_SAMPLES: tuple[int, ...] = (1031, 1327, 1523, 1871, 2207, 2591, 2939, 3359)
 LINES = len(DELAYS_SAMPLES)
@@ -61,21 +61,23 @@ _RING = 4 * FRAME_SAMPLES
 _TAIL_FLOOR = 1e-12
 assert max(DELAYS_SAMPLES) < _RING and min(DELAYS_SAMPLES) > FRAME_SAMPLES + 1
 
-_MIX = hadamard(LINES).astype(np.float64) / math.sqrt(LINES)
+# Processing runs in float32, as the frames do: it halves the memory traffic of every step (the cost
+# here), and float32 round-off in the loop sits ~140 dB down and cannot destabilize it.
+_MIX = (hadamard(LINES) / math.sqrt(LINES)).astype(np.float32)
 # Input and output sign patterns: rows of the Hadamard matrix, so the left and right injections and
 # taps are mutually orthogonal (decorrelated channels) and spread over every line.
-_INJECT = hadamard(LINES)[[1, 2]].astype(np.float64).T / math.sqrt(LINES)  # (8, 2)
-_LATE_TAPS = hadamard(LINES)[[5, 6]].astype(np.float64) / math.sqrt(LINES) * _LATE_GAIN  # (2, 8)
+_INJECT = (hadamard(LINES)[[1, 2]].T / math.sqrt(LINES)).astype(np.float32)  # (8, 2)
+_LATE_TAPS = (hadamard(LINES)[[5, 6]] / math.sqrt(LINES) * _LATE_GAIN).astype(np.float32)  # (2, 8)
 _LINE_INDEX = np.arange(LINES)
 
 
 def rt60_seconds(room_size: float) -> float:
     """Low-frequency reverberation time (s) for a room size 0…1."""
     size = min(1.0, max(0.0, room_size))
-    return RT60_MIN_S * (RT60_MAX_S / RT60_MIN_S) ** size
+    return float(RT60_MIN_S * (RT60_MAX_S / RT60_MIN_S) ** size)
 
 
-def _diffuser_spectra() -> _C128:
+def _diffuser_spectra() -> _C64:
     """FFTs of the two channels' fixed early-reflection kernels, split into frame-long partitions."""
     rng = np.random.default_rng(0x5EED)
     length = DIFFUSER_PARTITIONS * FRAME_SAMPLES
@@ -85,20 +87,24 @@ def _diffuser_spectra() -> _C128:
     kernels /= np.sqrt(np.sum(kernels**2, axis=1, keepdims=True))  # unit energy per channel
     parts = kernels.reshape(CHANNELS, DIFFUSER_PARTITIONS, FRAME_SAMPLES).transpose(1, 0, 2)
     padded = np.concatenate([parts, np.zeros_like(parts)], axis=2)
-    return np.fft.rfft(padded, axis=2)  # (partitions, channels, n + 1)
+    spectra: _C64 = np.fft.rfft(padded, axis=2).astype(np.complex64)  # (partitions, channels, n + 1)
+    return spectra
 
 
 _DIFFUSER = _diffuser_spectra()
-_RAMP = np.arange(1, FRAME_SAMPLES + 1, dtype=np.float64) / FRAME_SAMPLES
+_RAMP = np.arange(1, FRAME_SAMPLES + 1, dtype=np.float32) / np.float32(FRAME_SAMPLES)
 
 
 @functools.lru_cache(maxsize=64)
-def _decay(room_size: float) -> tuple[_F64, float]:
+def _decay(room_size: float) -> tuple[_F32, float]:
     """Per-line feedback gains for the room's RT60, and the late input gain that keeps the tail's
     energy about the same whatever the size (an FDN's energy grows like 1 / (1 − g²))."""
-    gains = np.power(10.0, -3.0 * np.asarray(DELAYS_SAMPLES, dtype=np.float64) / (SAMPLE_RATE_HZ * rt60_seconds(room_size)))
-    gains.setflags(write=False)
-    return gains, math.sqrt(1.0 - float(np.mean(gains**2)))
+    delays = np.asarray(DELAYS_SAMPLES, dtype=np.float64)
+    gains = np.power(10.0, -3.0 * delays / (SAMPLE_RATE_HZ * rt60_seconds(room_size)))
+    late_in = math.sqrt(1.0 - float(np.mean(gains**2)))
+    single = gains.astype(np.float32)
+    single.setflags(write=False)
+    return single, late_in
 
 
 def _damping_taps(damping: float) -> tuple[float, float]:
@@ -122,13 +128,14 @@ class Reverb:
     def __init__(self, params: ReverbParams | None = None) -> None:
         self._params: ReverbParams | None = params
         # Each line is stored twice over (mirrored), so any n + 2 samples read as one slice.
-        self._ring: _F64 = np.zeros((LINES, 2 * _RING))
+        self._ring: _F32 = np.zeros((LINES, 2 * _RING), np.float32)
         self._reads = sliding_window_view(self._ring, FRAME_SAMPLES + 2, axis=1)
         self._write = 0
-        self._previous_input: _F64 = np.zeros((CHANNELS, FRAME_SAMPLES))
-        self._spectra: _C128 = np.zeros_like(_DIFFUSER[: DIFFUSER_PARTITIONS - 1])
+        self._previous_input: _F32 = np.zeros((CHANNELS, FRAME_SAMPLES), np.float32)
+        self._spectra: _C64 = np.zeros_like(_DIFFUSER[: DIFFUSER_PARTITIONS - 1])
         self._asleep = True  # all state is zero
         self._silent_frames = 0
+        self._last_fed: _F32 = np.zeros((LINES, FRAME_SAMPLES), np.float32)  # what the last frame wrote
         # Applied values (what the last frame ended on), ramped towards the params.
         self._room = params.room_size if params is not None else 0.5
         self._damping = params.damping if params is not None else 0.0
@@ -142,7 +149,8 @@ class Reverb:
     @property
     def is_identity(self) -> bool:
         """True once the reverb is off and its wet part has faded out."""
-        return self._params is None and self._dry == 1.0 and self._wet_direct == 0.0 and self._wet_cross == 0.0
+        faded = self._dry == 1.0 and self._wet_direct == 0.0 and self._wet_cross == 0.0
+        return self._params is None and faded
 
     def set_params(self, params: ReverbParams | None) -> None:
         """New settings (or None = off) for the next frame (audio thread)."""
@@ -176,7 +184,7 @@ class Reverb:
             self._dry, self._wet_direct, self._wet_cross, self._room = dry, direct, cross, room
             return frame
 
-        x = np.ascontiguousarray(frame.T, dtype=np.float64)  # (2, n)
+        x = np.ascontiguousarray(frame.T, dtype=np.float32)  # (2, n)
         wet = self._wet(x, room)
         out = self._mixed(x, wet, dry, direct, cross)
         if params is None:
@@ -186,9 +194,9 @@ class Reverb:
             self.reset()
         elif not silent_input:
             self._silent_frames = 0
-        return np.ascontiguousarray(out.T, dtype=np.float32)
+        return np.ascontiguousarray(out.T)
 
-    def _wet(self, x: _F64, room: float) -> _F64:
+    def _wet(self, x: _F32, room: float) -> _F32:
         """Run the diffuser and the FDN for one frame; returns the wet (2, n) block before width."""
         self._asleep = False
         n = FRAME_SAMPLES
@@ -205,13 +213,19 @@ class Reverb:
         # Samples D_i − 1 … D_i − n − 1 ago of every line: all history, since D_i > n + 1.
         starts = (self._write - np.asarray(DELAYS_SAMPLES) - 1) % _RING
         window = self._reads[_LINE_INDEX, starts]  # (8, n + 2)
-        lines = window[:, 1:-1]
+        lines = np.ascontiguousarray(window[:, 1:-1])
         side, centre = _damping_taps(self._damping)
-        damped = lines if side == 0.0 else side * (window[:, :-2] + window[:, 2:]) + centre * lines
+        if side == 0.0:
+            damped = lines
+        else:
+            damped = window[:, :-2] + window[:, 2:]
+            damped *= side
+            damped += centre * lines
 
         gains, late_in = _decay(room)
         if room == self._room:
-            fed = (_MIX * gains) @ damped + (_INJECT * late_in) @ diffused
+            fed = (_MIX * gains) @ damped
+            fed += (_INJECT * late_in) @ diffused
         else:
             old_gains, old_in = _decay(self._room)
             ramped_gains = old_gains[:, None] + (gains - old_gains)[:, None] * _RAMP
@@ -224,14 +238,15 @@ class Reverb:
         self._write = (w + n) % _RING
         self._last_fed = fed
 
-        wet: _F64 = _EARLY_GAIN * diffused + _LATE_TAPS @ lines
+        wet: _F32 = _LATE_TAPS @ lines
+        wet += _EARLY_GAIN * diffused
         return wet
 
-    def _mixed(self, x: _F64, wet: _F64, dry: float, direct: float, cross: float) -> _F64:
+    def _mixed(self, x: _F32, wet: _F32, dry: float, direct: float, cross: float) -> _F32:
         """dry·x + width-mixed wet, every gain ramped from its previous value across the frame."""
-        g_dry = self._dry + (dry - self._dry) * _RAMP if dry != self._dry else dry
-        g_direct = self._wet_direct + (direct - self._wet_direct) * _RAMP if direct != self._wet_direct else direct
-        g_cross = self._wet_cross + (cross - self._wet_cross) * _RAMP if cross != self._wet_cross else cross
+        g_dry = _ramp(self._dry, dry)
+        g_direct = _ramp(self._wet_direct, direct)
+        g_cross = _ramp(self._wet_cross, cross)
         self._dry, self._wet_direct, self._wet_cross = dry, direct, cross
         out = np.empty_like(x)
         out[0] = g_dry * x[0] + g_direct * wet[0] + g_cross * wet[1]
@@ -254,3 +269,8 @@ def _mix_gains(params: ReverbParams | None) -> tuple[float, float, float]:
     width = min(1.0, max(0.0, params.width))
     wet = params.wet_level
     return float(params.dry_level), wet * (1.0 + width) / 2.0, wet * (1.0 - width) / 2.0
+
+
+def _ramp(old: float, new: float) -> float | _F32:
+    """A gain gliding from ``old`` to ``new`` across the frame, or the constant when unchanged."""
+    return new if new == old else old + (new - old) * _RAMP

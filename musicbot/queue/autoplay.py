@@ -72,8 +72,9 @@ def song_key(track: Track) -> str:
 class Blocklist:
     """A guild's autoplay blocklist. Case-insensitive; applies only to what autoplay picks.
 
-    An artist is blocked when its name appears in the track's artist, or as whole words in the
-    title (YouTube titles often carry the artist). A word is blocked as a whole word in either.
+    An artist is blocked when its name appears as whole words in the track's artist or title
+    (YouTube titles often carry the artist), or is the artist once channel noise is dropped
+    ("NickelbackVEVO", "Nickelback - Topic"). A word is blocked as a whole word in either.
     """
 
     artists: frozenset[str] = frozenset()
@@ -88,8 +89,9 @@ class Blocklist:
 
     def blocks(self, track: Track) -> bool:
         artist, title = track.artist.casefold(), track.title.casefold()
+        bare_artist = _ARTIST_NOISE.sub("", artist.strip()).replace(" ", "")
         for name in self.artists:
-            if name in artist or _has_words(title, name):
+            if name.replace(" ", "") == bare_artist or _has_words(artist, name) or _has_words(title, name):
                 return True
         return any(_has_words(title, word) or _has_words(artist, word) for word in self.words)
 

@@ -78,6 +78,16 @@ def test_gain_and_frequency_changes_do_not_click() -> None:
     assert clicks(y) == []
 
 
+def test_gain_change_is_complete_after_one_frame() -> None:
+    x = two_tone(0.5)
+    boost = BassBoost(BassBoostParams(18.0, 90.0))
+    y = run(boost, x, between=lambda i: boost.set_params(BassBoostParams(6.0, 90.0)) if i == 2 else None)
+    # The low-pass state does not depend on the gain, so after the gliding frame the output is
+    # exactly that of a boost that had the new gain all along.
+    expected = run(BassBoost(BassBoostParams(6.0, 90.0)), x)
+    np.testing.assert_allclose(y[3 * FRAME_SAMPLES:], expected[3 * FRAME_SAMPLES:], atol=1e-6)
+
+
 def test_extreme_settings_stay_finite() -> None:
     full_scale = noise(0.5, 1.0, seed=7)
     for params in (BassBoostParams(24.0, 20.0), BassBoostParams(24.0, 500.0)):

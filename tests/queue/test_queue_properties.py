@@ -16,6 +16,7 @@ from musicbot.queue import (
     QueueEntry,
     QueueError,
     QueueLimits,
+    Track,
     fair_order,
     is_fair,
 )
@@ -23,7 +24,7 @@ from tests.queue.factories import make_track
 
 MAX_LENGTH = 8
 # A pool with two over-long tracks (limit 300 s) and one live stream (never refused for length).
-POOL = [make_track(i, duration_s=(900.0 if i in (3, 7) else None if i == 5 else 120.0 + i)) for i in range(10)]
+POOL = [make_track(i, duration_s=900.0 if i in (3, 7) else None if i == 5 else 120.0 + i) for i in range(10)]
 
 indices = st.integers(min_value=-1, max_value=MAX_LENGTH + 2)
 requesters = st.integers(min_value=1, max_value=4)
@@ -51,13 +52,13 @@ class QueueMachine(RuleBasedStateMachine):
         prefill=st.lists(st.tuples(tracks, requesters), max_size=MAX_LENGTH),
     )
     def setup(
-        self, dedupe: bool, history_size: int, fair: bool, loop: LoopMode, prefill: list[tuple[object, int]]
+        self, dedupe: bool, history_size: int, fair: bool, loop: LoopMode, prefill: list[tuple[Track, int]]
     ) -> None:
-        limits = QueueLimits(max_length=MAX_LENGTH, max_track_s=300.0, dedupe=dedupe, history_size=history_size)
+        limits = QueueLimits(MAX_LENGTH, max_track_s=300.0, dedupe=dedupe, history_size=history_size)
         self.q = MusicQueue(limits, loop=loop, fair=fair, clock=lambda: 0.0)
         # Start from a populated queue so that the loop rules see long queues often.
         for track, requester in prefill:
-            self._attempt(lambda t=track, r=requester: self.q.add(t, r), adds=True)  # type: ignore[misc]
+            self._attempt(lambda t=track, r=requester: self.q.add(t, r), adds=True)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -65,10 +66,20 @@ class QueueMachine(RuleBasedStateMachine):
         current = [self.q.current] if self.q.current is not None else []
         return [*current, *self.q.upcoming, *self.q.history]
 
-    def _attempt(self, op: object, *args: object, adds: bool = False, removes: bool = False) -> object:
-        """Run ``op``; if it refuses, nothing at all may have changed. Then check the model."""
+    def _attempt(
+        self,
+        op: object,
+        *args: object,
+        adds: bool = False,
+        removes: bool = False,
+        passes: set[int] | None = None,
+    ) -> object:
+        """Run ``op``; if it refuses, nothing at all may have changed. Then check the model.
+
+        ``passes`` are entries the operation sends to history, which may age out of it at once.
+        """
         before = _snapshot(self.q)
-        history_before = {e.entry_id for e in self.q.history}
+        history_before = {e.entry_id for e in self.q.history} | (passes or set())
         try:
             result = op(*args)  # type: ignore[operator]
         except QueueError:
@@ -95,23 +106,38 @@ class QueueMachine(RuleBasedStateMachine):
 
     # -- adding and editing --------------------------------------------------------------------
 
+    def _active_track_ids(self) -> set[str]:
+        current = [self.q.current] if self.q.current is not None else []
+        return {e.track.id for e in (*current, *self.q.upcoming)}
+
     @rule(track=tracks, requester=requesters, play_next=st.booleans())
-    def add(self, track: object, requester: int, play_next: bool) -> None:
+    def add(self, track: Track, requester: int, play_next: bool) -> None:
+        duplicate = track.id in self._active_track_ids()
         entry = self._attempt(
-            lambda: self.q.add(track, requester, play_next=play_next),  # type: ignore[arg-type]
+            lambda: self.q.add(track, requester, play_next=play_next),
             adds=True,
         )
         if isinstance(entry, QueueEntry):
             assert self.q.position_of(entry.entry_id) is not None
+            assert not (duplicate and self.q.limits.dedupe)
+        else:
+            refused_for_a_reason = (
+                (duplicate and self.q.limits.dedupe) or len(self.q) >= MAX_LENGTH or track.duration_s == 900.0
+            )
+            assert refused_for_a_reason
         self.last_was_previous = False
 
     @rule(batch=st.lists(tracks, max_size=6), requester=requesters, play_next=st.booleans())
-    def add_many(self, batch: list[object], requester: int, play_next: bool) -> None:
+    def add_many(self, batch: list[Track], requester: int, play_next: bool) -> None:
         before = len(self.q)
-        result = self.q.add_many(batch, requester, play_next=play_next)  # type: ignore[arg-type]
+        active = self._active_track_ids()
+        result = self.q.add_many(batch, requester, play_next=play_next)
         assert len(result.added) + len(result.refused) == len(batch)
         assert len(self.q) == before + len(result.added) <= max(MAX_LENGTH, before)
         self.alive |= {e.entry_id for e in result.added}
+        if self.q.limits.dedupe:
+            added_ids = [e.track.id for e in result.added]
+            assert len(added_ids) == len(set(added_ids)) and active.isdisjoint(added_ids)
         self._account(set())
         self.last_was_previous = False
 
@@ -202,7 +228,8 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(index=indices)
     def skip_to(self, index: int) -> None:
         target = self.q.entry_at(index) if 1 <= index <= len(self.q) else None
-        self._attempt(self.q.skip_to, index)
+        passed = {e.entry_id for e in self._all_entries()}
+        self._attempt(self.q.skip_to, index, passes=passed)
         if target is not None:
             assert self.q.current == target
         self.last_was_previous = False
@@ -226,7 +253,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert list(self.q.upcoming) == upcoming
         self.last_was_previous = False
 
-    @precondition(lambda self: self.q.current is not None and self.q.loop is LoopMode.QUEUE and not self.q.fair)
+    @precondition(lambda self: self.q.current and self.q.loop is LoopMode.QUEUE and not self.q.fair)
     @rule()
     def queue_loop_comes_round(self) -> None:
         current, upcoming = self.q.current, self.q.upcoming
@@ -266,11 +293,6 @@ class QueueMachine(RuleBasedStateMachine):
         if self.q.fair and not self.last_was_previous:
             assert is_fair(self.q.upcoming)
 
-    @invariant()
-    def dedupe_holds(self) -> None:
-        if self.q.limits.dedupe:
-            ids = [e.track.id for e in self.q.upcoming]
-            assert len(ids) == len(set(ids))
 
 
 QueueMachine.TestCase.settings = settings(max_examples=250, stateful_step_count=30, deadline=None)
