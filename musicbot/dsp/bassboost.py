@@ -127,7 +127,7 @@ class BassBoost:
         self._target = target
 
     def process(self, frame: Frame) -> Frame:
-        """Boost one (960, 2) float32 frame. Audio thread; about 40 µs."""
+        """Boost one (960, 2) float32 frame. Audio thread; ~30 µs steady, ~80 µs while gliding."""
         start, end = self._params, self._target
         if start is None and end is None:
             return frame

@@ -87,6 +87,7 @@ class FilterChain:
         self._fifo_len = 0
         self.settings = IDENTITY_SETTINGS
         self.set_settings(settings)
+        self.reset()  # a new chain starts at its settings instead of gliding in from "off"
 
     @property
     def stages(self) -> list[str]:

@@ -99,7 +99,7 @@ class Equalizer:
         return self._target
 
     def process(self, frame: Frame) -> Frame:
-        """Equalize one (960, 2) float32 frame. Audio thread; about 60 µs."""
+        """Equalize one (960, 2) float32 frame. Audio thread; ~100 µs on the 2-core dev VM."""
         start, end = self._gains, self._target
         if start == end == FLAT_EQ:
             return frame

@@ -61,7 +61,7 @@ class Karaoke:
         self._target = target
 
     def process(self, frame: Frame) -> Frame:
-        """Apply karaoke to one (960, 2) float32 frame. Audio thread; about 30 µs."""
+        """Apply karaoke to one (960, 2) float32 frame. Audio thread; ~40 µs (twice while crossfading)."""
         start, end = self._params, self._target
         if start is None and end is None:
             return frame

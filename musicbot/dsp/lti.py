@@ -121,10 +121,6 @@ class ParallelBank:
         self.step: Array = np.ascontiguousarray(np.hstack([carry, drive]))
 
     @property
-    def sections(self) -> int:
-        return len(self._spectra)
-
-    @property
     def state_size(self) -> int:
         return len(self.owner)
 
@@ -141,8 +137,8 @@ class BankRunner:
     """One stream's state and working memory for a ``ParallelBank`` (audio thread only).
 
     Arrays are channel-major, shape (channels, n), so that every row handed to the FFT and to
-    BLAS is contiguous; on this hardware two matrix-vector products beat one (n × q)·(q × 2)
-    matrix product about twofold.
+    BLAS is contiguous: OpenBLAS does one matrix-vector product per channel faster than a
+    single (n × q)·(q × 2) matrix product.
     """
 
     def __init__(self, bank: ParallelBank, channels: int) -> None:

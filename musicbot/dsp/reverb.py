@@ -164,6 +164,11 @@ class Reverb:
         self._spectra.fill(0.0)
         self._asleep = True
         self._silent_frames = 0
+        # Like every filter's reset: land on the current settings instead of gliding to them.
+        self._dry, self._wet_direct, self._wet_cross = _mix_gains(self._params)
+        if self._params is not None:
+            self._room = self._params.room_size
+            self._damping = self._params.damping
 
     def process(self, frame: Frame) -> Frame:
         """Add the room to one (960, 2) float32 frame (audio thread)."""

@@ -15,8 +15,8 @@ How the pieces move:
   last history entry plays, so ``previous()`` then ``skip()`` lands where you were. History is a
   stack, and this is its cursor. In loop QUEUE, finished entries live at the end of the upcoming
   list instead of in history, so ``previous()`` takes the last upcoming entry: the ring turns
-  back one step. (A track added while the queue loops goes at the end too, and so is what
-  ``previous()`` would play.)
+  back one step, and never pulls an old history entry into the ring. (A track added while the
+  queue loops goes at the end too, and so is what ``previous()`` would play.)
 * ``replay()`` changes nothing here: it names the current entry, which the player restarts.
 
 Every operation either applies entirely or raises a ``QueueError`` and changes nothing.
@@ -250,7 +250,9 @@ class MusicQueue:
 
     def previous(self) -> QueueEntry:
         """Step back to the entry that played before this one (see the module docstring)."""
-        if self._loop is LoopMode.QUEUE and self._upcoming and self._current is not None:
+        if self._loop is LoopMode.QUEUE and self._current is not None:
+            if not self._upcoming:
+                return self._current  # a ring of one: the previous track is this one
             entry = self._upcoming.pop()
         elif self._history:
             entry = self._history.pop()

@@ -11,6 +11,7 @@ import scipy.signal
 from musicbot.dsp.base import Filter
 from musicbot.dsp.equalizer import EQ_BETAS, Equalizer
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ, silence
+from musicbot.dsp.lti import BankRunner, ParallelBank
 from musicbot.dsp.params import EQ_BAND_CENTRES_HZ, FLAT_EQ
 from tests.dsp.signals import Signal, clicks, gain_db, noise, run, sine
 
@@ -126,6 +127,23 @@ def test_is_identity_only_when_flat() -> None:
     assert not eq.is_identity  # the glide back to flat is still pending
     eq.process(silence())
     assert eq.is_identity
+
+
+def test_block_machinery_is_exact_for_any_recursive_filters() -> None:
+    # The generic lti.ParallelBank on other orders and another block length than the EQ's.
+    sections = [([0.2, 0.1, 0.0, -0.05], [1.0, -1.2, 0.5, -0.1]), ([0.3], [1.0, -0.7])]
+    weights = (0.7, -1.3)
+    bank, block = ParallelBank(sections, 64), 64
+    runner = BankRunner(bank, 2)
+    x = noise(0.04, seed=9).astype(np.float64)[: 10 * block]
+    out = []
+    for i in range(0, len(x), block):
+        runner.load(x[i:i + block])
+        out.append(runner.respond(bank.weighting(weights, direct=0.5)).T)
+        runner.advance()
+    expected = 0.5 * x + sum(w * scipy.signal.lfilter(b, a, x, axis=0)
+                             for w, (b, a) in zip(weights, sections, strict=True))
+    np.testing.assert_allclose(np.concatenate(out), expected, atol=1e-12)
 
 
 def test_rejects_the_wrong_number_of_bands() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,3 +83,12 @@ async def test_empty_answer_gives_no_tracks() -> None:
         return None
 
     assert await YtDlpRecommender(nothing).by_artist("x", 5) == []
+
+
+def test_the_queue_package_imports_no_io_libraries() -> None:
+    code = (
+        "import sys, musicbot.queue\n"
+        "bad = [m for m in ('yt_dlp', 'discord', 'sqlalchemy', 'aiosqlite', 'av') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
