@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -106,7 +105,7 @@ def collect(seconds: float = 10.0) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         webm = write_audio(Path(tmp) / "bench.webm", audio)
         mp3 = write_audio(Path(tmp) / "bench.mp3", music_like(frames * FRAME_SAMPLES / 48000, rate=44100), rate=44100)
-        packets = [c.packet for c in _chunks(webm, allow_passthrough=True) if c.packet][:frames]
+        packets = [c.packet for c in _chunks(webm, allow_passthrough=True) if c.packet is not None][:frames]
         frames = min(frames, len(packets))
 
         opus = OpusPacketDecoder()
@@ -169,7 +168,7 @@ def _measure_output_stage(pcm: list[Frame], frames: int) -> Measurement:
     return _measure("output stage (normalizer + limiter)", lambda i: engine._output_stage(pcm[i].copy()), frames)
 
 
-def _measure_engine(name: str, settings: FilterSettings, packets: list[bytes | None], frames: int,
+def _measure_engine(name: str, settings: FilterSettings, packets: list[bytes], frames: int,
                     *, normalize: bool) -> Measurement:
     engine = AudioEngine(settings, normalize=normalize)
     engine.start_track(packet_mode=True)
@@ -185,7 +184,10 @@ def run_bench(seconds: float = 10.0, *, as_json: bool = False) -> int:
     print(f"musicbot bench — {report['frames_per_measurement']} frames of 20 ms each; µs per frame\n")
     print(f"{'path':<62} {'p50':>8} {'p99':>8} {'mean':>8} {'streams/core':>13}")
     for m in report["measurements"]:  # type: ignore[attr-defined]
-        print(f"{m['name']:<62} {m['p50_us']:>8.1f} {m['p99_us']:>8.1f} {m['mean_us']:>8.1f} {m['streams_per_core']:>13.1f}")
+        print(
+            f"{m['name']:<62} {m['p50_us']:>8.1f} {m['p99_us']:>8.1f} {m['mean_us']:>8.1f}"
+            f" {m['streams_per_core']:>13.1f}"
+        )
     ratios = report["ratios"]
     print(f"\ndecode + encode: {ratios['decode_plus_encode_us']} µs per frame")  # type: ignore[index]
     print(f"full chain (with output stage) ÷ (decode + encode): {ratios['full_chain_over_decode_plus_encode']}"  # type: ignore[index]
@@ -193,6 +195,3 @@ def run_bench(seconds: float = 10.0, *, as_json: bool = False) -> int:
     print(f"passthrough ÷ (decode + encode): {ratios['passthrough_over_decode_plus_encode']}  (goal ≤ 0.05)")  # type: ignore[index]
     return 0
 
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0

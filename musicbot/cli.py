@@ -15,7 +15,7 @@ from pathlib import Path
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.presets import apply_preset, preset_names
 from musicbot.dsp.settings import merge_filters, parse_filters_json
-from musicbot.errors import ConfigError, FilterConfigError, MediaError, MusicBotError
+from musicbot.errors import ConfigError, FilterConfigError, MusicBotError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1

@@ -31,14 +31,18 @@ def load_bundled_opus() -> str | None:
     return candidates[0]
 
 
-class MusicBotClient(discord.Client):
+class MusicBotClient(discord.AutoShardedClient):
     """Needs only the non-privileged intents: guilds and voice states."""
 
     def __init__(self, config: Config) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.voice_states = True
-        super().__init__(intents=intents, shard_count=config.shard_count, shard_ids=list(config.shard_ids or []) or None)
+        # SHARD_IDS lets several processes split one bot's shards; unset means all of them here.
+        if config.shard_ids:
+            super().__init__(intents=intents, shard_count=config.shard_count, shard_ids=list(config.shard_ids))
+        else:
+            super().__init__(intents=intents, shard_count=config.shard_count)
         self.config = config
 
     async def setup_hook(self) -> None:

@@ -186,7 +186,8 @@ def _parse_equalizer(raw: object) -> tuple[float, ...]:
     for i, entry in enumerate(raw):
         path = f"equalizer[{i}]"
         if not isinstance(entry, Mapping):
-            raise FilterConfigError(path, f"must be an object like {{\"band\": 0, \"gain\": 0.2}}, got {_describe(entry)}")
+            example = '{"band": 0, "gain": 0.2}'
+            raise FilterConfigError(path, f"must be an object like {example}, got {_describe(entry)}")
         _reject_unknown(path, entry, ("band", "gain"))
         for key in ("band", "gain"):
             if key not in entry:

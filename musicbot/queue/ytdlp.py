@@ -29,7 +29,7 @@ class ExtractInfo(Protocol):
 
 
 def _youtube_dl_extract(url: str, download: bool = False) -> Mapping[str, Any] | None:
-    import yt_dlp  # noqa: PLC0415 -- lazy: heavy, and not needed by anything that only imports the queue
+    import yt_dlp
 
     options = {
         "quiet": True,

@@ -26,7 +26,6 @@ import numpy as np
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
 from musicbot.sources.media import _reason, open_container
-from musicbot.sources.opus_packets import is_passthrough_packet
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +208,7 @@ class Decoder:
                 if to_drop is None:
                     # a seek lands on an earlier keyframe: drop audio before the target sample
                     first = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-                    to_drop = max(0, start_sample - int(round(first * SAMPLE_RATE_HZ)))
+                    to_drop = max(0, start_sample - round(first * SAMPLE_RATE_HZ))
                 pending = _append(pending, resampler.resample(frame))
                 if to_drop:
                     dropped = min(to_drop, len(pending))
@@ -286,10 +285,7 @@ def _interleaved(frame: Any) -> Frame:
     scale = _INT_SCALE.get(frame.format.name)
     if scale is not None:  # libopus decodes to integers
         arr = arr.astype(np.float32) / np.float32(scale)
-    if frame.format.is_planar:
-        pcm = arr.T
-    else:
-        pcm = arr.reshape(-1, len(frame.layout.channels))
+    pcm = arr.T if frame.format.is_planar else arr.reshape(-1, len(frame.layout.channels))
     if pcm.shape[1] == 1:
         pcm = np.repeat(pcm, 2, axis=1)
     return np.ascontiguousarray(pcm[:, :2], dtype=np.float32)
@@ -306,4 +302,4 @@ def _seek(container: Any, stream: Any, seconds: float) -> int:
         container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
     except av.error.FFmpegError as err:
         raise MediaError(f"Cannot seek in this source: {_reason(err)}") from err
-    return int(round(seconds * SAMPLE_RATE_HZ))
+    return round(seconds * SAMPLE_RATE_HZ)

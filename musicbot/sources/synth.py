@@ -6,6 +6,7 @@ Used by ``musicbot bench`` (it needs sources without the network) and by the tes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -25,7 +26,7 @@ CODECS = {
 def music_like(seconds: float, rate: int = 48000, seed: int = 7) -> npt.NDArray[np.float32]:
     """A loud, busy stereo signal (chords, a bass line, noise) that keeps encoders and filters working."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     mix = np.zeros((len(t), 2))
     for i, freq in enumerate((55.0, 110.0, 220.0, 277.2, 329.6, 440.0, 1760.0)):
         pan = 0.3 + 0.4 * (i % 2)
@@ -33,12 +34,13 @@ def music_like(seconds: float, rate: int = 48000, seed: int = 7) -> npt.NDArray[
         mix[:, 0] += pan * wave_
         mix[:, 1] += (1 - pan) * wave_
     mix += 0.1 * rng.standard_normal(mix.shape)
-    return (0.9 * mix / np.max(np.abs(mix))).astype(np.float32)
+    scaled: npt.NDArray[np.float32] = (0.9 * mix / np.max(np.abs(mix))).astype(np.float32)
+    return scaled
 
 
 def tone(freq_hz: float, seconds: float, rate: int = 48000, amplitude: float = 0.4) -> npt.NDArray[np.float32]:
     """A stereo sine, shape (n, 2)."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     mono = (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
     return np.stack([mono, mono], axis=1)
 
@@ -47,7 +49,7 @@ def write_audio(path: Path, samples: npt.NDArray[np.float32], rate: int = 48000)
     """Encode (n, 2) float samples into ``path``; the container follows the suffix."""
     fmt, codec = CODECS[path.suffix]
     out = av.open(str(path), "w", format=fmt)
-    stream = out.add_stream(codec, rate=rate)
+    stream: Any = out.add_stream(codec, rate=rate)
     stream.layout = "stereo"
     if codec == "libopus":
         stream.bit_rate = 128000

@@ -15,14 +15,14 @@ Signal = npt.NDArray[np.float32]  # (n, 2)
 
 
 def sine(freq_hz: float, seconds: float, amplitude: float = 0.5, *, phase: float = 0.0) -> Signal:
-    t = np.arange(int(round(seconds * SAMPLE_RATE_HZ))) / SAMPLE_RATE_HZ
+    t = np.arange(round(seconds * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
     mono = amplitude * np.sin(2 * np.pi * freq_hz * t + phase)
     return np.repeat(mono[:, None], 2, axis=1).astype(np.float32)
 
 
 def noise(seconds: float, amplitude: float = 0.25, *, seed: int = 1) -> Signal:
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * SAMPLE_RATE_HZ))
+    n = round(seconds * SAMPLE_RATE_HZ)
     return (amplitude * rng.standard_normal((n, 2))).clip(-1, 1).astype(np.float32)
 
 
