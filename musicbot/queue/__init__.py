@@ -27,9 +27,9 @@ from musicbot.queue.errors import (
 from musicbot.queue.fair import fair_order, is_fair
 from musicbot.queue.queue import MusicQueue
 from musicbot.queue.recommender import OfflineRecommender, Recommender
-from musicbot.queue.track import Track, format_duration
 from musicbot.queue.votes import SkipVotes, VoteOutcome, VoteResult, VoteTally, votes_required
 from musicbot.queue.ytdlp import YtDlpRecommender
+from musicbot.track import Track, format_duration
 
 __all__ = [
     "MIXED_WEIGHTS",

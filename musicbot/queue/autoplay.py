@@ -23,7 +23,7 @@ from enum import Enum
 from musicbot.queue.entry import QueueEntry
 from musicbot.queue.queue import MusicQueue
 from musicbot.queue.recommender import Recommender
-from musicbot.queue.track import Track
+from musicbot.track import Track
 
 HISTORY_WINDOW = 50
 MAX_FAILURES = 3

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from musicbot.queue.errors import DuplicateTrackError, QueueError, QueueFullError, TrackTooLongError
-from musicbot.queue.track import Track
+from musicbot.track import Track
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from musicbot.errors import MusicBotError
-from musicbot.queue.track import Track, format_duration
+from musicbot.track import Track, format_duration
 
 
 class QueueError(MusicBotError):

@@ -44,7 +44,7 @@ from musicbot.queue.errors import (
     TrackTooLongError,
 )
 from musicbot.queue.fair import fair_order
-from musicbot.queue.track import Track
+from musicbot.track import Track
 
 
 class MusicQueue:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from musicbot.queue.track import Track
+from musicbot.track import Track
 
 
 class Recommender(Protocol):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from musicbot.queue.track import Track
+from musicbot.track import Track
 
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 # How many entries of a mix or search one call may return; a mix has about 25 to 50.

@@ -1,4 +1,8 @@
-"""The track metadata the queue needs. ``musicbot.sources`` produces these; the queue only reads them."""
+"""Track metadata: what is known about a playable item before any audio is opened.
+
+``musicbot.sources`` produces these; the queue, the player and storage read them. It lives at the
+top of the package because every layer shares it and none of them owns it.
+"""
 
 from __future__ import annotations
 
