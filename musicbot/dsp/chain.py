@@ -110,6 +110,16 @@ class FilterChain:
         )
 
     @property
+    def filters_identity(self) -> bool:
+        """True when every filter is neutral and settled (audio may still sit in the FIFO)."""
+        return self._timescale.is_identity and all(s.filter.is_identity for s in (*self._pre, *self._post))
+
+    @property
+    def stretching(self) -> bool:
+        """True while the timescale moves the output's timeline against the input's."""
+        return not self._timescale.is_identity
+
+    @property
     def input_per_output(self) -> float:
         return float(self._timescale.input_per_output)
 

@@ -1,14 +1,19 @@
 """The engine of one stream: chunks in, 20 ms of output (PCM or an Opus packet) out.
 
-DSP path: decoded PCM → filter chain → loudness normalizer → player volume → limiter →
-Opus encoder. Passthrough: an Opus source whose packets are 20 ms frames, with nothing that
-changes the audio (identity filters, volume 1.0, normalization off), is sent packet by packet
-without decoding. Switching between the two paths happens on a packet boundary; the one frame
-at the switch is encoded as a crossfade between the DSP output and the plainly decoded source,
-so neither direction leaves a gap or a step.
+DSP path: decoded PCM → filter chain → loudness normalizer → player volume → limiter → Opus
+encoder. Passthrough: an Opus source whose packets are 20 ms frames, with nothing that changes
+the audio (identity filters, volume 1.0, normalization off), goes out packet by packet, undecoded.
+
+Switching paths is sample-exact. The listener's decoder hears the source's own timeline S in
+passthrough; our encoder delays what it is given by ``ENCODER_DELAY_SAMPLES`` and the limiter
+by its look-ahead. So on entering the DSP path at packet boundary b, the encoder is primed with
+S[b+d-960 : b+d], the limiter with the samples before b+d+L, and the chain is fed from S[b+d+L]
+on: the first re-encoded packet decodes to exactly S[b : b+960]. Leaving it, the source's
+packet that starts where the listener is goes out next. When a time-stretch has moved the
+timeline in between, the last DSP frame crossfades into the plain source instead.
 
 Everything here runs on the audio thread (discord.py's player thread, or ``musicbot render``):
-no I/O, no locks held while computing; settings arrive through the setters between frames.
+no I/O, no locks; settings arrive through the setters between frames.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicbot.dsp.chain import FilterChain
-from musicbot.dsp.frame import FRAME_SAMPLES, Frame, ramp_up, silence
+from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, Frame, ramp_up, silence
 from musicbot.dsp.gain import Volume
 from musicbot.dsp.limiter import Limiter
 from musicbot.dsp.loudness import LoudnessNormalizer
@@ -33,6 +38,9 @@ from musicbot.voice.encoder import OpusEncoder
 OPUS_SILENCE = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame, as discord.py sends it
 DEFAULT_TARGET_LUFS = -14.0
 MAX_PLAYER_VOLUME = 2.0  # /volume 200
+# libopus 1.6 (application "audio", 48 kHz) output lags its input by this many samples
+# (measured: tests/voice/test_engine.py checks it against the bundled libopus).
+ENCODER_DELAY_SAMPLES = 310
 
 Pull = Callable[[], Chunk | _EndOfStream | None]
 """Returns the next chunk, END_OF_STREAM, or None when nothing is buffered yet (underrun)."""
@@ -43,7 +51,11 @@ class EngineStats:
     dsp_frames: int = 0
     passthrough_frames: int = 0
     underruns: int = 0
-    dsp_seconds: float = 0.0  # time spent in the chain and output stage, for /stats and metrics
+    dsp_seconds: float = 0.0  # CPU time in the chain and output stage, for /stats and metrics
+
+
+class _Underrun(Exception):
+    """The source has nothing buffered right now."""
 
 
 class AudioEngine:
@@ -66,12 +78,17 @@ class AudioEngine:
         self.limiter = Limiter()
         self.stats = EngineStats()
         self._encoder: OpusEncoder | None = None
+        self._decoder: OpusPacketDecoder | None = None
         self._packet_mode = False
-        self._opus_decoder: OpusPacketDecoder | None = None
-        self._recent_packets: deque[bytes] = deque(maxlen=OpusPacketDecoder.PREROLL_PACKETS)
         self._passing_through = False
-        self._fresh = True  # nothing of the current track has gone out yet
         self._ended = False
+        self._source_done = False
+        self._ahead: deque[Chunk] = deque()  # pulled from the source, not yet heard
+        self._sent: deque[bytes] = deque(maxlen=OpusPacketDecoder.PREROLL_PACKETS)  # passed-through packets
+        self._decoded: deque[tuple[int, Frame]] = deque(maxlen=3)  # recent decoded source frames
+        self._feed = np.zeros((0, CHANNELS), np.float32)  # decoded source not yet given to the chain
+        self._feed_start = 0
+        self._heard_pos: int | None = None  # source sample the listener hears next, while aligned
 
     # ------------------------------------------------------------------ settings (between frames)
     def set_filters(self, settings: FilterSettings) -> None:
@@ -98,14 +115,18 @@ class AudioEngine:
             self.normalizer.set_target(target_lufs)
 
     def start_track(self, *, packet_mode: bool) -> None:
-        """A new source begins: filter tails and buffered audio of the last one are dropped."""
+        """A new source begins: buffered audio of the last one is dropped, filter tails too."""
         self.chain.reset()
         self._packet_mode = packet_mode
-        self._recent_packets.clear()
-        self._opus_decoder = OpusPacketDecoder() if packet_mode else None
-        self._passing_through = False
-        self._fresh = True
-        self._ended = False
+        self._decoder = OpusPacketDecoder() if packet_mode else None
+        self._ended = self._source_done = False
+        self._ahead.clear()
+        self._sent.clear()
+        self._decoded.clear()
+        self._feed = np.zeros((0, CHANNELS), np.float32)
+        self._feed_start = 0
+        self._heard_pos = None
+        self._passing_through = self.can_pass_through
 
     @property
     def passing_through(self) -> bool:
@@ -116,7 +137,7 @@ class AudioEngine:
         """Nothing would change the audio, so the source's packets can go out as they are."""
         return (
             self._packet_mode
-            and self.chain.is_identity
+            and self.chain.filters_identity
             and self._volume.is_identity
             and self.normalizer.is_identity
         )
@@ -126,44 +147,87 @@ class AudioEngine:
         """The next Opus packet; ``OPUS_SILENCE`` on underrun; None at the end of the stream."""
         if self._ended:
             return None
-        if self._fresh and self.can_pass_through:
-            self._passing_through = True  # from the first packet on: nothing to fade from
-        self._fresh = False
-        if self._passing_through or self.can_pass_through:
-            return self._next_passthrough(pull)
-        frame = self.next_pcm(pull)
-        if frame is None:
-            return None
-        if frame is _UNDERRUN:
+        try:
+            if self._passing_through:
+                if self.can_pass_through:
+                    return self._pass_one(pull)
+                if not self._enter_dsp(pull):
+                    return self._pass_one(pull)  # not enough buffered to switch yet: one more as is
+            elif self.can_pass_through and not self._source_done:
+                return self._leave_dsp(pull)
+            frame = self._dsp_frame(pull)
+        except _Underrun:
+            self.stats.underruns += 1
             return OPUS_SILENCE
-        return self._encode(frame)
+        return None if frame is None else self._encode(frame)
 
     def next_pcm(self, pull: Pull) -> Frame | None:
-        """The next 20 ms of processed PCM, ``silence()`` on underrun, None at the end."""
+        """The next 20 ms of processed PCM, silence on underrun, None at the end (no passthrough)."""
         if self._ended:
             return None
-        self._fresh = False
-        started = time.perf_counter()
         try:
-            while not self.chain.ready:
-                chunk = pull()
-                if chunk is None:
-                    self.stats.underruns += 1
-                    return _UNDERRUN
-                if chunk is END_OF_STREAM:
-                    self.chain.finish()
-                    if not self.chain.ready:
-                        self._ended = True
-                        return None
-                    break
-                assert isinstance(chunk, Chunk)
-                self.chain.push(self._pcm_of(chunk))
-            frame = self.chain.pop()
-            assert frame is not None
-            self.stats.dsp_frames += 1
-            return self._output_stage(frame)
-        finally:
+            return self._dsp_frame(pull)
+        except _Underrun:
+            self.stats.underruns += 1
+            return silence()
+
+    # ------------------------------------------------------------------ DSP path
+    def _dsp_frame(self, pull: Pull) -> Frame | None:
+        while not self.chain.ready:
+            if self._source_done:
+                self._ended = True
+                return None
+            block = self._next_block(pull)
+            started = time.perf_counter()
+            if block is None:
+                self.chain.finish()
+            else:
+                self.chain.push(block)
             self.stats.dsp_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        frame = self.chain.pop()
+        assert frame is not None
+        out = self._output_stage(frame)
+        self.stats.dsp_seconds += time.perf_counter() - started
+        self.stats.dsp_frames += 1
+        if self.chain.stretching:
+            self._heard_pos = None  # the output no longer follows the source sample for sample
+        if self._heard_pos is not None:
+            self._heard_pos += FRAME_SAMPLES
+            while self._ahead and self._ahead[0].start_sample < self._heard_pos:
+                self._ahead.popleft()
+        return out
+
+    def _next_block(self, pull: Pull) -> Frame | None:
+        """The next 960 samples for the chain from the feed; None once the source has ended."""
+        while len(self._feed) < FRAME_SAMPLES and not self._source_done:
+            item = pull()
+            if item is None:
+                raise _Underrun
+            if item is END_OF_STREAM:
+                self._source_done = True
+                break
+            assert isinstance(item, Chunk)
+            self._feed = np.concatenate([self._feed, self._decode(item)])
+        if not len(self._feed):
+            return None
+        block = self._feed[:FRAME_SAMPLES]
+        if len(block) < FRAME_SAMPLES:  # the track's last partial frame
+            block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
+        self._feed = self._feed[FRAME_SAMPLES:]
+        self._feed_start += FRAME_SAMPLES
+        return np.ascontiguousarray(block)
+
+    def _decode(self, chunk: Chunk) -> Frame:
+        if chunk.pcm is not None:
+            return chunk.pcm
+        assert chunk.packet is not None and self._decoder is not None
+        pcm = self._decoder.decode(chunk.packet)
+        self._ahead.append(chunk)
+        if self._heard_pos is None and len(self._ahead) > OpusPacketDecoder.PREROLL_PACKETS:
+            self._ahead.popleft()
+        self._decoded.append((chunk.start_sample, pcm))
+        return pcm
 
     def _output_stage(self, frame: Frame) -> Frame:
         frame = self.normalizer.process(frame)
@@ -171,83 +235,96 @@ class AudioEngine:
             frame = self._volume.process(frame)
         return self.limiter.process(frame)
 
-    def _next_passthrough(self, pull: Pull) -> bytes | None:
-        if not self.can_pass_through:
-            return self._leave_passthrough(pull)
-        chunk = pull()
+    # ------------------------------------------------------------------ passthrough and switching
+    def _pass_one(self, pull: Pull) -> bytes | None:
+        chunk = self._ahead.popleft() if self._ahead else pull()
         if chunk is None:
-            self.stats.underruns += 1
-            return OPUS_SILENCE
+            raise _Underrun
         if chunk is END_OF_STREAM:
             self._ended = True
             return None
         assert isinstance(chunk, Chunk) and chunk.packet is not None
-        if not self._passing_through:
-            return self._enter_passthrough(chunk)
-        self._recent_packets.append(chunk.packet)
+        self._sent.append(chunk.packet)
         self.stats.passthrough_frames += 1
         if is_passthrough_packet(chunk.packet):
             return chunk.packet
-        return self._encode(self._decode_packet(chunk.packet))  # an odd-sized packet: re-encode it
+        # An odd-sized packet (not one 20 ms frame) cannot go out as is; Discord's clock
+        # assumes 960 samples per packet.
+        return self._encode(OpusPacketDecoder().decode(chunk.packet))
 
-    def _enter_passthrough(self, chunk: Chunk) -> bytes:
-        """Last DSP frame: fade from the processed output into the plain source, so the next
-        packet continues the plain source exactly."""
-        assert chunk.packet is not None
-        plain = self._decode_packet(chunk.packet)
-        self._recent_packets.append(chunk.packet)
-        processed = self._output_stage(self.chain.pop() or self._push_pop(plain))
-        self._passing_through = True
-        self.chain.reset()
+    def _peek(self, pull: Pull, count: int) -> list[Chunk] | None:
+        while len(self._ahead) < count:
+            item = pull()
+            if item is None or item is END_OF_STREAM:
+                if item is END_OF_STREAM:
+                    self._source_done = True
+                return None
+            assert isinstance(item, Chunk)
+            self._ahead.append(item)
+        return list(self._ahead)[:count]
+
+    def _enter_dsp(self, pull: Pull) -> bool:
+        """Switch from passthrough at the next packet boundary b, sample-exactly (see module doc)."""
+        chunks = self._peek(pull, 2)
+        if chunks is None or any(c.packet is None for c in chunks):
+            return False
+        decoder = OpusPacketDecoder()
+        previous = silence()
+        for packet in self._sent:  # converge the decoder's state, keep the frame before b
+            previous = decoder.decode(packet)
+        here, after = (decoder.decode(c.packet or b"") for c in chunks)
+        timeline = np.concatenate([previous, here, after])  # S[b-960 : b+1920]
+        b = chunks[0].start_sample
+        delay, lookahead = ENCODER_DELAY_SAMPLES, self.limiter.latency_samples
+        self._encoder_or_new().encode(timeline[delay:delay + FRAME_SAMPLES])
         self.limiter.reset()
-        return self._encode(_crossfade(processed, plain))
+        self.limiter.process(np.ascontiguousarray(timeline[delay + lookahead:delay + lookahead + FRAME_SAMPLES]))
+        self._decoder = decoder
+        self._decoded.clear()
+        self._decoded.extend([(b - FRAME_SAMPLES, previous), (b, here), (b + FRAME_SAMPLES, after)])
+        start = FRAME_SAMPLES + delay + lookahead
+        self._feed = np.ascontiguousarray(timeline[start:])
+        self._feed_start = b + delay + lookahead
+        self._heard_pos = b
+        self._passing_through = False
+        return True
 
-    def _leave_passthrough(self, pull: Pull) -> bytes | None:
-        """First DSP frame: fade from the plain source into the processed output."""
-        chunk = pull()
-        if chunk is None:
+    def _leave_dsp(self, pull: Pull) -> bytes | None:
+        """Back to passthrough. Aligned: the next source packet simply follows. Otherwise the
+        last DSP frame fades into the plain source so that the next packet continues it."""
+        if self._heard_pos is not None and self._ahead and self._ahead[0].start_sample == self._heard_pos:
+            self._reset_dsp_state()
+            return self._pass_one(pull)
+        try:
+            frame = self._dsp_frame(pull)
+        except _Underrun:
             self.stats.underruns += 1
             return OPUS_SILENCE
-        if chunk is END_OF_STREAM:
-            self._ended = True
+        if frame is None:
             return None
-        assert isinstance(chunk, Chunk) and chunk.packet is not None
-        self._opus_decoder = OpusPacketDecoder()
-        self._opus_decoder.preroll(list(self._recent_packets))
-        self._passing_through = False
-        plain = self._pcm_of(chunk)
-        self.chain.push(plain)
-        processed = self.chain.pop()
-        frame = self._output_stage(processed if processed is not None else plain)
-        self.stats.dsp_frames += 1
-        return self._encode(_crossfade(plain, frame))
+        if len(self._decoded) >= 2 and self._ahead:
+            (_, before), (b, here) = list(self._decoded)[-2:]
+            d = ENCODER_DELAY_SAMPLES
+            plain = np.concatenate([before[d:], here[:d]])  # decodes to S[b-960 : b]
+            while self._ahead and self._ahead[0].start_sample != b:
+                self._ahead.popleft()
+            if self._ahead:
+                self._reset_dsp_state()
+                fade = ramp_up()
+                return self._encode(np.asarray(frame * (1 - fade) + plain * fade, dtype=np.float32))
+        return self._encode(frame)  # nothing to fade into yet: stay on the DSP path this frame
 
-    def _push_pop(self, frame: Frame) -> Frame:
-        self.chain.push(frame)
-        return self.chain.pop() or frame
+    def _reset_dsp_state(self) -> None:
+        self.chain.reset()
+        self.limiter.reset()
+        self._feed = np.zeros((0, CHANNELS), np.float32)
+        self._heard_pos = None
+        self._passing_through = True
 
-    def _pcm_of(self, chunk: Chunk) -> Frame:
-        if chunk.pcm is not None:
-            return chunk.pcm
-        assert chunk.packet is not None
-        self._recent_packets.append(chunk.packet)
-        return self._decode_packet(chunk.packet)
-
-    def _decode_packet(self, packet: bytes) -> Frame:
-        if self._opus_decoder is None:
-            self._opus_decoder = OpusPacketDecoder()
-        return self._opus_decoder.decode(packet)
-
-    def _encode(self, frame: Frame) -> bytes:
+    def _encoder_or_new(self) -> OpusEncoder:
         if self._encoder is None:
             self._encoder = OpusEncoder()
-        return self._encoder.encode(frame)
+        return self._encoder
 
-
-_UNDERRUN = silence()
-
-
-def _crossfade(old: Frame, new: Frame) -> Frame:
-    """Equal-gain crossfade over one frame (the two are nearly the same signal)."""
-    fade_in = ramp_up(FRAME_SAMPLES)
-    return np.asarray(old * (1.0 - fade_in) + new * fade_in, dtype=np.float32)
+    def _encode(self, frame: Frame) -> bytes:
+        return self._encoder_or_new().encode(frame)

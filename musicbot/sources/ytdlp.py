@@ -1,0 +1,229 @@
+"""yt-dlp as a source: YouTube (and every other site yt-dlp knows), searches, playlists, live streams.
+
+Set up for YouTube as it is in 2026: ``yt-dlp[default]`` brings yt-dlp-ejs, and YouTube's
+signature challenges need a JavaScript runtime. yt-dlp enables only deno by default, so node
+is passed explicitly when it is new enough (yt-dlp 2026.8.19 rejects node older than 22, see
+``yt_dlp.utils._jsruntime.NodeJsRuntime.MIN_SUPPORTED_VERSION``).
+
+Every extraction is blocking network I/O and runs in a worker thread (``asyncio.to_thread``);
+one ``YoutubeDL`` per call because the object is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from musicbot.sources.errors import NotFoundError, SourceError, UnsupportedError, classify_ytdlp_error
+from musicbot.sources.models import Resolved, ResolvedKind, StreamInfo, url_expiry
+from musicbot.track import Track
+
+log = logging.getLogger(__name__)
+
+AUDIO_FORMAT = "bestaudio[acodec=opus]/bestaudio/best"  # itag 251 (WebM/Opus 48 kHz) passes through untouched
+SEARCH_LIMIT = 5
+_FALLBACK_NODE_MIN = (22, 0, 0)
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class JsRuntimes:
+    """The ``js_runtimes`` option for yt-dlp and why each candidate was or was not used."""
+
+    runtimes: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    notes: tuple[str, ...] = ()
+
+    def as_option(self) -> dict[str, dict[str, str]]:
+        return {name: dict(config) for name, config in self.runtimes.items()}
+
+
+def node_min_version() -> tuple[int, ...]:
+    """The oldest node yt-dlp's challenge solver accepts, read from the installed yt-dlp."""
+    try:
+        from yt_dlp.utils._jsruntime import NodeJsRuntime
+
+        return tuple(NodeJsRuntime.MIN_SUPPORTED_VERSION)
+    except (ImportError, AttributeError):
+        return _FALLBACK_NODE_MIN
+
+
+def exe_version(path: str) -> tuple[int, ...] | None:
+    """``path --version`` as a tuple, None when it cannot be run. Blocking (a subprocess)."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(out)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def detect_js_runtimes(
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    version_of: Callable[[str], tuple[int, ...] | None] = exe_version,
+    node_min: tuple[int, ...] | None = None,
+) -> JsRuntimes:
+    """Find deno and node on PATH. Called once at start, from any thread (it runs subprocesses)."""
+    runtimes: dict[str, Mapping[str, str]] = {}
+    notes: list[str] = []
+    deno = which("deno")
+    if deno:
+        runtimes["deno"] = MappingProxyType({"path": deno})
+        notes.append(f"deno at {deno}")
+    node = which("node")
+    minimum = node_min or node_min_version()
+    if node:
+        version = version_of(node)
+        shown = ".".join(map(str, version)) if version else "unknown"
+        if version is not None and version >= minimum:
+            runtimes["node"] = MappingProxyType({"path": node})
+            notes.append(f"node {shown} at {node}")
+        else:
+            notes.append(f"node {shown} at {node} is too old for yt-dlp (needs ≥ {'.'.join(map(str, minimum))})")
+    if not runtimes:
+        notes.append("no JavaScript runtime: YouTube will fail or lose formats; install deno or a recent node")
+    return JsRuntimes(MappingProxyType(runtimes), tuple(notes))
+
+
+def ytdlp_options(*, js_runtimes: JsRuntimes, cookies_file: Path | None = None) -> dict[str, Any]:
+    """The ``YoutubeDL`` parameters every call uses."""
+    options: dict[str, Any] = {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "skip_download": True,
+        "format": AUDIO_FORMAT,
+        "default_search": "ytsearch",
+        "extract_flat": "in_playlist",  # playlists come back as titles and ids; entries resolve when played
+        "noplaylist": True,  # watch?v=X&list=Y plays the video the user pasted, not the whole list
+        "socket_timeout": 15,
+        "js_runtimes": js_runtimes.as_option(),
+    }
+    if cookies_file is not None:
+        options["cookiefile"] = str(cookies_file)
+    return options
+
+
+class YtDlpBackend:
+    """Resolves URLs and searches with yt-dlp; coroutines for the event loop, work in worker threads."""
+
+    def __init__(self, *, cookies_file: Path | None = None, js_runtimes: JsRuntimes | None = None) -> None:
+        self.js_runtimes = js_runtimes if js_runtimes is not None else detect_js_runtimes()
+        for note in self.js_runtimes.notes:
+            log.info("yt-dlp JavaScript runtime: %s", note)
+        self.options = ytdlp_options(js_runtimes=self.js_runtimes, cookies_file=cookies_file)
+
+    async def resolve(self, url: str) -> Resolved:
+        """A video/track URL → one track; a playlist/album → its entries, flat (not yet playable)."""
+        info = await self._extract(url)
+        if info.get("_type") == "playlist" or "entries" in info:
+            tracks = tuple(t for t in (track_from_info(e) for e in info.get("entries") or () if e) if t)
+            if not tracks:
+                raise NotFoundError("That playlist is empty or none of its items can be played.")
+            return Resolved(ResolvedKind.PLAYLIST, tracks, str(info.get("title") or "") or None)
+        track = track_from_info(info)
+        if track is None:
+            raise UnsupportedError(detail=f"yt-dlp returned no usable item for {url}")
+        return Resolved(ResolvedKind.TRACK, (track,))
+
+    async def search(self, query: str, limit: int = SEARCH_LIMIT, *, prefix: str = "ytsearch") -> list[Track]:
+        """Search candidates, best first (``prefix`` may be ``scsearch`` for SoundCloud)."""
+        terms = " ".join(query.split())
+        info = await self._extract(f"{prefix}{limit}:{terms}")
+        return [t for t in (track_from_info(e) for e in info.get("entries") or () if e) if t]
+
+    async def stream_info(self, track: Track) -> StreamInfo:
+        """Fully resolve ``track`` just before it plays: its stream URL, headers and expiry."""
+        info = await self._extract(track.url, flat=False)
+        if "entries" in info:  # a URL that still names a list: play its first item
+            entries = [e for e in info["entries"] or () if e]
+            if not entries:
+                raise NotFoundError()
+            info = entries[0]
+        return stream_info_from(info)
+
+    async def _extract(self, url: str, *, flat: bool = True) -> dict[str, Any]:
+        options = dict(self.options)
+        if not flat:
+            options.pop("extract_flat")
+        return await asyncio.to_thread(_extract_blocking, url, options)
+
+
+def _extract_blocking(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    import yt_dlp
+
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except Exception as err:  # DownloadError, ExtractorError and the network's own exceptions
+        raise classify_ytdlp_error(err) from err
+    if not isinstance(info, dict):
+        raise NotFoundError()
+    return info
+
+
+def stream_info_from(info: Mapping[str, Any]) -> StreamInfo:
+    """The playable stream of a fully extracted (not flat) yt-dlp info dict."""
+    url = info.get("url")
+    headers: Mapping[str, Any] = info.get("http_headers") or {}
+    if not url and info.get("requested_formats"):
+        fmt = next((f for f in info["requested_formats"] if f.get("acodec") not in (None, "none")), None)
+        if fmt:
+            url, headers = fmt.get("url"), fmt.get("http_headers") or headers
+    if not isinstance(url, str) or not url:
+        raise SourceError("No playable audio format was found for this.")
+    duration = info.get("duration")
+    return StreamInfo(
+        url=url,
+        headers=MappingProxyType({str(k): str(v) for k, v in headers.items()}),
+        is_live=_is_live(info),
+        expires_at=url_expiry(url),
+        duration_s=float(duration) if isinstance(duration, int | float) and duration > 0 else None,
+    )
+
+
+def _is_live(info: Mapping[str, Any]) -> bool:
+    return info.get("live_status") == "is_live" or info.get("is_live") is True
+
+
+
+def track_from_info(info: Mapping[str, Any]) -> Track | None:
+    """A ``Track`` from a yt-dlp info dict or flat entry; None when it has nothing playable."""
+    key = str(info.get("ie_key") or info.get("extractor_key") or "generic").lower()
+    source = "youtube" if key.startswith("youtube") else key
+    item_id = info.get("id")
+    url = info.get("webpage_url") or info.get("original_url") or info.get("url")
+    if not isinstance(url, str) or not url:
+        return None
+    if source == "youtube" and isinstance(item_id, str) and len(item_id) == 11 and not url.startswith("http"):
+        url = f"https://www.youtube.com/watch?v={item_id}"
+    # a generic page or file has no id of its own that would be stable across hosts: the URL is
+    stable = f"{source}:{item_id}" if item_id and source != "generic" else f"url:{url}"
+    duration = info.get("duration")
+    thumbnail = info.get("thumbnail")
+    thumbs = info.get("thumbnails")
+    if not isinstance(thumbnail, str) and isinstance(thumbs, list) and thumbs and isinstance(thumbs[-1], Mapping):
+        thumbnail = thumbs[-1].get("url")
+    artist = next((str(info[k]) for k in ("artist", "creator", "channel", "uploader") if info.get(k)), "")
+    tags = info.get("tags")
+    is_live = _is_live(info)
+    return Track(
+        id=stable,
+        title=str(info.get("track") or info.get("title") or url.rsplit("/", 1)[-1]),
+        artist=artist,
+        duration_s=float(duration) if isinstance(duration, int | float) and duration >= 0 and not is_live else None,
+        url=url,
+        thumbnail_url=thumbnail if isinstance(thumbnail, str) else None,
+        is_live=is_live,
+        source=source,
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+        genre=str(info["genre"]) if info.get("genre") else None,
+    )
