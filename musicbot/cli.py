@@ -1,4 +1,4 @@
-"""The ``musicbot`` command: run, render, bench.
+"""The ``musicbot`` command: run, render, bench, db.
 
 Every error a user can cause ends with one line on stderr and exit code 2 (bad input) or 1
 (the media failed); tracebacks only with ``--debug``.
@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-normalize", action="store_true", help="turn loudness normalization off")
     render.add_argument("--target-lufs", type=float, default=-14.0, help="normalization target (default −14)")
 
+    db = commands.add_parser("db", help="database maintenance (DATABASE_URL, default SQLite in the data folder)")
+    db.add_argument("action", choices=["upgrade", "current"], help="upgrade: migrate to the newest schema; "
+                    "current: print the schema revision")
+
     bench = commands.add_parser("bench", help="measure the engine's cost per frame and streams per core")
     bench.add_argument("--json", action="store_true", help="print machine-readable JSON")
     bench.add_argument("--seconds", type=float, default=10.0, help="audio per measurement (default 10)")
@@ -57,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bench(seconds=args.seconds, as_json=args.json)
         if args.command == "run":
             return _run()
+        if args.command == "db":
+            return _db(args.action)
     except (ConfigError, FilterConfigError) as err:
         return _fail(args, err, EXIT_BAD_INPUT)
     except MusicBotError as err:
@@ -74,6 +80,30 @@ def _run() -> int:
     config = load_config()
     setup_logging(config.log_level, config.log_format)
     run_bot(config)
+    return 0
+
+
+def _db(action: str) -> int:
+    import asyncio
+
+    from musicbot.config import load_config
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from musicbot.storage import current_revision, upgrade
+    from musicbot.storage.engine import redact
+
+    url = load_config().database_url
+    try:
+        if action == "upgrade":
+            revision = asyncio.run(upgrade(url))
+            print(f"{redact(url)}: schema at revision {revision} (newest)")
+        else:
+            print(f"{redact(url)}: schema at revision {asyncio.run(current_revision(url)) or 'none (empty database)'}")
+    except (OSError, SQLAlchemyError) as err:
+        logging.getLogger(__name__).debug("database command failed", exc_info=True)
+        reason = getattr(err, "orig", None) or err
+        print(f"musicbot: error: cannot reach the database at {redact(url)}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
