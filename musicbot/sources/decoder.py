@@ -30,6 +30,7 @@ from musicbot.sources.media import _reason, open_container
 log = logging.getLogger(__name__)
 
 BUFFER_FRAMES = 100  # 2 s of audio between the network and the 20 ms clock
+SEEK_PREROLL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +194,7 @@ class Decoder:
             if start_sample and packet.pts is not None:
                 # after a seek, drop the packets before the target (20 ms granularity)
                 start = float(packet.pts * packet.time_base) * SAMPLE_RATE_HZ
-                if start + FRAME_SAMPLES / 2 < start_sample:
+                if start - _origin_s(stream) * SAMPLE_RATE_HZ + FRAME_SAMPLES / 2 < start_sample:
                     continue
             yield Chunk(0, packet=bytes(packet))
 
@@ -207,7 +208,7 @@ class Decoder:
             for frame in _decode(packet):
                 if to_drop is None:
                     # a seek lands on an earlier keyframe: drop audio before the target sample
-                    first = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                    first = float(frame.pts * frame.time_base) - _origin_s(stream) if frame.pts is not None else 0.0
                     to_drop = max(0, start_sample - round(first * SAMPLE_RATE_HZ))
                 pending = _append(pending, resampler.resample(frame))
                 if to_drop:
@@ -296,10 +297,25 @@ def _append(pending: Frame, frames: list[Any]) -> Frame:
     return np.concatenate(parts) if len(parts) > 1 else pending
 
 
+def _origin_s(stream: Any) -> float:
+    """The timestamp of the track's first audible sample, in seconds.
+
+    MP3 streams start at the encoder delay (e.g. 1105 samples for LAME), not at 0: track time
+    is timestamp minus this, or a seek would land that much early and repeat audio.
+    """
+    start = stream.start_time
+    if start is None or stream.time_base is None or start <= 0:
+        return 0.0
+    return float(start * stream.time_base)
+
+
 def _seek(container: Any, stream: Any, seconds: float) -> int:
     """Seek to ``seconds`` and return the 48 kHz sample position decoding resumes at."""
     try:
-        container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+        # land a little early: MP3 frames lean on the previous frame (bit reservoir), so the first
+        # frame decoded after a seek is garbage; the samples before the target are dropped anyway
+        target = max(0.0, seconds - SEEK_PREROLL_S) + _origin_s(stream)
+        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
     except av.error.FFmpegError as err:
         raise MediaError(f"Cannot seek in this source: {_reason(err)}") from err
     return round(seconds * SAMPLE_RATE_HZ)

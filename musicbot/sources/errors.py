@@ -86,7 +86,7 @@ _YTDLP_RULES: tuple[tuple[re.Pattern[str], type[SourceError]], ...] = tuple(
     for pattern, cls in (
         (r"sign in to confirm (your|you.re) age|age.restricted|inappropriate for some users", AgeRestrictedError),
         (r"private video|this video is private|playlist is private|private playlist", PrivateError),
-        (r"not available (in|from) your (country|location)|geo.?restrict|blocked it in your country",
+        (r"available (in|from) your (country|location)|geo.?restrict|blocked it in your country",
          RegionBlockedError),
         (r"http error 429|too many requests|rate.?limit|sign in to confirm you.re not a bot", RateLimitedError),
         (r"unsupported url|no suitable extractor|is not a valid url", UnsupportedError),

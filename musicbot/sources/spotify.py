@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -33,6 +34,8 @@ _LINK = re.compile(
     r"^(?:spotify:(?P<ukind>track|album|playlist|artist):(?P<uid>[A-Za-z0-9]{22})"
     r"|https?://open\.spotify\.com/(?:intl-[a-z-]+/)?(?:embed/)?(?P<kind>track|album|playlist|artist)/(?P<id>[A-Za-z0-9]{22}))"
 )
+# spotipy warns on every call of endpoints Spotify deprecated; the bot reports their failure itself
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="spotipy")
 _OFFICIAL = re.compile(r"(- topic$|provided to youtube|vevo$|official)", re.IGNORECASE)
 
 Search = Callable[[str, int], Awaitable[list[Track]]]
@@ -111,7 +114,11 @@ class SpotifyBackend:
             items = list(self._pages(album.get("tracks") or {}))
             return [_track(t, album=album) for t in items if t], str(album.get("name") or "") or None
         if kind == "artist":
-            result = self._call(client.artist_top_tracks, item_id)
+            try:
+                result = self._call(client.artist_top_tracks, item_id)
+            except UnavailableError as err:
+                raise UnavailableError("Spotify no longer gives this bot an artist's top tracks; "
+                                       "share an album or playlist instead.", detail=err.detail) from err
             tracks = [_track(t) for t in result.get("tracks") or () if t]
             return tracks, None
         try:
@@ -149,7 +156,8 @@ class SpotifyBackend:
                 raise UnavailableError("Spotify says this does not exist or is not available to the bot.",
                                        detail=detail) from err
             if status == 429:
-                raise RateLimitedError("Spotify is rate-limiting the bot; try again in a minute.", detail=detail) from err
+                raise RateLimitedError("Spotify is rate-limiting the bot; try again in a minute.",
+                                       detail=detail) from err
             if status in (400,):
                 raise UnsupportedError("That Spotify link is not valid.", detail=detail) from err
             raise NetworkError("Spotify did not answer; try again.", detail=detail) from err

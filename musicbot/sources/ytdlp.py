@@ -106,10 +106,26 @@ def ytdlp_options(*, js_runtimes: JsRuntimes, cookies_file: Path | None = None) 
         "noplaylist": True,  # watch?v=X&list=Y plays the video the user pasted, not the whole list
         "socket_timeout": 15,
         "js_runtimes": js_runtimes.as_option(),
+        "logger": _YtDlpLog(),  # without a logger yt-dlp prints errors to stderr even when quiet
     }
     if cookies_file is not None:
         options["cookiefile"] = str(cookies_file)
     return options
+
+
+class _YtDlpLog:
+    """Routes yt-dlp's messages to logging at debug level: errors reach users as ``SourceError``."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    info = debug
+
+    def warning(self, msg: str) -> None:
+        log.debug("yt-dlp warning: %s", msg)
+
+    def error(self, msg: str) -> None:
+        log.debug("yt-dlp error: %s", msg)
 
 
 class YtDlpBackend:
@@ -125,7 +141,8 @@ class YtDlpBackend:
         """A video/track URL → one track; a playlist/album → its entries, flat (not yet playable)."""
         info = await self._extract(url)
         if info.get("_type") == "playlist" or "entries" in info:
-            tracks = tuple(t for t in (track_from_info(e) for e in info.get("entries") or () if e) if t)
+            entries = info.get("entries") or ()
+            tracks = tuple(t for t in (track_from_info(e, in_playlist=True) for e in entries if e) if t)
             if not tracks:
                 raise NotFoundError("That playlist is empty or none of its items can be played.")
             return Resolved(ResolvedKind.PLAYLIST, tracks, str(info.get("title") or "") or None)
@@ -138,7 +155,7 @@ class YtDlpBackend:
         """Search candidates, best first (``prefix`` may be ``scsearch`` for SoundCloud)."""
         terms = " ".join(query.split())
         info = await self._extract(f"{prefix}{limit}:{terms}")
-        return [t for t in (track_from_info(e) for e in info.get("entries") or () if e) if t]
+        return [t for t in (track_from_info(e, in_playlist=True) for e in info.get("entries") or () if e) if t]
 
     async def stream_info(self, track: Track) -> StreamInfo:
         """Fully resolve ``track`` just before it plays: its stream URL, headers and expiry."""
@@ -195,12 +212,17 @@ def _is_live(info: Mapping[str, Any]) -> bool:
 
 
 
-def track_from_info(info: Mapping[str, Any]) -> Track | None:
-    """A ``Track`` from a yt-dlp info dict or flat entry; None when it has nothing playable."""
+def track_from_info(info: Mapping[str, Any], *, in_playlist: bool = False) -> Track | None:
+    """A ``Track`` from a yt-dlp info dict or flat entry; None when it has nothing playable.
+
+    A playlist entry's ``url`` names the entry itself (its ``webpage_url`` may be the list's page);
+    a fully extracted item's ``url`` is its stream, so the page URL is kept instead.
+    """
     key = str(info.get("ie_key") or info.get("extractor_key") or "generic").lower()
     source = "youtube" if key.startswith("youtube") else key
     item_id = info.get("id")
-    url = info.get("webpage_url") or info.get("original_url") or info.get("url")
+    order = ("url", "webpage_url", "original_url") if in_playlist else ("webpage_url", "original_url", "url")
+    url = next((info[k] for k in order if isinstance(info.get(k), str) and info[k].startswith("http")), None)
     if not isinstance(url, str) or not url:
         return None
     if source == "youtube" and isinstance(item_id, str) and len(item_id) == 11 and not url.startswith("http"):
