@@ -1,0 +1,169 @@
+"""pytest fixtures for offline Discord tests (pytest-asyncio, function scope).
+
+Use them from a test module with ``from tests.harness.fixtures import *`` (names in ``__all__``) or from a
+conftest with ``pytest_plugins = ["tests.harness.fixtures"]`` (only allowed in the rootdir conftest) or by
+importing the names into a sub-package ``conftest.py``.
+
+- ``fake_discord``        a started :class:`FakeDiscord` (``Route.BASE`` restored at teardown)
+- ``offline_bot_factory`` ``await offline_bot_factory(cls_or_instance, guilds=[...])`` → a logged-in client
+- ``voice_receiver``      a :class:`VoiceReceiver` on ``fake_discord``
+- ``fast_playback``       ``AudioPlayer.DELAY = 0.002`` for the test (restored); real-time pacing otherwise
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar, overload
+
+import discord
+import pytest
+import pytest_asyncio
+from discord.ext import commands
+
+from .fake_discord import FakeDiscord
+from .gateway import ensure_opus, fast_audio_player, make_offline
+from .payloads import Payload
+from .voice_analysis import VoiceReceiver
+
+C = TypeVar("C", bound=discord.Client)
+
+_log = logging.getLogger(__name__)
+
+
+class OfflineBotFactory:
+    """Builds logged-in discord.py clients against a :class:`FakeDiscord`; closes them all in :meth:`close_all`.
+
+    ``await factory(client=discord.Client, *, guilds=(), intents=None, ready=True, token='x', **kwargs)``:
+
+    - ``client``: a ``discord.Client`` subclass (``commands.Bot`` gets ``command_prefix='!'`` unless given) built
+      with ``intents`` (default ``Intents.default()``) and ``kwargs``, or an already-built instance.
+    - ``await client.login(token)`` hits the fake (GET /users/@me, /oauth2/applications/@me) and runs
+      ``setup_hook`` (a ``tree.sync()`` there lands in ``fake.commands``).
+    - then :func:`make_offline` (``client.ws`` becomes a :class:`FakeGateway`), each guild payload is added with
+      ``_add_guild_from_data``, and with ``ready`` the client's ready event is set (``on_ready`` is NOT
+      dispatched; call ``client.dispatch('ready')`` if the test needs it).
+    """
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+        self.clients: list[discord.Client] = []
+
+    @overload
+    async def __call__(
+        self,
+        client: type[C],
+        /,
+        *,
+        guilds: Sequence[Payload] = ...,
+        intents: discord.Intents | None = ...,
+        ready: bool = ...,
+        token: str = ...,
+        **kwargs: Any,
+    ) -> C: ...
+
+    @overload
+    async def __call__(
+        self,
+        client: C,
+        /,
+        *,
+        guilds: Sequence[Payload] = ...,
+        intents: discord.Intents | None = ...,
+        ready: bool = ...,
+        token: str = ...,
+        **kwargs: Any,
+    ) -> C: ...
+
+    @overload
+    async def __call__(
+        self,
+        /,
+        *,
+        guilds: Sequence[Payload] = ...,
+        intents: discord.Intents | None = ...,
+        ready: bool = ...,
+        token: str = ...,
+        **kwargs: Any,
+    ) -> discord.Client: ...
+
+    async def __call__(
+        self,
+        client: Any = discord.Client,
+        /,
+        *,
+        guilds: Sequence[Payload] = (),
+        intents: discord.Intents | None = None,
+        ready: bool = True,
+        token: str = "x",
+        **kwargs: Any,
+    ) -> Any:
+        ensure_opus()
+        if isinstance(client, type):
+            if issubclass(client, commands.bot.BotBase) and "command_prefix" not in kwargs:
+                kwargs["command_prefix"] = "!"
+            bot = client(intents=intents or discord.Intents.default(), **kwargs)
+        else:
+            bot = client
+        self.clients.append(bot)
+        await bot.login(token)
+        make_offline(bot, self.fake)
+        for g in guilds:
+            bot._connection._add_guild_from_data(g)  # type: ignore[arg-type]
+        if ready:
+            bot._ready.set()
+        return bot
+
+    async def close_all(self) -> None:
+        for bot in reversed(self.clients):
+            players = []
+            for vc in list(bot.voice_clients):
+                player = getattr(vc, "_player", None)
+                if player is not None:
+                    players.append(player)
+                try:
+                    await vc.disconnect(force=True)
+                except Exception:
+                    _log.exception("voice disconnect at teardown failed")
+            try:
+                await bot.close()
+            except Exception:
+                _log.exception("client close at teardown failed")
+            for player in players:
+                await asyncio.to_thread(player.join, 2.0)
+        self.clients.clear()
+
+
+@pytest_asyncio.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest_asyncio.fixture
+async def offline_bot_factory(fake_discord: FakeDiscord) -> AsyncIterator[OfflineBotFactory]:
+    factory = OfflineBotFactory(fake_discord)
+    try:
+        yield factory
+    finally:
+        await factory.close_all()
+
+
+@pytest.fixture
+def voice_receiver(fake_discord: FakeDiscord) -> VoiceReceiver:
+    return VoiceReceiver(fake_discord)
+
+
+@pytest.fixture
+def fast_playback() -> Iterator[float]:
+    """Packets every 2 ms instead of 20 ms (``AudioPlayer.DELAY``) for tests that don't measure timing."""
+    with fast_audio_player(0.002) as delay:
+        yield delay
+
+
+__all__ = ["OfflineBotFactory", "fake_discord", "fast_playback", "offline_bot_factory", "voice_receiver"]
