@@ -221,7 +221,9 @@ class AudioEngine:
     def _decode(self, chunk: Chunk) -> Frame:
         if chunk.pcm is not None:
             return chunk.pcm
-        assert chunk.packet is not None and self._decoder is not None
+        assert chunk.packet is not None
+        if self._decoder is None:  # a re-opened stream may switch from PCM to Opus packets
+            self._decoder = OpusPacketDecoder()
         pcm = self._decoder.decode(chunk.packet)
         self._ahead.append(chunk)
         if self._heard_pos is None and len(self._ahead) > OpusPacketDecoder.PREROLL_PACKETS:
@@ -243,7 +245,15 @@ class AudioEngine:
         if chunk is END_OF_STREAM:
             self._ended = True
             return None
-        assert isinstance(chunk, Chunk) and chunk.packet is not None
+        assert isinstance(chunk, Chunk)
+        if chunk.packet is None:
+            # A re-opened stream (fresh URL after expiry) may serve another format: from here on
+            # this track takes the DSP path.
+            assert chunk.pcm is not None
+            self._packet_mode = self._passing_through = False
+            self._feed = np.concatenate([self._feed, chunk.pcm])
+            frame = self._dsp_frame(pull)
+            return None if frame is None else self._encode(frame)
         self._sent.append(chunk.packet)
         self.stats.passthrough_frames += 1
         if is_passthrough_packet(chunk.packet):

@@ -142,3 +142,18 @@ def test_encoder_delay_constant_matches_the_bundled_libopus() -> None:
     decoded = decode([encoder.encode(signal[i:i + FRAME_SAMPLES]) for i in range(0, len(signal), FRAME_SAMPLES)])
     errors = {lag: rms(decoded[lag + 2000:lag + 30000, 0] - signal[2000:30000, 0]) for lag in range(300, 320)}
     assert abs(min(errors, key=errors.__getitem__) - ENCODER_DELAY_SAMPLES) <= 1
+
+
+def test_a_source_that_switches_from_packets_to_pcm_keeps_playing(packets: list[bytes]) -> None:
+    """A re-resolved stream URL may serve another format mid-track; the engine follows."""
+    engine = AudioEngine(normalize=False)
+    engine.start_track(packet_mode=True)
+    pcm = tone(220.0, 1.0, amplitude=0.3)
+    items: list[Chunk | _EndOfStream] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets[:20])]
+    items += [Chunk((20 + i) * FRAME_SAMPLES, pcm=np.ascontiguousarray(pcm[i * 960:(i + 1) * 960])) for i in range(20)]
+    items.append(END_OF_STREAM)
+    out = []
+    while (packet := engine.next_packet(lambda: items.pop(0))) is not None:
+        out.append(packet)
+    assert out[:20] == packets[:20] and len(out) >= 39
+    assert abs(dominant_hz(decode(out)[25 * 960:38 * 960, 0]) - 220.0) < 1.0
