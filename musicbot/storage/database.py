@@ -7,6 +7,7 @@ read get ``StorageUnavailableError``, whose message tells the user to try again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,13 +16,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from musicbot.storage.columns import utcnow
 from musicbot.storage.engine import create_engine, is_transient, parse_url, redact
 from musicbot.storage.errors import StorageError, StorageUnavailableError
-from musicbot.storage.migrate import migrate_engine
+from musicbot.storage.migrate import migrate_engine, open_error
 from musicbot.storage.outbox import Outbox, OutboxStats
 
 log = logging.getLogger(__name__)
@@ -79,13 +81,15 @@ class Database:
         )
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, **options: float) -> Database:
+    async def open(cls, url: str, *, migrate: bool = True, outbox_interval_s: float = 1.0,
+                   outbox_max_queued: int = 10_000, retry_initial_s: float = 0.5,
+                   retry_max_s: float = 30.0) -> Database:
         """Connect, upgrade the schema to the newest revision and start the outbox.
 
-        ``options`` tune the outbox (``outbox_interval_s``, ``outbox_max_queued``,
-        ``retry_initial_s``, ``retry_max_s``); the defaults suit production. Raises
-        ``ConfigError`` for a URL that is not supported, and ``StorageUnavailableError`` when
-        the database cannot be reached.
+        The outbox options (seconds between coalesced writes, queued history rows kept during an
+        outage, retry backoff) have production defaults; tests shorten them. Raises
+        ``ConfigError`` for a URL that is not supported, ``StorageUnavailableError`` when the
+        database cannot be reached, and ``StorageError`` when it cannot be opened otherwise.
         """
         parsed = parse_url(url)
         engine = create_engine(parsed)
@@ -94,11 +98,11 @@ class Database:
                 await migrate_engine(engine)
         except Exception as err:
             await engine.dispose()
-            if is_transient(err):
-                raise StorageUnavailableError(f"{redact(parsed)}: {err}") from err
-            raise
-        max_queued = int(options.pop("outbox_max_queued", 10_000))
-        db = cls(engine, parsed, outbox_max_queued=max_queued, **options)
+            raise open_error(parsed, err) from err
+        db = cls(
+            engine, parsed, outbox_interval_s=outbox_interval_s, outbox_max_queued=outbox_max_queued,
+            retry_initial_s=retry_initial_s, retry_max_s=retry_max_s,
+        )
         db.outbox.start()
         log.info("database ready: %s", redact(parsed))
         return db
@@ -132,6 +136,20 @@ class Database:
                 raise StorageUnavailableError(str(err)) from err
             raise
         self._note_success()
+
+    async def ping(self, timeout_s: float = 2.0) -> DatabaseHealth:
+        """Check the database now (``/ready`` may call this) and return the health it leaves.
+
+        An idle bot makes no queries, so without this an outage would show only at the next write.
+        """
+        try:
+            async with asyncio.timeout(timeout_s), self.transaction() as session:
+                await session.execute(sa.text("SELECT 1"))
+        except StorageUnavailableError:
+            pass
+        except TimeoutError as err:
+            self._note_failure(err)
+        return self.health()
 
     def health(self) -> DatabaseHealth:
         stats: OutboxStats = self.outbox.stats()

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -116,8 +115,3 @@ def is_transient(err: BaseException) -> bool:
             return True
         return isinstance(orig, OSError | TimeoutError)
     return isinstance(err, exc.TimeoutError | OSError | TimeoutError)
-
-
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(sa.text("SELECT 1"))

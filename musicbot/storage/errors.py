@@ -16,9 +16,9 @@ class StorageUnavailableError(StorageError):
     shows the message and the user tries again.
     """
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", message: str | None = None) -> None:
         self.detail = detail
-        super().__init__("The database is not reachable right now; playback goes on. Try again in a minute.")
+        super().__init__(message or "The database is not reachable right now; playback goes on. Try again in a minute.")
 
 
 class InvalidSettingError(StorageError):

@@ -16,12 +16,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from musicbot.storage.engine import create_engine, parse_url, redact
+from musicbot.storage.engine import create_engine, is_transient, parse_url, redact
+from musicbot.storage.errors import StorageError, StorageUnavailableError
 
 log = logging.getLogger(__name__)
+# Alembic logs its context set-up at INFO on every start; our own line says what changed.
+for _name in ("alembic.runtime.migration", "alembic.runtime.plugins"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same in every process of this bot.
@@ -62,11 +66,15 @@ async def upgrade(url: str, revision: str = "head") -> str:
     """``musicbot db upgrade``: bring the database at ``url`` to ``revision`` (default the newest).
 
     Returns the revision the database is at afterwards. Raises ``ConfigError`` for an
-    unsupported URL; connection errors propagate (the CLI reports them).
+    unsupported URL and ``StorageError`` (``StorageUnavailableError`` when unreachable) with a
+    message for the user otherwise.
     """
-    engine = create_engine(parse_url(url))
+    parsed = parse_url(url)
+    engine = create_engine(parsed)
     try:
         current = await migrate_engine(engine, revision)
+    except Exception as err:
+        raise open_error(parsed, err) from err
     finally:
         await engine.dispose()
     if current is None:
@@ -76,12 +84,27 @@ async def upgrade(url: str, revision: str = "head") -> str:
 
 async def current_revision(url: str) -> str | None:
     """The revision the database at ``url`` is at, or None when it has no schema yet."""
-    engine = create_engine(parse_url(url))
+    parsed = parse_url(url)
+    engine = create_engine(parsed)
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(_current)
+    except Exception as err:
+        raise open_error(parsed, err) from err
     finally:
         await engine.dispose()
+
+
+def open_error(url: URL, err: Exception) -> StorageError:
+    """The user-facing error for a database that could not be opened or migrated."""
+    first_line = f"{err}".splitlines()[0] if f"{err}" else type(err).__name__
+    where = redact(url)
+    if is_transient(err):
+        return StorageUnavailableError(
+            f"{where}: {first_line}",
+            f"Cannot reach the database at {where} ({first_line}): check DATABASE_URL and that the server is up.",
+        )
+    return StorageError(f"Cannot open the database at {where}: {first_line}")
 
 
 def _current(connection: Connection) -> str | None:

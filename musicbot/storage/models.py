@@ -8,7 +8,7 @@ and ``tests/storage/test_migrations.py`` checks that the two agree.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -17,7 +17,7 @@ from musicbot.storage.columns import AutoId, UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
 
 
 class GuildSettingsRow(Base):
@@ -79,7 +79,11 @@ class PlaylistRow(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     owner_id: Mapped[int] = mapped_column(sa.BigInteger)
     name: Mapped[str] = mapped_column(sa.String(50))
-    name_lower: Mapped[str] = mapped_column(sa.String(50))
+    # casefold() of the name, for case-insensitive uniqueness; it can be longer than the name.
+    name_lower: Mapped[str] = mapped_column(sa.String(200))
+    # Kept with the row so /playlist list needn't read every track.
+    track_count: Mapped[int] = mapped_column(sa.Integer)
+    duration_s: Mapped[float] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 

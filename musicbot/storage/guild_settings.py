@@ -1,0 +1,204 @@
+"""Per-guild settings (SPEC §1 ``/settings``): read with defaults, partial validated updates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from musicbot.dsp.settings import TOP_LEVEL_KEYS
+from musicbot.queue.autoplay import AutoplayMode
+from musicbot.storage.audit import audit_op
+from musicbot.storage.columns import utcnow
+from musicbot.storage.database import Database
+from musicbot.storage.errors import InvalidSettingError, StorageUnavailableError
+from musicbot.storage.models import GuildSettingsRow
+from musicbot.storage.upsert import upsert
+from musicbot.storage.validation import check_bool, check_float, check_int, check_snowflake, describe
+
+log = logging.getLogger(__name__)
+
+# Names a guild can allow or forbid in ``allowed_filters`` (the Lavalink keys, plus extensions).
+FILTER_NAMES: tuple[str, ...] = tuple(k for k in TOP_LEVEL_KEYS if k != "pluginFilters")
+MAX_TRACK_LIMIT_S = 24 * 3600.0
+DEFAULT_AUTOPLAY_MODE = AutoplayMode.MIXED
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    """A guild's settings. Defaults apply to a guild that never changed anything.
+
+    ``max_track_s`` None means no limit; ``allowed_filters`` None means every filter is allowed.
+    Volumes are percent (0–200); ``vote_skip_ratio`` is the share of listeners needed (0–1).
+    """
+
+    guild_id: int
+    dj_role_id: int | None = None
+    default_volume: int = 100
+    max_queue_length: int = 500
+    max_track_s: float | None = None
+    stay_24_7: bool = False
+    announce_channel_id: int | None = None
+    allowed_filters: tuple[str, ...] | None = None
+    normalization: bool = True
+    target_lufs: float = -14.0
+    crossfade_s: float = 0.0
+    autoplay_default: bool = False
+    autoplay_mode: AutoplayMode = DEFAULT_AUTOPLAY_MODE
+    vote_skip_ratio: float = 0.5
+
+    def filter_allowed(self, name: str) -> bool:
+        return self.allowed_filters is None or name in self.allowed_filters
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(GuildSettings) if f.name != "guild_id")
+
+
+def validate_guild_setting(name: str, value: object) -> object:
+    """The checked (and normalized) value for setting ``name``; ``InvalidSettingError`` otherwise."""
+    if name in ("dj_role_id", "announce_channel_id"):
+        return check_snowflake(name, value)
+    if name == "default_volume":
+        return check_int(name, value, 0, 200, " %")
+    if name == "max_queue_length":
+        return check_int(name, value, 1, 10_000, " tracks")
+    if name == "max_track_s":
+        return None if value is None else check_float(name, value, 1.0, MAX_TRACK_LIMIT_S, " s")
+    if name in ("stay_24_7", "normalization", "autoplay_default"):
+        return check_bool(name, value)
+    if name == "target_lufs":
+        return check_float(name, value, -40.0, -5.0, " LUFS")
+    if name == "crossfade_s":
+        return check_float(name, value, 0.0, 12.0, " s")
+    if name == "vote_skip_ratio":
+        return check_float(name, value, 0.0, 1.0)
+    if name == "autoplay_mode":
+        return _autoplay_mode(value)
+    if name == "allowed_filters":
+        return _allowed_filters(value)
+    raise InvalidSettingError(name, f"unknown setting; known: {', '.join(SETTING_NAMES)}")
+
+
+class GuildSettingsRepo:
+    """Reads and writes guild settings; keeps the last value read per guild in memory.
+
+    Event-loop thread. When the database is down, ``get`` answers from that memory if it can
+    (so DJ-role checks keep working) and raises ``StorageUnavailableError`` only otherwise.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[int, GuildSettings] = {}
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        try:
+            async with self._db.transaction() as session:
+                row = await session.get(GuildSettingsRow, guild_id)
+        except StorageUnavailableError:
+            if guild_id in self._cache:
+                return self._cache[guild_id]
+            raise
+        settings = GuildSettings(guild_id) if row is None else _from_row(row)
+        self._cache[guild_id] = settings
+        return settings
+
+    async def update(self, guild_id: int, *, actor_id: int | None = None, **changes: object) -> GuildSettings:
+        """Change some settings; all are validated before anything is written.
+
+        With ``actor_id`` (the admin's user id) the change is recorded in the audit log, in the
+        same transaction. Returns the settings after the change.
+        """
+        checked: dict[str, Any] = {name: validate_guild_setting(name, value) for name, value in changes.items()}
+        async with self._db.transaction() as session:
+            row = await session.get(GuildSettingsRow, guild_id)
+            before = GuildSettings(guild_id) if row is None else _from_row(row)
+            after = replace(before, **checked)
+            if checked:
+                values = _to_row_values(after)
+                await upsert(session, GuildSettingsRow, values, ["guild_id"],
+                             update=[*checked, "updated_at"])
+                if actor_id is not None:
+                    diff = {name: [_jsonable(getattr(before, name)), _jsonable(getattr(after, name))]
+                            for name in checked}
+                    await audit_op(guild_id, actor_id, "settings.update", diff)(session)
+        self._cache[guild_id] = after
+        return after
+
+    async def reset(self, guild_id: int, *, actor_id: int | None = None) -> GuildSettings:
+        """Back to the defaults (deletes the row)."""
+        async with self._db.transaction() as session:
+            await session.execute(sa.delete(GuildSettingsRow).where(GuildSettingsRow.guild_id == guild_id))
+            if actor_id is not None:
+                await audit_op(guild_id, actor_id, "settings.reset", {})(session)
+        self._cache.pop(guild_id, None)
+        return GuildSettings(guild_id)
+
+
+def _autoplay_mode(value: object) -> AutoplayMode:
+    if isinstance(value, AutoplayMode):
+        return value
+    try:
+        return AutoplayMode(str(value).lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in AutoplayMode)
+        raise InvalidSettingError("autoplay_mode", f"must be one of {allowed}, got {describe(value)}") from None
+
+
+def _allowed_filters(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidSettingError("allowed_filters", f"must be a list of filter names, got {describe(value)}")
+    names: list[str] = list(value)
+    for name in names:
+        if name not in FILTER_NAMES:
+            raise InvalidSettingError(
+                "allowed_filters", f"{describe(name)} is not a filter; known: {', '.join(FILTER_NAMES)}"
+            )
+    return tuple(sorted(set(names)))
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, AutoplayMode):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _to_row_values(settings: GuildSettings) -> dict[str, Any]:
+    # Columns and dataclass fields share their names.
+    values = {k: _jsonable(v) for k, v in asdict(settings).items()}
+    values["updated_at"] = utcnow()
+    return values
+
+
+def _from_row(row: GuildSettingsRow) -> GuildSettings:
+    return GuildSettings(
+        guild_id=row.guild_id,
+        dj_role_id=row.dj_role_id,
+        default_volume=row.default_volume,
+        max_queue_length=row.max_queue_length,
+        max_track_s=row.max_track_s,
+        stay_24_7=row.stay_24_7,
+        announce_channel_id=row.announce_channel_id,
+        allowed_filters=None if row.allowed_filters is None else tuple(str(n) for n in row.allowed_filters),
+        normalization=row.normalization,
+        target_lufs=row.target_lufs,
+        crossfade_s=row.crossfade_s,
+        autoplay_default=row.autoplay_default,
+        # A mode a newer version stored and this one doesn't know falls back to the default.
+        autoplay_mode=_mode_or_default(row.autoplay_mode),
+        vote_skip_ratio=row.vote_skip_ratio,
+    )
+
+
+def _mode_or_default(value: str) -> AutoplayMode:
+    try:
+        return AutoplayMode(value)
+    except ValueError:
+        log.warning("unknown autoplay mode %r in the database; using the default", value)
+        return DEFAULT_AUTOPLAY_MODE
