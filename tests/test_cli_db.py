@@ -28,5 +28,5 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     result = musicbot("db", "upgrade", cwd=tmp_path,
                       env={"DATABASE_URL": "postgresql+asyncpg://nobody:secret@127.0.0.1:9/none"})
     assert result.returncode == 1
-    assert result.stderr.startswith("musicbot: error: cannot reach the database") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("musicbot: error: Cannot reach the database") and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
