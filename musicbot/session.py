@@ -1,0 +1,376 @@
+"""``GuildSession``: one guild's queue + player + voice client, coordinated on the event loop.
+
+Everything here runs on the event loop except the callbacks marked otherwise. The player
+thread reports through ``PlayerEvent``s posted with ``call_soon_threadsafe``; the session
+answers by asking the queue what comes next and handing the player an open source.
+
+Tokens: every source handed to the player gets a fresh token. ``_current_token`` is the one the
+session believes is playing; a TRACK_START for any other token means the player moved on to the
+pre-opened next track by itself (gapless), so the queue is advanced then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import discord
+
+from musicbot.dsp.params import FilterSettings
+from musicbot.queue import LoopMode, MusicQueue, QueueEntry
+from musicbot.sources.models import Resolved, ResolvedKind
+from musicbot.track import Track
+from musicbot.voice.engine import AudioEngine
+from musicbot.voice.player import EndReason, EventKind, Player, PlayerEvent, TrackStream
+
+log = logging.getLogger(__name__)
+
+
+class TrackResolver(Protocol):
+    async def resolve(self, query: str) -> Resolved: ...
+
+
+class TrackOpener(Protocol):
+    """Opens a track for playing; the returned stream is open (``packet_mode`` is known)."""
+
+    async def open(self, track: Track, *, start_s: float = 0.0) -> TrackStream: ...
+
+
+class StreamTrackOpener:
+    """The production ``TrackOpener``: ``sources.stream.StreamOpener`` plus a wait until audio is buffered."""
+
+    def __init__(self, opener: Any, *, ready_timeout_s: float = 15.0) -> None:
+        self._opener = opener  # a StreamOpener; Any keeps the import graph of tests light
+        self._timeout = ready_timeout_s
+
+    async def open(self, track: Track, *, start_s: float = 0.0) -> TrackStream:
+        stream = await self._opener.open(track, start_s=start_s)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        # packet_mode is only known once the first chunk is decoded; the player needs it at start.
+        while stream.buffered_frames == 0 and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        result: TrackStream = stream
+        return result
+
+
+@dataclass
+class SessionSettings:
+    """Per-guild voice behaviour. ``idle_leave_s``: seconds alone before leaving; ``always_on``: 24/7 mode."""
+
+    idle_leave_s: float = 120.0
+    always_on: bool = False
+    connect_timeout_s: float = 10.0
+
+
+class GuildSession:
+    """Create on the event loop. ``announce(text)`` posts a short user-facing line (errors, skips)."""
+
+    def __init__(
+        self,
+        guild: discord.Guild,
+        *,
+        resolver: TrackResolver,
+        opener: TrackOpener,
+        announce: Callable[[str], None] = lambda text: None,
+        settings: SessionSettings | None = None,
+        queue: MusicQueue | None = None,
+        engine: AudioEngine | None = None,
+    ) -> None:
+        self.guild = guild
+        self.resolver = resolver
+        self.opener = opener
+        self.announce = announce
+        self.settings = settings or SessionSettings()
+        self.queue = queue or MusicQueue()
+        self.player = Player(engine, on_event=self._post_event)
+        self.voice: discord.VoiceClient | None = None
+        self._loop = asyncio.get_running_loop()
+        self._tokens = itertools.count(1)
+        self._entries: dict[int, QueueEntry] = {}
+        self._current_token: int | None = None
+        self._preopened: tuple[int, QueueEntry] | None = None
+        self._preopen_task: asyncio.Task[None] | None = None
+        self._generation = 0  # bumped whenever a pre-open in flight becomes stale
+        self._last_end_error = False
+        self._player_running = False
+        self._idle_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---------------------------------------------------------------- commands
+    async def play(self, query: str, requester: discord.Member) -> list[QueueEntry]:
+        """Resolve, queue, join the requester's channel if needed and start playing."""
+        resolved = await self.resolver.resolve(query)
+        if resolved.kind is ResolvedKind.PLAYLIST:
+            entries = list(self.queue.add_many(resolved.tracks, requester.id).added)
+        else:
+            entries = [self.queue.add(resolved.tracks[0], requester.id)]
+        await self.connect(requester)
+        if self._current_token is None and self.queue.current is None:
+            entry = self.queue.advance()
+            if entry is not None:
+                await self._start(entry)
+        else:
+            self.queue_changed()
+        return entries
+
+    async def connect(self, requester: discord.Member) -> None:
+        """Join the requester's voice channel unless already connected."""
+        if self.voice is not None and self.voice.is_connected():
+            return
+        existing = self.guild.voice_client
+        if isinstance(existing, discord.VoiceClient) and existing.is_connected():
+            self.voice = existing  # connected before this session existed (or by another path)
+            return
+        if requester.voice is None or requester.voice.channel is None:
+            raise ValueError("the requester is not in a voice channel")
+        self.voice = await requester.voice.channel.connect(timeout=self.settings.connect_timeout_s)
+        self._check_alone()
+
+    def pause(self) -> None:
+        """discord.py sends five silence frames, then stops calling ``read`` until ``resume``."""
+        if self.voice is not None:
+            self.voice.pause()
+
+    def resume(self) -> None:
+        if self.voice is not None:
+            self.voice.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.voice is not None and self.voice.is_paused()
+
+    async def skip(self) -> QueueEntry | None:
+        """The next entry (now playing), or None when the queue ran out."""
+        entry = self.queue.skip()
+        if entry is None:
+            self._halt()
+            return None
+        if self._preopened is not None and self._preopened[1].entry_id == entry.entry_id:
+            self._current_token, self._preopened = self._preopened[0], None
+            self.player.skip()
+            self._ensure_playing()
+        else:
+            await self._start(entry)
+        return entry
+
+    async def seek(self, seconds: float) -> None:
+        """Reopen the current track at ``seconds`` and replace the playing source with it."""
+        entry = self.queue.current
+        if entry is None:
+            raise ValueError("nothing is playing")
+        stream = await self.opener.open(entry.track, start_s=max(0.0, seconds))
+        self._hand_over(entry, stream, max(0.0, seconds))
+
+    def stop(self) -> None:
+        """Clear the queue and end the current track; stay connected."""
+        self.queue.stop()
+        self._halt()
+
+    def set_filters(self, settings: FilterSettings) -> None:
+        self.player.set_filters(settings)
+
+    def set_volume(self, volume: float) -> None:
+        self.player.set_volume(volume)
+
+    def set_normalization(self, enabled: bool, target_lufs: float | None = None) -> None:
+        self.player.set_normalization(enabled, target_lufs)
+
+    @property
+    def position_s(self) -> float:
+        return self.player.position_s
+
+    def queue_changed(self) -> None:
+        """Call after editing the queue: a pre-opened next track that is no longer next is dropped."""
+        want = self._peek_next()
+        if self._preopened is not None:
+            if want is not None and self._preopened[1].entry_id == want.entry_id:
+                return
+            self.player.queue_next(None)
+            self._preopened = None
+        if self._preopen_task is not None and not self._preopen_task.done():
+            self._generation += 1
+        if self._current_token is not None:
+            self._spawn_preopen()
+
+    async def disconnect(self) -> None:
+        """Stop and leave the voice channel (the queue is cleared)."""
+        self.queue.stop()
+        self._halt()
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            self._idle_task = None
+        if self.voice is not None:
+            voice, self.voice = self.voice, None
+            await voice.disconnect(force=True)
+        self._player_running = False
+        self.player.discard_pending()
+
+    # ---------------------------------------------------------------- listeners (event loop)
+    def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        """Wire to the client's ``on_voice_state_update``; starts or cancels the idle-leave timer."""
+        if member.guild.id == self.guild.id:
+            self._check_alone()
+
+    def _check_alone(self) -> None:
+        channel = self.voice.channel if self.voice is not None else None
+        me = self.guild.me.id if self.guild.me is not None else None
+        alone = channel is not None and not any(not m.bot and m.id != me for m in channel.members)
+        if not alone or self.settings.always_on:
+            if self._idle_task is not None:
+                self._idle_task.cancel()
+                self._idle_task = None
+        elif self._idle_task is None:
+            self._idle_task = asyncio.create_task(self._leave_when_idle())
+
+    async def _leave_when_idle(self) -> None:
+        await asyncio.sleep(self.settings.idle_leave_s)
+        self._idle_task = None
+        self.announce("Left the voice channel: nobody is listening.")
+        await self.disconnect()
+
+    # ---------------------------------------------------------------- playback plumbing
+    async def _start(self, entry: QueueEntry | None, start_s: float = 0.0) -> None:
+        """Open ``entry`` and play it now; entries that fail to open are skipped with a message."""
+        while entry is not None:
+            try:
+                stream = await self.opener.open(entry.track, start_s=start_s)
+            except Exception as error:
+                self.announce(f"Skipped {entry.track.display_name}: {error}")
+                entry = self.queue.skip()
+                start_s = 0.0
+                continue
+            if self.queue.current is None or self.queue.current.entry_id != entry.entry_id:
+                stream.close()  # the queue moved on while this one opened
+                return
+            self._hand_over(entry, stream, start_s)
+            return
+        self._halt()
+
+    def _hand_over(self, entry: QueueEntry, stream: TrackStream, start_s: float) -> None:
+        token = next(self._tokens)
+        self._entries[token] = entry
+        self._current_token = token
+        self.player.play(stream, token, start_s)
+        self._ensure_playing()
+
+    def _halt(self) -> None:
+        self._current_token = None
+        self._preopened = None
+        self._generation += 1
+        self.player.stop()
+
+    def _ensure_playing(self) -> None:
+        voice = self.voice
+        if voice is None or not voice.is_connected() or self._player_running or voice.is_playing():
+            return  # a player that is still finishing restarts from _on_player_stopped
+        self._player_running = True
+        voice.play(self.player, after=self._after_player)
+
+    def _after_player(self, error: Exception | None) -> None:
+        """Player thread: discord.py's player stopped (nothing left, stop(), or disconnect)."""
+        if error is not None:
+            log.error("voice player failed: %s", error)
+        self._loop.call_soon_threadsafe(self._on_player_stopped)
+
+    def _on_player_stopped(self) -> None:
+        self._player_running = False
+        if self.player.has_pending:
+            self._ensure_playing()
+
+    def _peek_next(self) -> QueueEntry | None:
+        current, upcoming = self.queue.current, self.queue.upcoming
+        if current is not None and self.queue.loop is LoopMode.TRACK:
+            return current
+        if upcoming:
+            return upcoming[0]
+        return current if self.queue.loop is LoopMode.QUEUE else None
+
+    async def _preopen_next(self) -> None:
+        entry = self._peek_next()
+        if entry is None or self._preopened is not None:
+            return
+        generation = self._generation
+        try:
+            stream = await self.opener.open(entry.track)
+        except Exception as error:
+            if generation != self._generation:
+                return
+            position = self.queue.position_of(entry.entry_id)
+            if position is not None:
+                # Drop it now, so the track after it can still follow the current one gaplessly.
+                self.queue.remove(position)
+                self.announce(f"Skipped {entry.track.display_name}: {error}")
+            if self._current_token is None:
+                await self._start(self.queue.skip() if self._last_end_error else self.queue.advance())
+            elif position is not None:
+                await self._preopen_next()
+            return
+        if generation != self._generation or self._preopened is not None:
+            stream.close()
+            return
+        token = next(self._tokens)
+        self._entries[token] = entry
+        self._preopened = (token, entry)
+        self.player.queue_next(stream, token)
+        self._ensure_playing()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _spawn_preopen(self) -> None:
+        self._preopen_task = self._spawn(self._preopen_next())
+
+    # ---------------------------------------------------------------- player events
+    def _post_event(self, event: PlayerEvent) -> None:
+        """Player thread."""
+        self._loop.call_soon_threadsafe(self._on_event, event)
+
+    def _on_event(self, event: PlayerEvent) -> None:
+        entry = self._entries.get(event.token)
+        if event.kind is EventKind.TRACK_ERROR:
+            name = entry.track.display_name if entry is not None else "the track"
+            self.announce(f"Skipped {name}: {event.message}")
+        elif event.kind is EventKind.TRACK_START:
+            self._on_track_start(event.token)
+        elif event.kind is EventKind.TRACK_END:
+            self._entries.pop(event.token, None)
+            if event.token == self._current_token and event.reason in (EndReason.FINISHED, EndReason.ERROR):
+                self._on_track_finished(event.reason is EndReason.ERROR)
+
+    def _on_track_start(self, token: int) -> None:
+        if token == self._current_token:
+            self._spawn_preopen()
+            return
+        # The player promoted a pre-opened source by itself: the last track ended.
+        expected = self._entries.get(token)
+        if self._preopened is not None and self._preopened[0] == token:
+            self._preopened = None
+        self._current_token = token
+        entry = self.queue.skip() if self._last_end_error else self.queue.advance()
+        self._last_end_error = False
+        if entry is None:
+            self._halt()
+        elif expected is None or expected.entry_id != entry.entry_id:
+            self._spawn(self._start(entry))  # the queue changed after the pre-open
+        else:
+            self._spawn_preopen()
+
+    def _on_track_finished(self, error: bool) -> None:
+        self._current_token = None
+        self._last_end_error = error
+        if self._preopened is not None or (self._preopen_task is not None and not self._preopen_task.done()):
+            return  # the pre-opened track takes over (TRACK_START follows)
+        entry = self.queue.skip() if error else self.queue.advance()
+        self._last_end_error = False
+        if entry is not None:
+            self._spawn(self._start(entry))
