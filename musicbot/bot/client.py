@@ -1,5 +1,5 @@
-"""The discord.py client. For now it connects, loads libopus and reports readiness; the slash
-commands and the voice sessions plug into it (issues 6 and 7)."""
+"""The discord.py client. It loads libopus, opens the database (migrating it), serves /health,
+/ready and /metrics, and connects; the slash commands plug into it (issue 7)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import av
 import discord
 
 from musicbot.config import Config
+from musicbot.storage import Database
+from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,26 @@ class MusicBotClient(discord.AutoShardedClient):
         else:
             super().__init__(intents=intents, shard_count=config.shard_count)
         self.config = config
+        self.database: Database | None = None
+        self._ops: OpsServer | None = None
 
     async def setup_hook(self) -> None:
         path = load_bundled_opus()
         if path:
             log.info("libopus loaded from %s", path)
+        self.database = await Database.open(self.config.database_url)  # applies migrations
+        if self.config.http_port:
+            self._ops = OpsServer(port=self.config.http_port, database_health=self.database.health,
+                                  discord_ready=self.is_ready)
+            await self._ops.start()
+
+    async def close(self) -> None:
+        """Shutdown (SIGTERM/SIGINT): stop serving, write everything pending, then disconnect."""
+        if self._ops is not None:
+            await self._ops.stop()
+        if self.database is not None:
+            await self.database.close()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("connected as %s in %d guilds", self.user, len(self.guilds))

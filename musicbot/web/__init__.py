@@ -1,0 +1,1 @@
+"""Operations endpoints in the bot's own process: /health, /ready, /metrics (later: dashboard)."""
