@@ -20,7 +20,6 @@ from tests.sources.server import MediaServer
 from tests.sources.timeline import collect, timeline
 
 # Measured values are printed (pytest -s) for the report.
-RESULTS: dict[str, float] = {}
 
 
 def reference(media_dir: Path, name: str) -> np.ndarray:
@@ -79,7 +78,6 @@ def test_connection_reset_mid_body_resumes_without_loss_or_repeat(server: MediaS
     assert not line.repeated
     assert 0 <= line.lost_samples <= 48000
     assert min(line.scores) > 0.9
-    RESULTS["reset_lost_ms"] = line.lost_ms
 
 
 @pytest.mark.parametrize("name", ["music.webm", "music.mp3"])
@@ -105,8 +103,6 @@ def test_expired_url_mid_track_is_resolved_again_and_resumes_in_place(server: Me
     assert not line.repeated
     assert 0 <= line.lost_samples <= 48000
     assert abs(len(pcm) - (len(reference(media_dir, name)) - line.lost_samples)) <= 960
-    RESULTS[f"expired_lost_ms_{name}"] = line.lost_ms
-    RESULTS[f"expired_longest_stall_ms_{name}"] = 1000 * max(np.diff(arrivals))
 
 
 def test_seek_lands_on_the_requested_position(server: MediaServer, media_dir: Path) -> None:
@@ -202,7 +198,3 @@ def _first_then(first: StreamInfo, then: object) -> object:
         return await then(track, fresh=True)  # type: ignore[operator,no-any-return]
 
     return stream_info
-
-
-def test_print_measurements() -> None:
-    print("\nmeasured:", {k: round(v, 1) for k, v in RESULTS.items()})
