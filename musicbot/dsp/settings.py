@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from musicbot.dsp import params as p
@@ -226,8 +226,3 @@ def _describe(value: object) -> str:
 
 def _num(x: float) -> str:
     return f"{x:g}"
-
-
-def params_fields(params_type: type[Any]) -> tuple[str, ...]:
-    """Attribute names of a params dataclass (for generic code such as presets)."""
-    return tuple(f.name for f in fields(params_type))
