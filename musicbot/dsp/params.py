@@ -119,27 +119,5 @@ class FilterSettings:
     bass_boost: BassBoostParams | None = None
     reverb: ReverbParams | None = None
 
-    @property
-    def is_identity(self) -> bool:
-        """True when no filter changes the audio (Opus passthrough may apply)."""
-        return self == IDENTITY_SETTINGS or self._only_neutral_blocks()
-
-    def _only_neutral_blocks(self) -> bool:
-        neutral = {
-            "karaoke": None,
-            "timescale": TimescaleParams(),
-            "tremolo": None,
-            "vibrato": None,
-            "rotation": RotationParams(),
-            "distortion": DistortionParams(),
-            "channel_mix": ChannelMixParams(),
-            "low_pass": LowPassParams(smoothing=1.0),
-            "bass_boost": BassBoostParams(gain_db=0.0),
-            "reverb": None,
-        }
-        if self.volume != 1.0 or any(g != 0.0 for g in self.equalizer):
-            return False
-        return all(getattr(self, name) in (None, value) for name, value in neutral.items())
-
 
 IDENTITY_SETTINGS = FilterSettings()

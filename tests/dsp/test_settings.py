@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.params import FilterSettings, TimescaleParams
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import merge_filters, parse_filters, parse_filters_json, settings_to_json
@@ -35,8 +36,8 @@ def test_lavalink_documentation_example_is_accepted_and_round_trips() -> None:
 
 def test_absent_or_null_filters_are_off() -> None:
     assert parse_filters({}) == FilterSettings()
-    assert parse_filters({"timescale": None, "karaoke": None}).is_identity
-    assert parse_filters({"pluginFilters": {}}).is_identity
+    assert parse_filters({"timescale": None, "karaoke": None}) == FilterSettings()
+    assert parse_filters({"pluginFilters": {}}) == FilterSettings()
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_json_syntax_errors_say_where() -> None:
 @pytest.mark.parametrize("name", sorted(FILTER_PRESETS) + sorted(EQ_PRESETS))
 def test_every_preset_is_valid_and_changes_something(name: str) -> None:
     settings = apply_preset(FilterSettings(), name)
-    assert settings.is_identity == (name == "flat")
+    assert FilterChain(settings).filters_identity == (name == "flat")
 
 
 def test_presets_stack_and_unknown_preset_lists_choices() -> None:
