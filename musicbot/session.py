@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,6 +77,7 @@ class GuildSession:
         resolver: TrackResolver,
         opener: TrackOpener,
         announce: Callable[[str], None] = lambda text: None,
+        on_change: Callable[[], None] = lambda: None,
         settings: SessionSettings | None = None,
         queue: MusicQueue | None = None,
         engine: AudioEngine | None = None,
@@ -85,6 +86,8 @@ class GuildSession:
         self.resolver = resolver
         self.opener = opener
         self.announce = announce
+        # Called whenever what a now-playing panel shows may have changed (track start/end, queue, pause).
+        self.on_change = on_change
         self.settings = settings or SessionSettings()
         self.queue = queue or MusicQueue()
         self.player = Player(engine, on_event=self._post_event)
@@ -102,13 +105,20 @@ class GuildSession:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- commands
-    async def play(self, query: str, requester: discord.Member) -> list[QueueEntry]:
+    async def play(self, query: str, requester: discord.Member, *, play_next: bool = False) -> list[QueueEntry]:
         """Resolve, queue, join the requester's channel if needed and start playing."""
         resolved = await self.resolver.resolve(query)
-        if resolved.kind is ResolvedKind.PLAYLIST:
-            entries = list(self.queue.add_many(resolved.tracks, requester.id).added)
+        tracks = resolved.tracks if resolved.kind is ResolvedKind.PLAYLIST else resolved.tracks[:1]
+        return await self.enqueue(tracks, requester, play_next=play_next)
+
+    async def enqueue(
+        self, tracks: Sequence[Track], requester: discord.Member, *, play_next: bool = False
+    ) -> list[QueueEntry]:
+        """Queue tracks already resolved (a search pick, a saved playlist) and start playing."""
+        if len(tracks) == 1:
+            entries = [self.queue.add(tracks[0], requester.id, play_next=play_next)]
         else:
-            entries = [self.queue.add(resolved.tracks[0], requester.id)]
+            entries = list(self.queue.add_many(tracks, requester.id, play_next=play_next).added)
         await self.connect(requester)
         if self._current_token is None and self.queue.current is None:
             entry = self.queue.advance()
@@ -117,6 +127,24 @@ class GuildSession:
         else:
             self.queue_changed()
         return entries
+
+    async def previous(self) -> QueueEntry:
+        """Go back to the track that played before this one (raises ``NoPreviousTrackError``)."""
+        entry = self.queue.previous()
+        await self._start(entry)
+        return entry
+
+    async def replay(self) -> QueueEntry:
+        """Restart the current track from the beginning."""
+        entry = self.queue.replay()
+        await self._start(entry)
+        return entry
+
+    async def skip_to(self, index: int) -> QueueEntry:
+        """Jump to the upcoming entry at 1-based ``index``."""
+        entry = self.queue.skip_to(index)
+        await self._start(entry)
+        return entry
 
     async def connect(self, requester: discord.Member) -> None:
         """Join the requester's voice channel unless already connected."""
@@ -135,10 +163,12 @@ class GuildSession:
         """discord.py sends five silence frames, then stops calling ``read`` until ``resume``."""
         if self.voice is not None:
             self.voice.pause()
+        self._notify()
 
     def resume(self) -> None:
         if self.voice is not None:
             self.voice.resume()
+        self._notify()
 
     @property
     def paused(self) -> bool:
@@ -186,6 +216,7 @@ class GuildSession:
 
     def queue_changed(self) -> None:
         """Call after editing the queue: a pre-opened next track that is no longer next is dropped."""
+        self._notify()
         want = self._peek_next()
         if self._preopened is not None:
             if want is not None and self._preopened[1].entry_id == want.entry_id:
@@ -265,6 +296,7 @@ class GuildSession:
         self._preopened = None
         self._generation += 1
         self.player.stop()
+        self._notify()
 
     def _ensure_playing(self) -> None:
         voice = self.voice
@@ -321,6 +353,12 @@ class GuildSession:
         self.player.queue_next(stream, token)
         self._ensure_playing()
 
+    def _notify(self) -> None:
+        try:
+            self.on_change()
+        except Exception:  # a broken panel must never stop playback
+            log.exception("session change listener failed")
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
@@ -348,6 +386,7 @@ class GuildSession:
                 self._on_track_finished(event.reason is EndReason.ERROR)
 
     def _on_track_start(self, token: int) -> None:
+        self._notify()
         if token == self._current_token:
             self._spawn_preopen()
             return

@@ -1,20 +1,43 @@
-"""The discord.py client. It loads libopus, opens the database (migrating it), serves /health,
-/ready and /metrics, and connects; the slash commands plug into it (issue 7)."""
+"""The discord.py client. It loads libopus, opens the database (migrating it), installs the slash
+commands and the persistent now-playing views, serves /health, /ready and /metrics, and connects.
+
+It is a ``commands.AutoShardedBot`` only for discord.py's cog machinery (commands grouped per
+module, bound per client); there are no prefix commands and no message-content intent.
+"""
 
 from __future__ import annotations
 
 import glob
 import logging
 import os
+import sys
+import time
+from typing import Any
 
 import av
 import discord
+from cachetools import TTLCache
+from discord.ext import commands
 
+from musicbot.bot.cogs import COGS
+from musicbot.bot.sessions import SessionManager
+from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
-from musicbot.storage import Database
+from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
+from musicbot.storage import (
+    Database,
+    GuildSettings,
+    GuildSettingsRepo,
+    HistoryRepo,
+    PlaylistRepo,
+    StorageUnavailableError,
+    UserSettingsRepo,
+)
 from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
+
+SETTINGS_CACHE_S = 30.0
 
 
 def load_bundled_opus() -> str | None:
@@ -33,47 +56,161 @@ def load_bundled_opus() -> str | None:
     return candidates[0]
 
 
-class MusicBotClient(discord.AutoShardedClient):
-    """Needs only the non-privileged intents: guilds and voice states."""
+class MusicBotClient(commands.AutoShardedBot):
+    """Needs only the non-privileged intents: guilds and voice states.
 
-    def __init__(self, config: Config) -> None:
+    ``resolver``/``opener``/``database`` may be injected (tests); by default they are built from
+    ``config`` in ``setup_hook``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        resolver: TrackResolver | None = None,
+        opener: TrackOpener | None = None,
+        database: Database | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.voice_states = True
+        options: dict[str, Any] = {"shard_count": config.shard_count}
         # SHARD_IDS lets several processes split one bot's shards; unset means all of them here.
         if config.shard_ids:
-            super().__init__(intents=intents, shard_count=config.shard_count, shard_ids=list(config.shard_ids))
-        else:
-            super().__init__(intents=intents, shard_count=config.shard_count)
+            options["shard_ids"] = list(config.shard_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            tree_cls=MusicTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
         self.config = config
-        self.database: Database | None = None
+        self.database = database
+        self.started_at = time.time()
+        self._resolver = resolver
+        self._opener = opener
         self._ops: OpsServer | None = None
+        self._settings_cache: TTLCache[int, GuildSettings] = TTLCache(10_000, ttl=SETTINGS_CACHE_S)
+        self._commands_installed = False
+        self.sessions: SessionManager = SessionManager(
+            self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed
+        )
+
+    # ---------------------------------------------------------------- start-up
+    async def install_commands(self) -> None:
+        """Add every cog (slash commands) and persistent view; no network needed (``musicbot sync --dry-run``)."""
+        if self._commands_installed:
+            return
+        self._commands_installed = True
+        for cog in COGS:
+            await self.add_cog(cog(self))  # type: ignore[call-arg]
 
     async def setup_hook(self) -> None:
         path = load_bundled_opus()
         if path:
             log.info("libopus loaded from %s", path)
-        self.database = await Database.open(self.config.database_url)  # applies migrations
+        if self.database is None:
+            self.database = await Database.open(self.config.database_url)  # applies migrations
+        resolver = self._resolver
+        opener = self._opener
+        if resolver is None or opener is None:
+            from musicbot.sources.resolver import Resolver
+            from musicbot.sources.stream import StreamOpener
+
+            built = Resolver.from_config(self.config)
+            resolver = resolver or built
+            opener = opener or StreamTrackOpener(StreamOpener(built))
+        self.sessions.resolver, self.sessions.opener = resolver, opener
+        await self.install_commands()
         if self.config.http_port:
             self._ops = OpsServer(port=self.config.http_port, database_health=self.database.health,
                                   discord_ready=self.is_ready)
             await self._ops.start()
 
+    # ---------------------------------------------------------------- shared services
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise StorageUnavailableError("the database is not open yet")
+        return self.database
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """The guild's settings (cached briefly: every control command checks the DJ role).
+
+        With the database down and nothing cached, the defaults: music keeps working.
+        """
+        cached = self._settings_cache.get(guild_id)
+        if cached is not None:
+            return cached
+        try:
+            settings = await GuildSettingsRepo(self.db).get(guild_id)
+        except StorageUnavailableError:
+            log.warning("guild settings unavailable for %s; using defaults", guild_id)
+            return GuildSettings(guild_id)
+        self._settings_cache[guild_id] = settings
+        return settings
+
+    async def update_guild_settings(self, guild_id: int, actor_id: int, **changes: object) -> GuildSettings:
+        settings = await GuildSettingsRepo(self.db).update(guild_id, actor_id=actor_id, **changes)
+        self._settings_cache[guild_id] = settings
+        session = self.sessions.get(guild_id)
+        if session is not None:
+            self.sessions.apply_settings(session, settings)
+        return settings
+
+    @property
+    def user_settings(self) -> UserSettingsRepo:
+        return UserSettingsRepo(self.db)
+
+    @property
+    def playlists(self) -> PlaylistRepo:
+        return PlaylistRepo(self.db)
+
+    @property
+    def history(self) -> HistoryRepo:
+        return HistoryRepo(self.db)
+
+    def _session_changed(self, guild_id: int) -> None:
+        """A session's now-playing state may have changed; the panel (if installed) listens here."""
+        self.dispatch("session_changed", guild_id)
+
+    # ---------------------------------------------------------------- events
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        await self.sessions.on_voice_state_update(member, before, after)
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s in %d guilds", self.user, len(self.guilds))
+
     async def close(self) -> None:
-        """Shutdown (SIGTERM/SIGINT): stop serving, write everything pending, then disconnect."""
+        """Shutdown (SIGTERM/SIGINT): leave voice, stop serving, write everything pending, disconnect."""
+        await self.sessions.close()
         if self._ops is not None:
             await self._ops.stop()
         if self.database is not None:
             await self.database.close()
         await super().close()
 
-    async def on_ready(self) -> None:
-        log.info("connected as %s in %d guilds", self.user, len(self.guilds))
+
+class _Unready:
+    """Stands in for the resolver/opener until ``setup_hook`` builds them; using it is a bug."""
+
+    async def resolve(self, query: str) -> Any:
+        raise RuntimeError("the bot is not set up yet")
+
+    async def open(self, track: Any, *, start_s: float = 0.0) -> Any:
+        raise RuntimeError("the bot is not set up yet")
 
 
 def run_bot(config: Config) -> None:
     token = config.require_token()
     if config.discord_api_base:
         discord.http.Route.BASE = config.discord_api_base.rstrip("/")
+    # Many guilds' audio threads share the GIL with the event loop; a shorter switch interval lets
+    # a player thread that wakes for its 20 ms deadline run sooner (the default is 5 ms).
+    sys.setswitchinterval(0.001)
     client = MusicBotClient(config)
     client.run(token, log_handler=None)

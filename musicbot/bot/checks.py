@@ -1,0 +1,95 @@
+"""Who may do what (SPEC §1 Permissions).
+
+- Controlling playback needs being in the bot's voice channel.
+- With a DJ role set, control commands need that role (or Manage Server), or being alone with the
+  bot, or — for skip/remove — being the requester of the track concerned.
+- ``/settings`` needs Manage Server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from musicbot.bot.errors import (
+    GuildOnlyError,
+    ManageServerRequiredError,
+    NotConnectedError,
+    NotDJError,
+    NotInVoiceError,
+    WrongVoiceChannelError,
+)
+from musicbot.storage import GuildSettings
+
+if TYPE_CHECKING:
+    from musicbot.session import GuildSession
+
+Interaction = discord.Interaction["MusicBotClient"]
+
+
+def guild_and_member(interaction: Interaction) -> tuple[discord.Guild, discord.Member]:
+    guild = interaction.guild
+    if guild is None or not isinstance(interaction.user, discord.Member):
+        raise GuildOnlyError()
+    return guild, interaction.user
+
+
+def voice_channel_of(member: discord.Member) -> discord.VoiceChannel | discord.StageChannel:
+    if member.voice is None or member.voice.channel is None:
+        raise NotInVoiceError()
+    return member.voice.channel
+
+
+def listeners(channel: discord.VoiceChannel | discord.StageChannel) -> list[discord.Member]:
+    """The humans in ``channel`` (bots don't vote and don't count as company)."""
+    return [m for m in channel.members if not m.bot]
+
+
+def is_dj(member: discord.Member, settings: GuildSettings) -> bool:
+    """No DJ role set means everyone is a DJ; server managers always are."""
+    if settings.dj_role_id is None or member.guild_permissions.manage_guild:
+        return True
+    return any(role.id == settings.dj_role_id for role in member.roles)
+
+
+def alone_with_bot(member: discord.Member, channel: discord.abc.Connectable | None) -> bool:
+    if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+        return False
+    return [m.id for m in listeners(channel)] == [member.id]
+
+
+def require_manage_server(member: discord.Member) -> None:
+    if not member.guild_permissions.manage_guild:
+        raise ManageServerRequiredError()
+
+
+async def controlling_session(
+    interaction: Interaction, *, dj: bool = True, requester_id: int | None = None
+) -> tuple[GuildSession, discord.Member]:
+    """The guild's connected session, if ``interaction.user`` may control it.
+
+    ``dj``: the command is DJ-only when a DJ role is set. ``requester_id``: the user who queued the
+    track concerned; they may act on it without the role (skip, remove).
+    """
+    guild, member = guild_and_member(interaction)
+    session = interaction.client.sessions.get(guild.id)
+    voice = session.voice if session is not None else None
+    if session is None or voice is None or not voice.is_connected():
+        raise NotConnectedError()
+    require_same_channel(member, voice.channel)
+    if dj:
+        settings = await interaction.client.guild_settings(guild.id)
+        allowed = is_dj(member, settings) or alone_with_bot(member, voice.channel) or (
+            requester_id is not None and requester_id == member.id
+        )
+        if not allowed:
+            role = guild.get_role(settings.dj_role_id) if settings.dj_role_id else None
+            raise NotDJError(role.mention if role is not None else "the DJ role")
+    return session, member
+
+
+def require_same_channel(member: discord.Member, channel: discord.abc.Connectable | None) -> None:
+    mine = voice_channel_of(member)
+    if isinstance(channel, discord.abc.GuildChannel) and channel.id != mine.id:
+        raise WrongVoiceChannelError(channel.mention)

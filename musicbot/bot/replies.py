@@ -1,0 +1,64 @@
+"""Answering interactions: right whether or not the interaction was deferred, never pinging.
+
+Discord gives 3 s for the first answer; commands that may take longer call ``defer`` first. After a
+public defer, the first followup replaces the "thinking…" message and inherits its visibility, so an
+*ephemeral* error after a public defer deletes the thinking message and sends a fresh ephemeral
+followup (Discord has no way to make the original ephemeral afterwards).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+ERROR_COLOUR = discord.Colour.red()
+OK_COLOUR = discord.Colour.blurple()
+
+
+async def reply(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    ephemeral: bool = False,
+    view: discord.ui.View | None = None,
+) -> None:
+    """The user-visible answer to ``interaction``, whatever state its response is in."""
+    extra: dict[str, Any] = {"allowed_mentions": NO_PINGS}
+    if embed is not None:
+        extra["embed"] = embed
+    if view is not None:
+        extra["view"] = view
+    if not interaction.response.is_done():
+        await interaction.response.send_message(content, ephemeral=ephemeral, **extra)
+        return
+    if ephemeral and _deferred_publicly(interaction):
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("could not delete the thinking message", exc_info=True)
+    await interaction.followup.send(content or discord.utils.MISSING, ephemeral=ephemeral, **extra)
+
+
+async def refuse(interaction: discord.Interaction[Any], message: str) -> None:
+    """An ephemeral error: only the user who caused it sees it."""
+    await reply(interaction, f"⚠️ {message}", ephemeral=True)
+
+
+async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool = False) -> None:
+    """Acknowledge now (within Discord's 3 s) when the answer may take longer."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        # discord.py records the response type but not its visibility; remember it for ``reply``.
+        interaction.extras["deferred_ephemeral"] = ephemeral
+
+
+def _deferred_publicly(interaction: discord.Interaction[Any]) -> bool:
+    kind = interaction.response.type
+    deferred = kind is discord.InteractionResponseType.deferred_channel_message
+    return deferred and not interaction.extras.get("deferred_ephemeral", False)

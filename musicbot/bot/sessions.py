@@ -1,0 +1,130 @@
+"""One ``GuildSession`` per guild, created on first use with the guild's settings applied.
+
+Announcements (skips, errors, "left the channel") go to the guild's announce channel if set,
+else to the channel where music was last asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import discord
+
+from musicbot.bot.replies import NO_PINGS
+from musicbot.queue import MusicQueue, QueueLimits
+from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
+from musicbot.storage import GuildSettings
+
+if TYPE_CHECKING:
+    from musicbot.bot.client import MusicBotClient
+
+log = logging.getLogger(__name__)
+
+
+class SessionManager:
+    """Event loop. ``on_change(guild_id)`` is told whenever a session's now-playing state may have changed."""
+
+    def __init__(
+        self,
+        bot: MusicBotClient,
+        *,
+        resolver: TrackResolver,
+        opener: TrackOpener,
+        idle_leave_s: float = 120.0,
+        on_change: Callable[[int], None] = lambda guild_id: None,
+    ) -> None:
+        self.bot = bot
+        self.resolver = resolver
+        self.opener = opener
+        self.idle_leave_s = idle_leave_s
+        self.on_change = on_change
+        self._sessions: dict[int, GuildSession] = {}
+        self._text_channels: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def get(self, guild_id: int) -> GuildSession | None:
+        return self._sessions.get(guild_id)
+
+    def all(self) -> list[GuildSession]:
+        return list(self._sessions.values())
+
+    async def ensure(self, guild: discord.Guild, text_channel_id: int | None = None) -> GuildSession:
+        """The guild's session, created with its settings on first use."""
+        if text_channel_id is not None:
+            self._text_channels[guild.id] = text_channel_id
+        session = self._sessions.get(guild.id)
+        if session is None:
+            settings = await self.bot.guild_settings(guild.id)
+            session = GuildSession(
+                guild,
+                resolver=self.resolver,
+                opener=self.opener,
+                announce=functools.partial(self.announce, guild.id),
+                on_change=functools.partial(self.on_change, guild.id),
+                settings=SessionSettings(idle_leave_s=self.idle_leave_s, always_on=settings.stay_24_7),
+                queue=MusicQueue(limits=queue_limits(settings)),
+            )
+            self._sessions[guild.id] = session
+            self.apply_settings(session, settings)
+        return session
+
+    def apply_settings(self, session: GuildSession, settings: GuildSettings) -> None:
+        """Guild settings that act on a live session (after ``/settings`` or at creation)."""
+        session.settings.always_on = settings.stay_24_7
+        session.queue.limits = queue_limits(settings)
+        session.set_normalization(settings.normalization, settings.target_lufs)
+        if session.queue.current is None:
+            session.set_volume(settings.default_volume / 100)
+
+    def announce(self, guild_id: int, text: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(guild_id, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, guild_id: int, text: str) -> None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return
+        settings = await self.bot.guild_settings(guild_id)
+        channel_id = settings.announce_channel_id or self._text_channels.get(guild_id)
+        channel = guild.get_channel(channel_id) if channel_id else None
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            await channel.send(text, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.warning("could not announce in guild %s", guild_id, exc_info=True)
+
+    def text_channel_id(self, guild_id: int) -> int | None:
+        return self._text_channels.get(guild_id)
+
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        session = self._sessions.get(member.guild.id)
+        if session is None:
+            return
+        me = self.bot.user
+        if me is not None and member.id == me.id and after.channel is None and session.voice is not None:
+            # Kicked or disconnected from voice by someone: drop the playback state with it.
+            if not session.voice.is_connected():
+                await session.disconnect()
+            return
+        session.on_voice_state_update(member, before, after)
+
+    async def close(self) -> None:
+        for session in list(self._sessions.values()):
+            try:
+                await session.disconnect()
+            except Exception:
+                log.exception("could not leave voice cleanly")
+        self._sessions.clear()
+
+
+def queue_limits(settings: GuildSettings) -> QueueLimits:
+    return QueueLimits(max_length=settings.max_queue_length, max_track_s=settings.max_track_s)
+
