@@ -20,12 +20,11 @@ from musicbot.bot.errors import (
     NotInVoiceError,
     WrongVoiceChannelError,
 )
+from musicbot.bot.interaction import Interaction
 from musicbot.storage import GuildSettings
 
 if TYPE_CHECKING:
     from musicbot.session import GuildSession
-
-Interaction = discord.Interaction["MusicBotClient"]
 
 
 def guild_and_member(interaction: Interaction) -> tuple[discord.Guild, discord.Member]:

@@ -100,11 +100,27 @@ class FakeGateway:
         return False
 
 
+class _OfflineShard:
+    """What AutoShardedClient needs of a shard offline: its websocket."""
+
+    def __init__(self, ws: FakeGateway) -> None:
+        self.ws = ws
+        self.id = 0
+
+    def is_closed(self) -> bool:
+        return False
+
+
 def make_offline(bot: discord.Client, fake: FakeDiscord) -> FakeGateway:
     """Call after ``await bot.login(...)``: install a :class:`FakeGateway` and rewrite ``wss://`` → ``ws://``
     for the voice websocket (``DiscordVoiceWebSocket.from_connection_state`` hard-codes ``wss://``)."""
     gw = FakeGateway(bot, fake)
     bot.ws = gw  # type: ignore[assignment]
+    if isinstance(bot, discord.AutoShardedClient):
+        # One shard, whose websocket is the fake: AutoShardedClient looks sockets up per shard id.
+        bot.shard_count = 1
+        bot._connection.shard_count = 1
+        bot._AutoShardedClient__shards[0] = _OfflineShard(gw)  # type: ignore[attr-defined]
     http = bot.http
     orig = http.ws_connect
 

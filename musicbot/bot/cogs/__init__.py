@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from discord.ext import commands
 
-COGS: list[type[commands.Cog]] = []
+from musicbot.bot.cogs.play import PlayCog
+
+COGS: list[type[commands.Cog]] = [PlayCog]

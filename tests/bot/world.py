@@ -1,0 +1,168 @@
+"""A whole MusicBotClient against the offline harness: one guild, a text and a voice channel, a DJ role,
+three members, generated media files for ``/play`` queries, SQLite in a temp folder.
+
+Queries: a key of ``MEDIA`` plays that file (``"a440"``: 1 s of 440 Hz …); ``"list:a440,a660"`` resolves to a
+playlist; ``"search:<words>"`` returns search candidates (all of ``MEDIA``); anything else is "not found".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+import numpy as np
+
+from musicbot.bot.client import MusicBotClient
+from musicbot.bot.ratelimit import Rate, RateLimiter
+from musicbot.config import Config, load_config
+from musicbot.errors import MediaError
+from musicbot.sources.decoder import Decoder
+from musicbot.sources.errors import NotFoundError
+from musicbot.sources.models import Resolved, ResolvedKind
+from musicbot.sources.synth import tone, write_audio
+from musicbot.storage import Database
+from musicbot.track import Track
+from tests.harness import FakeDiscord, guild_payload, join_voice, member, role, user
+from tests.harness.fixtures import OfflineBotFactory
+from tests.harness.payloads import Payload
+
+GUILD, TEXT, VOICE, VOICE2 = 1000, 1001, 1002, 1003
+DJ_ROLE = 1500
+ALICE = user(5001, "alice")  # plain member
+BOB = user(5002, "bob")  # plain member
+DJ = user(5003, "dj")  # has the DJ role
+ADMIN = user(5004, "admin")  # has Manage Server through the admin role
+ADMIN_ROLE = 1501
+
+# name → (frequency Hz, seconds)
+MEDIA: dict[str, tuple[float, float]] = {
+    "a440": (440.0, 1.0),
+    "a660": (660.0, 1.0),
+    "long440": (440.0, 6.0),
+    "long660": (660.0, 6.0),
+}
+
+
+def make_media(root: Path) -> dict[str, Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    return {name: write_audio(root / f"{name}.flac", tone(hz, seconds)) for name, (hz, seconds) in MEDIA.items()}
+
+
+def track_for(name: str, path: Path) -> Track:
+    _, seconds = MEDIA[name]
+    return Track(id=f"local:{name}", title=f"Tone {name}", artist="Generator", duration_s=seconds,
+                 url=str(path), source="local")
+
+
+class FileResolver:
+    def __init__(self, media: dict[str, Path]) -> None:
+        self.media = media
+        self.queries: list[str] = []
+
+    async def resolve(self, query: str) -> Resolved:
+        self.queries.append(query)
+        text = query.strip()
+        if text.startswith("list:"):
+            names = [n for n in text[5:].split(",") if n in self.media]
+            if names:
+                return Resolved(ResolvedKind.PLAYLIST, tuple(track_for(n, self.media[n]) for n in names), "Mix")
+        if text.startswith("search:"):
+            return Resolved(ResolvedKind.SEARCH, tuple(track_for(n, p) for n, p in self.media.items()))
+        if text in self.media:
+            return Resolved(ResolvedKind.TRACK, (track_for(text, self.media[text]),))
+        raise NotFoundError(f"Nothing was found for “{text[:80]}”.")
+
+    async def search(self, words: str, limit: int = 5) -> list[Track]:
+        hits = [track_for(n, p) for n, p in self.media.items() if words.lower() in n]
+        if not hits:
+            raise NotFoundError(f"Nothing was found for “{words[:80]}”.")
+        return hits[:limit]
+
+
+class FileOpener:
+    async def open(self, track: Track, *, start_s: float = 0.0) -> Decoder:
+        decoder = Decoder(track.url, start_s=start_s).start()
+
+        def ready() -> None:
+            decoder.wait_open(5.0)
+            deadline = time.perf_counter() + 5.0
+            while decoder.buffered_frames < 2 and time.perf_counter() < deadline:
+                time.sleep(0.002)
+
+        try:
+            await asyncio.to_thread(ready)
+        except MediaError:
+            decoder.close()
+            raise
+        return decoder
+
+
+def guild(**kw: Any) -> Payload:
+    """The test guild: @everyone without Manage Server, a DJ role and an admin role."""
+    everyone_permissions = kw.pop("everyone_permissions", discord.Permissions.general() | discord.Permissions.voice()
+                                  | discord.Permissions.text())
+    everyone_permissions.manage_guild = False
+    everyone_permissions.administrator = False
+    return guild_payload(
+        GUILD,
+        text_id=TEXT,
+        voice_id=[VOICE, VOICE2],
+        roles=[role(DJ_ROLE, "DJ", permissions=0, position=1),
+               role(ADMIN_ROLE, "Admin", permissions=discord.Permissions(manage_guild=True), position=2)],
+        members=[ALICE, BOB, member(DJ, roles=[DJ_ROLE]), member(ADMIN, roles=[ADMIN_ROLE])],
+        everyone_permissions=everyone_permissions,
+        **kw,
+    )
+
+
+@dataclass
+class World:
+    bot: MusicBotClient
+    fake: FakeDiscord
+    resolver: FileResolver
+    config: Config
+    media: dict[str, Path]
+    members: dict[int, discord.Member] = field(default_factory=dict)
+
+    @property
+    def guild(self) -> discord.Guild:
+        g = self.bot.get_guild(GUILD)
+        assert g is not None
+        return g
+
+    async def join(self, who: Payload, channel_id: int = VOICE) -> discord.Member:
+        roles = {DJ["id"]: [DJ_ROLE], ADMIN["id"]: [ADMIN_ROLE]}.get(who["id"], [])
+        m = await join_voice(self.bot, GUILD, channel_id, member(who, roles=roles))
+        self.members[m.id] = m
+        return m
+
+
+async def build_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path, **guild_kw: Any) -> World:
+    media = make_media(tmp / "media")
+    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": "0"},
+                         toml_path=tmp / "none.toml")
+    resolver = FileResolver(media)
+    database = await Database.open(config.database_url)
+    bot = MusicBotClient(config, resolver=resolver, opener=FileOpener(), database=database)
+    bot.sessions.idle_leave_s = 0.5
+    await factory(bot, guilds=[guild(**guild_kw)])
+    # Tests fire many commands per second as one user; rate-limit tests install tight limits themselves.
+    bot.tree.rate_limiter = RateLimiter(Rate(10_000, 1.0), {})
+    return World(bot=bot, fake=fake, resolver=resolver, config=config, media=media)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.005)
+
+
+__all__ = ["ADMIN", "ALICE", "BOB", "DJ", "DJ_ROLE", "GUILD", "TEXT", "VOICE", "VOICE2", "World", "build_world",
+           "np", "wait_for"]
