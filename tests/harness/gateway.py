@@ -110,6 +110,9 @@ class _OfflineShard:
     def is_closed(self) -> bool:
         return False
 
+    async def close(self) -> None:
+        return None
+
 
 def make_offline(bot: discord.Client, fake: FakeDiscord) -> FakeGateway:
     """Call after ``await bot.login(...)``: install a :class:`FakeGateway` and rewrite ``wss://`` → ``ws://``
