@@ -1,4 +1,4 @@
-"""The ``musicbot`` command: run, render, bench, db.
+"""The ``musicbot`` command: run, render, bench, db, sync.
 
 Every error a user can cause ends with one line on stderr and exit code 2 (bad input) or 1
 (the media failed); tracebacks only with ``--debug``.
@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "current"], help="upgrade: migrate to the newest schema; "
                     "current: print the schema revision")
 
+    sync = commands.add_parser("sync", help="register the slash commands with Discord (needs DISCORD_TOKEN)")
+    sync.add_argument("--dry-run", action="store_true", help="print the JSON payload instead; no token, no network")
+    sync.add_argument("--guild", type=int, metavar="ID", help="register in this guild only (shows at once); "
+                      "default: MUSICBOT_DEV_GUILD, else global")
+
     bench = commands.add_parser("bench", help="measure the engine's cost per frame and streams per core")
     bench.add_argument("--json", action="store_true", help="print machine-readable JSON")
     bench.add_argument("--seconds", type=float, default=10.0, help="audio per measurement (default 10)")
@@ -63,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run()
         if args.command == "db":
             return _db(args.action)
+        if args.command == "sync":
+            return _sync(args.dry_run, args.guild)
     except (ConfigError, FilterConfigError) as err:
         return _fail(args, err, EXIT_BAD_INPUT)
     except MusicBotError as err:
@@ -96,6 +103,27 @@ def _db(action: str) -> int:
         print(f"{redact(url)}: schema at revision {revision} (newest)")
     else:
         print(f"{redact(url)}: schema at revision {asyncio.run(current_revision(url)) or 'none (empty database)'}")
+    return 0
+
+
+def _sync(dry_run: bool, guild_id: int | None) -> int:
+    import asyncio
+    import json
+
+    from musicbot.bot import sync
+    from musicbot.config import load_config
+
+    config = load_config()
+    guild_id = guild_id or config.dev_guild
+    logging.basicConfig(level=logging.WARNING)
+    if dry_run:
+        # The same JSON value discord.py PUTs (it sends it compact), for /applications/{id}/commands or
+        # /applications/{id}/guilds/{guild}/commands.
+        print(json.dumps(asyncio.run(sync.dry_run(config, guild_id)), indent=2, ensure_ascii=False))
+        return 0
+    registered = asyncio.run(sync.sync(config, guild_id))
+    where = f"in guild {guild_id}" if guild_id else "globally"
+    print(f"registered {len(registered)} commands {where}: " + ", ".join(f"/{c.name}" for c in registered))
     return 0
 
 

@@ -94,6 +94,10 @@ class MusicBotClient(commands.AutoShardedBot):
         self._ops: OpsServer | None = None
         self._settings_cache: TTLCache[int, GuildSettings] = TTLCache(10_000, ttl=SETTINGS_CACHE_S)
         self._commands_installed = False
+        self.sync_on_start = True  # register changed slash commands in setup_hook (see bot/sync.py)
+        # True from the start of shutdown: sessions are torn down then, not ended by users, so the
+        # now-playing panels keep their (persistent) buttons for after the restart.
+        self.closing = False
         self.sessions: SessionManager = SessionManager(
             self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed
         )
@@ -124,6 +128,10 @@ class MusicBotClient(commands.AutoShardedBot):
             opener = opener or StreamTrackOpener(StreamOpener(built))
         self.sessions.resolver, self.sessions.opener = resolver, opener
         await self.install_commands()
+        if self.sync_on_start:
+            from musicbot.bot.sync import sync_if_changed  # sync.py builds on this module
+
+            await sync_if_changed(self)
         if self.config.http_port:
             self._ops = OpsServer(port=self.config.http_port, database_health=self.database.health,
                                   discord_ready=self.is_ready)
@@ -187,6 +195,7 @@ class MusicBotClient(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Shutdown (SIGTERM/SIGINT): leave voice, stop serving, write everything pending, disconnect."""
+        self.closing = True
         await self.sessions.close()
         if self._ops is not None:
             await self._ops.stop()

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 ERROR_COLOUR = discord.Colour.red()
 OK_COLOUR = discord.Colour.blurple()
+MAX_CONTENT = 2000  # Discord refuses longer message content
 
 
 async def reply(
@@ -29,6 +30,8 @@ async def reply(
     view: discord.ui.View | None = None,
 ) -> None:
     """The user-visible answer to ``interaction``, whatever state its response is in."""
+    if content is not None and len(content) > MAX_CONTENT:  # an echoed user input must not get the answer refused
+        content = content[: MAX_CONTENT - 1] + "…"
     extra: dict[str, Any] = {"allowed_mentions": NO_PINGS}
     if embed is not None:
         extra["embed"] = embed

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from musicbot.bot.replies import NO_PINGS
-from musicbot.queue import MusicQueue, QueueLimits
+from musicbot.queue import AutoplayEngine, MusicQueue, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
 from musicbot.storage import GuildSettings
 
@@ -42,6 +42,8 @@ class SessionManager:
         self.opener = opener
         self.idle_leave_s = idle_leave_s
         self.on_change = on_change
+        # Where autoplay finds tracks (tests put an offline one here).
+        self.recommender: Recommender = YtDlpRecommender()
         self._sessions: dict[int, GuildSession] = {}
         self._text_channels: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -70,6 +72,8 @@ class SessionManager:
             )
             self._sessions[guild.id] = session
             self.apply_settings(session, settings)
+            if settings.autoplay_default:
+                session.autoplay = AutoplayEngine(self.recommender, settings.autoplay_mode)
         return session
 
     def apply_settings(self, session: GuildSession, settings: GuildSettings) -> None:
@@ -77,6 +81,8 @@ class SessionManager:
         session.settings.always_on = settings.stay_24_7
         session.queue.limits = queue_limits(settings)
         session.set_normalization(settings.normalization, settings.target_lufs)
+        if session.settings.crossfade_s != settings.crossfade_s:
+            session.set_crossfade(settings.crossfade_s)
         if session.queue.current is None:
             session.set_volume(settings.default_volume / 100)
 

@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 
 from musicbot.bot.errors import GuildOnlyError, RateLimitedError
+from musicbot.bot.options import problem as options_problem
 from musicbot.bot.ratelimit import RateLimiter
 from musicbot.bot.replies import refuse
 from musicbot.errors import MusicBotError
@@ -46,8 +47,8 @@ def user_message(error: BaseException) -> str | None:
             " permission for this."
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You can't use this command here."
-    if isinstance(error, app_commands.CommandNotFound):
-        return "That command no longer exists; Discord may still be updating your command list."
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):  # stale command list
+        return "That command has changed; Discord may still be updating your command list. Try again in a minute."
     return None
 
 
@@ -65,6 +66,11 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
             # Answered here: discord.py only routes AppCommandErrors from this hook to on_error.
             await refuse(interaction, str(RateLimitedError(wait)))
             return False
+        if isinstance(interaction.command, app_commands.Command):
+            wrong = options_problem(interaction.command, interaction.data)
+            if wrong is not None:
+                await refuse(interaction, wrong)
+                return False
         return True
 
     async def on_error(

@@ -21,6 +21,7 @@ from musicbot.bot.client import MusicBotClient
 from musicbot.bot.ratelimit import Rate, RateLimiter
 from musicbot.config import Config, load_config
 from musicbot.errors import MediaError
+from musicbot.queue import OfflineRecommender
 from musicbot.sources.decoder import Decoder
 from musicbot.sources.errors import NotFoundError
 from musicbot.sources.models import Resolved, ResolvedKind
@@ -150,10 +151,25 @@ async def build_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path, 
     database = await Database.open(config.database_url)
     bot = MusicBotClient(config, resolver=resolver, opener=FileOpener(), database=database)
     bot.sessions.idle_leave_s = 0.5
+    # Autoplay recommends from the generated media: no test may reach YouTube.
+    bot.sessions.recommender = OfflineRecommender([track_for(n, p) for n, p in media.items()])
     await factory(bot, guilds=[guild(**guild_kw)])
     # Tests fire many commands per second as one user; rate-limit tests install tight limits themselves.
     bot.tree.rate_limiter = RateLimiter(Rate(10_000, 1.0), {})
     return World(bot=bot, fake=fake, resolver=resolver, config=config, media=media)
+
+
+async def restart_world(factory: OfflineBotFactory, world: World, **guild_kw: Any) -> World:
+    """Shut ``world``'s client down and start a new one on the same data dir, database file and fake Discord:
+    what a restart looks like from Discord's side (messages and their buttons stay, in-memory state is gone)."""
+    await world.bot.close()
+    database = await Database.open(world.config.database_url)
+    bot = MusicBotClient(world.config, resolver=world.resolver, opener=FileOpener(), database=database)
+    bot.sessions.idle_leave_s = 0.5
+    bot.sessions.recommender = OfflineRecommender([track_for(n, p) for n, p in world.media.items()])
+    await factory(bot, guilds=[guild(**guild_kw)])
+    bot.tree.rate_limiter = RateLimiter(Rate(10_000, 1.0), {})
+    return World(bot=bot, fake=world.fake, resolver=world.resolver, config=world.config, media=world.media)
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -165,4 +181,4 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
 
 
 __all__ = ["ADMIN", "ALICE", "BOB", "DJ", "DJ_ROLE", "GUILD", "TEXT", "VOICE", "VOICE2", "World", "build_world",
-           "np", "wait_for"]
+           "np", "restart_world", "wait_for"]

@@ -1,0 +1,198 @@
+"""``/pause``, ``/resume``, ``/skip``, ``/forceskip``, ``/previous``, ``/replay``, ``/seek``, ``/stop``, ``/volume``
+(SPEC §1 control group).
+
+Everything here needs the caller in the bot's voice channel, and the DJ rule (``checks.py``) except
+``/skip``: without DJ rights it is a vote, unless the caller asked for the track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar
+
+from discord import app_commands
+
+from musicbot.bot.checks import alone_with_bot, controlling_session, is_dj, listeners
+from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.errors import CommandRefusedError
+from musicbot.bot.format import clock, format_duration, track_title
+from musicbot.bot.replies import defer, reply
+from musicbot.bot.timeparse import parse_seek
+from musicbot.queue import QueueEntry, SkipVotes, VoteOutcome
+from musicbot.voice.engine import MAX_PLAYER_VOLUME
+
+if TYPE_CHECKING:
+    from musicbot.bot.client import MusicBotClient
+    from musicbot.session import GuildSession
+
+T = TypeVar("T")
+
+# Discord wants a first answer within 3 s; work still running after this long gets a "thinking…" first.
+DEFER_AFTER_S = 2.0
+MAX_VOLUME_PERCENT = round(MAX_PLAYER_VOLUME * 100)
+MAX_INDEX = 10_000  # the largest queue a guild may allow
+# A ratio of 0 in the guild settings means one vote is enough (a tally needs a ratio above 0).
+MIN_VOTE_RATIO = 1e-6
+
+
+class NothingPlayingRefusal(CommandRefusedError):
+    def __init__(self) -> None:
+        super().__init__("Nothing is playing. Use /play to start something.")
+
+
+def current_entry(session: GuildSession) -> QueueEntry:
+    """The entry playing now; refuses when there is none."""
+    entry = session.queue.current
+    if entry is None:
+        raise NothingPlayingRefusal()
+    return entry
+
+
+async def soon(interaction: Interaction, work: Awaitable[T]) -> T:
+    """Await ``work``, deferring the reply only if it is still running after ``DEFER_AFTER_S``.
+
+    Opening a track (skip, seek, previous) is usually instant but may mean re-resolving a stream
+    URL; quick refusals raised by ``work`` still reach the user as a plain ephemeral answer.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_S)
+    if not done:
+        await defer(interaction)
+    return await task
+
+
+def now_playing_line(session: GuildSession) -> str:
+    entry = session.queue.current
+    if entry is None:
+        return "The queue is empty now."
+    who = " (autoplay)" if entry.autoplay else ""
+    return f"Now playing: {track_title(entry.track)}{who}"
+
+
+class ControlCog(MusicCog):
+    def __init__(self, bot: MusicBotClient) -> None:
+        super().__init__(bot)
+        self.votes: dict[int, SkipVotes] = {}  # guild id → the skip tally of what plays there
+
+    @app_commands.command(name="pause", description="Pause the music")
+    @app_commands.guild_only()
+    async def pause(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        current_entry(session)
+        if session.paused:
+            raise CommandRefusedError("The music is already paused. Use /resume to continue.")
+        session.pause()
+        await reply(interaction, "⏸️ Paused. Use /resume to continue.")
+
+    @app_commands.command(name="resume", description="Resume the paused music")
+    @app_commands.guild_only()
+    async def resume(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        current_entry(session)
+        if not session.paused:
+            raise CommandRefusedError("The music is not paused.")
+        session.resume()
+        await reply(interaction, "▶️ Resumed.")
+
+    @app_commands.command(name="skip", description="Skip the current track (a vote without DJ rights), or jump ahead")
+    @app_commands.describe(to="Jump to this position of /queue (1 = the next track); DJ only")
+    @app_commands.guild_only()
+    async def skip(self, interaction: Interaction, to: app_commands.Range[int, 1, MAX_INDEX] | None = None) -> None:
+        if to is not None:
+            session, _ = await controlling_session(interaction)
+            entry = await soon(interaction, session.skip_to(to))
+            self._reset_votes(session)
+            await reply(interaction, f"⏭️ Jumped to {track_title(entry.track)}.")
+            return
+        session, member = await controlling_session(interaction, dj=False)
+        current = current_entry(session)
+        settings = await self.bot.guild_settings(session.guild.id)
+        channel = session.voice.channel if session.voice is not None else None
+        present = {m.id for m in listeners(channel)} if channel is not None else {member.id}
+        votes = self.votes.setdefault(session.guild.id, SkipVotes())
+        votes.ratio = max(MIN_VOTE_RATIO, min(1.0, settings.vote_skip_ratio))
+        dj = is_dj(member, settings) or alone_with_bot(member, channel)
+        result = votes.vote(current, member.id, present, is_dj=dj)
+        if not result.skipped:
+            # A counted vote is public, so others see that a skip is being asked for.
+            await reply(interaction, f"🗳️ {result.message}", ephemeral=result.outcome is not VoteOutcome.COUNTED)
+            return
+        await self._skip(interaction, session, result.message)
+
+    @app_commands.command(name="forceskip", description="Skip the current track without a vote (DJ)")
+    @app_commands.guild_only()
+    async def forceskip(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        current_entry(session)
+        await self._skip(interaction, session, "Skipped.")
+
+    @app_commands.command(name="previous", description="Go back to the previous track")
+    @app_commands.guild_only()
+    async def previous(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        entry = await soon(interaction, session.previous())
+        self._reset_votes(session)
+        await reply(interaction, f"⏮️ Back to {track_title(entry.track)}.")
+
+    @app_commands.command(name="replay", description="Play the current track again from the start")
+    @app_commands.guild_only()
+    async def replay(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        current_entry(session)
+        entry = await soon(interaction, session.replay())
+        self._reset_votes(session)
+        await reply(interaction, f"⏪ Restarted {track_title(entry.track)}.")
+
+    @app_commands.command(name="seek", description="Jump to a time in the current track")
+    @app_commands.describe(position="1:23, 1:02:03, 90 (seconds), or +10 / -15 to move from here")
+    @app_commands.guild_only()
+    async def seek(self, interaction: Interaction, position: app_commands.Range[str, 1, 40]) -> None:
+        session, _ = await controlling_session(interaction)
+        entry = current_entry(session)
+        target = parse_seek(position)
+        duration = entry.track.duration_s
+        if entry.track.is_live or duration is None:
+            raise CommandRefusedError("This is a live stream; it can't be seeked.")
+        seconds = target.resolve(session.position_s)
+        if seconds >= duration:
+            raise CommandRefusedError(
+                f"That is past the end: the track is {format_duration(duration)} long."
+            )
+        await soon(interaction, session.seek(seconds))
+        await reply(interaction, f"⏩ Jumped to {clock(seconds, duration)}.")
+
+    @app_commands.command(name="stop", description="Stop the music and clear the queue (I stay in the channel)")
+    @app_commands.guild_only()
+    async def stop(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        if session.queue.current is None and not session.queue.upcoming:
+            raise NothingPlayingRefusal()
+        session.stop()
+        self._reset_votes(session)
+        await reply(interaction, "⏹️ Stopped and cleared the queue. Use /play for more, or /leave.")
+
+    @app_commands.command(name="volume", description="Set the volume (100 = unchanged)")
+    @app_commands.describe(percent="0 to 200")
+    @app_commands.guild_only()
+    async def volume(
+        self, interaction: Interaction, percent: app_commands.Range[int, 0, MAX_VOLUME_PERCENT]
+    ) -> None:
+        # Discord enforces the range, but nothing stops a client from sending other numbers.
+        if not 0 <= percent <= MAX_VOLUME_PERCENT:
+            raise CommandRefusedError(f"The volume goes from 0 to {MAX_VOLUME_PERCENT} %.")
+        session, _ = await controlling_session(interaction)
+        session.set_volume(percent / 100)
+        icon = "🔇" if percent == 0 else ("🔉" if percent < 100 else "🔊")
+        await reply(interaction, f"{icon} Volume {percent} %.")
+
+    # ---------------------------------------------------------------- helpers
+    async def _skip(self, interaction: Interaction, session: GuildSession, said: str) -> None:
+        await soon(interaction, session.skip())
+        self._reset_votes(session)
+        await reply(interaction, f"⏭️ {said} {now_playing_line(session)}")
+
+    def _reset_votes(self, session: GuildSession) -> None:
+        votes = self.votes.get(session.guild.id)
+        if votes is not None:
+            votes.reset()

@@ -1,0 +1,83 @@
+"""``/stats`` (SPEC §1 info group): uptime, servers, players, and what the audio engine costs.
+
+The engine cost comes from each player's ``EngineStats``: the time spent in the filter chain and
+the output stage (normalizer, volume, limiter) per frame that went through them. Opus encoding
+is not in that figure, and passthrough frames cost next to nothing, so they are counted apart.
+The numbers cover the sessions that exist now (a session keeps its engine across tracks).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+
+from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.format import format_duration
+from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.session import GuildSession
+
+FRAME_BUDGET_US = 20_000.0  # one frame is 20 ms of audio
+
+
+@dataclass(frozen=True)
+class EngineTotals:
+    dsp_frames: int
+    passthrough_frames: int
+    underruns: int
+    dsp_seconds: float
+
+    @property
+    def us_per_dsp_frame(self) -> float | None:
+        return self.dsp_seconds / self.dsp_frames * 1e6 if self.dsp_frames else None
+
+
+def engine_totals(sessions: list[GuildSession]) -> EngineTotals:
+    stats = [s.player.engine.stats for s in sessions]
+    return EngineTotals(
+        dsp_frames=sum(s.dsp_frames for s in stats),
+        passthrough_frames=sum(s.passthrough_frames for s in stats),
+        underruns=sum(s.underruns for s in stats),
+        dsp_seconds=sum(s.dsp_seconds for s in stats),
+    )
+
+
+def is_playing(session: GuildSession) -> bool:
+    voice = session.voice
+    return voice is not None and voice.is_connected() and session.queue.current is not None
+
+
+def engine_text(totals: EngineTotals) -> str:
+    per_frame = totals.us_per_dsp_frame
+    if per_frame is None:
+        cost = "no filtered frames yet"
+    else:
+        cost = f"{per_frame:.0f} µs per frame ({per_frame / FRAME_BUDGET_US:.1%} of the 20 ms budget)"
+    frames = totals.dsp_frames + totals.passthrough_frames
+    passthrough = f"{totals.passthrough_frames / frames:.0%}" if frames else "—"
+    return f"{cost}\npassthrough: {passthrough} of {frames} frames · underruns: {totals.underruns}"
+
+
+class InfoCog(MusicCog):
+    @app_commands.command(name="stats", description="Uptime, servers, players and audio engine cost")
+    async def stats(self, interaction: Interaction) -> None:
+        sessions = self.bot.sessions.all()
+        connected = [s for s in sessions if s.voice is not None and s.voice.is_connected()]
+        playing = [s for s in connected if is_playing(s)]
+        embed = discord.Embed(title="📊 Stats", colour=OK_COLOUR)
+        embed.add_field(name="Uptime", value=format_duration(max(0.0, time.time() - self.bot.started_at)))
+        shards = self.bot.shard_count or 1
+        embed.add_field(name="Servers", value=f"{len(self.bot.guilds)} ({shards} shard{'s' if shards != 1 else ''})")
+        embed.add_field(name="Players", value=f"{len(playing)} playing · {len(connected)} in voice")
+        embed.add_field(name="Audio engine (filters + output stage)", value=engine_text(engine_totals(sessions)),
+                        inline=False)
+        latency = self.bot.latency
+        if math.isfinite(latency):
+            embed.add_field(name="Gateway latency", value=f"{latency * 1000:.0f} ms")
+        if self.bot.database is not None:
+            health = self.bot.database.health()
+            embed.add_field(name="Database", value=f"{health.state.value} · {health.pending_writes} writes pending")
+        await reply(interaction, embed=embed)

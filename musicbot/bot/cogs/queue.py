@@ -1,0 +1,250 @@
+"""``/queue``, ``/remove``, ``/move``, ``/swap``, ``/shuffle``, ``/clear``, ``/loop``, ``/autoplay``
+(SPEC §1 queue group).
+
+Positions are 1-based as ``/queue`` shows them; the queue itself refuses bad ones with a message
+(``InvalidIndexError``). Edits need the DJ rule; ``/remove`` also lets the requester of that entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import discord
+from discord import app_commands
+
+from musicbot.bot.checks import controlling_session, guild_and_member
+from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.cogs.control import MAX_INDEX, now_playing_line, soon
+from musicbot.bot.errors import CommandRefusedError
+from musicbot.bot.format import clock, format_duration, safe, track_line, track_title
+from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.queue import AutoplayEngine, AutoplayMode, LoopMode
+
+if TYPE_CHECKING:
+    from musicbot.bot.client import MusicBotClient
+    from musicbot.session import GuildSession
+
+E = TypeVar("E", LoopMode, AutoplayMode)
+
+PAGE_SIZE = 10
+PAGER_TIMEOUT_S = 300.0
+
+LOOP_REPLIES = {
+    LoopMode.OFF: "➡️ Loop off.",
+    LoopMode.TRACK: "🔂 Looping the current track.",
+    LoopMode.QUEUE: "🔁 Looping the whole queue.",
+}
+
+
+class EmptyQueueRefusal(CommandRefusedError):
+    def __init__(self) -> None:
+        super().__init__("The queue is empty. Add music with /play.")
+
+
+def page_count(session: GuildSession) -> int:
+    return max(1, math.ceil(len(session.queue.upcoming) / PAGE_SIZE))
+
+
+def queue_embed(session: GuildSession, page: int) -> discord.Embed:
+    """Page ``page`` (1-based, within ``page_count``) of the queue: now playing, then the next ten."""
+    queue = session.queue
+    upcoming = queue.upcoming
+    lines: list[str] = []
+    if queue.current is not None:
+        state = "⏸️ Paused" if session.paused else "▶️ Now playing"
+        duration = queue.current.track.duration_s
+        lines += [f"**{state}**", f"{track_line(queue.current)} · `{clock(session.position_s, duration)}`", ""]
+    start = (page - 1) * PAGE_SIZE
+    if upcoming:
+        lines.append("**Up next**")
+        lines += [f"`{i}.` {track_line(e)}" for i, e in enumerate(upcoming[start:start + PAGE_SIZE], start + 1)]
+    else:
+        lines.append("Nothing queued after this track.")
+    total = format_duration(sum(e.track.duration_s or 0.0 for e in upcoming))
+    live = " + live" if any(e.track.duration_s is None for e in upcoming) else ""
+    noun = "track" if len(upcoming) == 1 else "tracks"
+    autoplay = "on" if session.autoplay is not None else "off"
+    footer = (f"Page {page}/{page_count(session)} · {len(upcoming)} {noun} · {total}{live} total · "
+              f"Loop: {queue.loop.value} · Autoplay: {autoplay}")
+    embed = discord.Embed(title="Queue", description="\n".join(lines), colour=OK_COLOUR)
+    return embed.set_footer(text=footer)
+
+
+class QueuePager(discord.ui.View):
+    """◀ ▶ under ``/queue``: each click re-renders the page it asks for from the queue as it is now."""
+
+    def __init__(self, cog: QueueCog, guild_id: int, page: int) -> None:
+        super().__init__(timeout=PAGER_TIMEOUT_S)
+        self.cog = cog
+        self.guild_id = guild_id
+        self.page = page
+        self.origin: Interaction | None = None  # the /queue that posted it, to drop the buttons on timeout
+        self.back: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="◀️", style=discord.ButtonStyle.secondary)
+        self.forward: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="▶️",
+                                                                        style=discord.ButtonStyle.secondary)
+        self.back.callback = self._back  # type: ignore[method-assign, assignment]
+        self.forward.callback = self._forward  # type: ignore[method-assign, assignment]
+        self.add_item(self.back)
+        self.add_item(self.forward)
+
+    def update(self, pages: int) -> None:
+        self.page = min(max(1, self.page), pages)
+        self.back.disabled = self.page <= 1
+        self.forward.disabled = self.page >= pages
+
+    async def on_timeout(self) -> None:
+        # Buttons that no longer answer would read as broken; the page itself stays readable.
+        if self.origin is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.origin.edit_original_response(view=None)
+
+    async def _back(self, interaction: Interaction) -> None:
+        await self._show(interaction, self.page - 1)
+
+    async def _forward(self, interaction: Interaction) -> None:
+        await self._show(interaction, self.page + 1)
+
+    async def _show(self, interaction: Interaction, page: int) -> None:
+        session = self.cog.bot.sessions.get(self.guild_id)
+        if session is None or (session.queue.current is None and not session.queue.upcoming):
+            self.stop()
+            await interaction.response.edit_message(content="The queue is empty now.", embed=None, view=None)
+            return
+        self.page = page
+        self.update(page_count(session))  # the queue may have shrunk since the last page was drawn
+        await interaction.response.edit_message(embed=queue_embed(session, self.page), view=self)
+
+
+class QueueCog(MusicCog):
+    def __init__(self, bot: MusicBotClient) -> None:
+        super().__init__(bot)
+        self.rng = random.Random()  # replaced by a seeded one in tests
+
+    @app_commands.command(name="queue", description="Show what is playing and what comes next")
+    @app_commands.describe(page="Page of the queue (10 tracks each)")
+    @app_commands.guild_only()
+    async def queue(self, interaction: Interaction, page: app_commands.Range[int, 1, MAX_INDEX] = 1) -> None:
+        guild, _ = guild_and_member(interaction)
+        session = self.bot.sessions.get(guild.id)
+        if session is None or (session.queue.current is None and not session.queue.upcoming):
+            raise EmptyQueueRefusal()
+        pages = page_count(session)
+        if not 1 <= page <= pages:
+            raise CommandRefusedError(f"There is no page {page}; the queue has {pages} page{'s' * (pages > 1)}.")
+        if pages == 1:
+            await reply(interaction, embed=queue_embed(session, page))
+            return
+        view = QueuePager(self, guild.id, page)
+        view.update(pages)
+        await reply(interaction, embed=queue_embed(session, page), view=view)
+        view.origin = interaction
+
+    @app_commands.command(name="remove", description="Remove a track from the queue")
+    @app_commands.describe(index="Its position in /queue")
+    @app_commands.guild_only()
+    async def remove(self, interaction: Interaction, index: app_commands.Range[int, 1, MAX_INDEX]) -> None:
+        session, _ = await controlling_session(interaction, dj=False)
+        entry = session.queue.entry_at(index)
+        # The requester of this entry may remove it without DJ rights.
+        await controlling_session(interaction, requester_id=entry.requester_id)
+        position = session.queue.position_of(entry.entry_id)  # the queue may have moved meanwhile
+        if position is None:
+            raise CommandRefusedError("That track is no longer in the queue.")
+        session.queue.remove(position)
+        session.queue_changed()
+        await reply(interaction, f"🗑️ Removed {track_title(entry.track)}.")
+
+    @app_commands.command(name="move", description="Move a track to another position in the queue")
+    @app_commands.describe(from_="Its position in /queue now", to="The position it should have")
+    @app_commands.rename(from_="from")
+    @app_commands.guild_only()
+    async def move(self, interaction: Interaction, from_: app_commands.Range[int, 1, MAX_INDEX],
+                   to: app_commands.Range[int, 1, MAX_INDEX]) -> None:
+        session, _ = await controlling_session(interaction)
+        entry = session.queue.move(from_, to)
+        session.queue_changed()
+        await reply(interaction, f"↕️ Moved {track_title(entry.track)} to position {to}.")
+
+    @app_commands.command(name="swap", description="Swap two tracks in the queue")
+    @app_commands.describe(a="A position in /queue", b="Another position")
+    @app_commands.guild_only()
+    async def swap(self, interaction: Interaction, a: app_commands.Range[int, 1, MAX_INDEX],
+                   b: app_commands.Range[int, 1, MAX_INDEX]) -> None:
+        session, _ = await controlling_session(interaction)
+        first, second = session.queue.swap(a, b)
+        session.queue_changed()
+        await reply(interaction, f"🔀 Swapped {safe(first.track.display_name, 60)} and "
+                                 f"{safe(second.track.display_name, 60)}.")
+
+    @app_commands.command(name="shuffle", description="Shuffle the queue")
+    @app_commands.guild_only()
+    async def shuffle(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        count = len(session.queue.upcoming)
+        if count < 2:
+            raise CommandRefusedError("There is nothing to shuffle: add at least two tracks with /play.")
+        session.queue.shuffle(self.rng)
+        session.queue_changed()
+        await reply(interaction, f"🔀 Shuffled {count} tracks.")
+
+    @app_commands.command(name="clear", description="Remove every upcoming track (the current one keeps playing)")
+    @app_commands.guild_only()
+    async def clear(self, interaction: Interaction) -> None:
+        session, _ = await controlling_session(interaction)
+        if not session.queue.upcoming:
+            raise CommandRefusedError("The queue is already empty.")
+        removed = session.queue.clear()
+        session.queue_changed()
+        noun = "track" if len(removed) == 1 else "tracks"
+        await reply(interaction, f"🧹 Cleared {len(removed)} {noun} from the queue.")
+
+    @app_commands.command(name="loop", description="Repeat nothing, the current track, or the whole queue")
+    @app_commands.describe(mode="off, track or queue")
+    @app_commands.guild_only()
+    async def loop(self, interaction: Interaction, mode: Literal["off", "track", "queue"]) -> None:
+        loop_mode = _choice(LoopMode, mode)
+        session, _ = await controlling_session(interaction)
+        session.queue.loop = loop_mode
+        session.queue_changed()  # what plays next (and is opened ahead) depends on the loop mode
+        await reply(interaction, LOOP_REPLIES[loop_mode])
+
+    @app_commands.command(name="autoplay", description="Keep playing related tracks when the queue runs out")
+    @app_commands.describe(state="on or off", mode="How to pick: similar tracks, the same artist, genre, or mixed")
+    @app_commands.guild_only()
+    async def autoplay(self, interaction: Interaction, state: Literal["on", "off"],
+                       mode: Literal["similar", "artist", "genre", "mixed"] | None = None) -> None:
+        if state not in ("on", "off"):
+            raise CommandRefusedError("Choose on or off.")
+        picked = _choice(AutoplayMode, mode) if mode is not None else None
+        session, _ = await controlling_session(interaction)
+        if state == "off":
+            session.autoplay = None
+            session.queue_changed()
+            await reply(interaction, "Autoplay off: the music stops when the queue runs out.")
+            return
+        if picked is None:
+            picked = (await self.bot.guild_settings(session.guild.id)).autoplay_mode
+        if session.autoplay is None:
+            session.autoplay = AutoplayEngine(self.bot.sessions.recommender, picked)
+        else:
+            session.autoplay.mode = picked
+            session.autoplay.reset()
+        session.queue_changed()
+        text = f"♾️ Autoplay on ({picked.value}): when the queue runs out, I'll pick what comes next."
+        if session.queue.current is None:
+            await soon(interaction, session.continue_with_autoplay())  # already ran out: start now
+            if session.queue.current is not None:
+                text += f"\n{now_playing_line(session)}"
+        await reply(interaction, text)
+
+
+def _choice(kind: type[E], value: str) -> E:
+    """An enum member from a choice; clients can send values outside the choices Discord shows."""
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(m.value for m in kind)
+        raise CommandRefusedError(f"“{safe(str(value), 30)}” is not a choice here; use one of: {names}.") from None

@@ -1,0 +1,273 @@
+"""``/settings …`` for the server (Manage Server) and ``/me …`` for the user (SPEC §1 settings group).
+
+Each server setting is its own subcommand with typed options (a role, a text channel, ranges
+that match ``musicbot.storage.guild_settings``); the repository validates again and the tree
+shows its message if a value is still refused. Changes go through ``bot.update_guild_settings``,
+which writes the audit log and applies them to a live session. Answers are ephemeral: they
+concern the admin or the user who asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Range
+
+from musicbot.bot.checks import guild_and_member, require_manage_server
+from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.cogs.sound import FILTER_LABELS, active_names, checked_preset, preset_kind
+from musicbot.bot.errors import CommandRefusedError
+from musicbot.bot.format import format_duration, safe
+from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.dsp.params import FilterSettings
+from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
+from musicbot.dsp.settings import parse_filters, settings_to_json
+from musicbot.queue.autoplay import AutoplayMode
+from musicbot.storage import GuildSettings, InvalidSettingError, UserSettings
+from musicbot.storage.guild_settings import FILTER_NAMES, SETTING_NAMES
+from musicbot.storage.validation import check_int
+
+ALL_FILTERS = "all"
+FILTER_CHOICES = [app_commands.Choice(name="All filters", value=ALL_FILTERS)] + [
+    app_commands.Choice(name=FILTER_LABELS.get(k, k), value=k) for k in FILTER_NAMES
+]
+MODE_CHOICES = [app_commands.Choice(name=m.value, value=m.value) for m in AutoplayMode]
+CURRENT, NONE = "current", "none"
+
+
+class EveryoneRoleError(CommandRefusedError):
+    def __init__(self) -> None:
+        super().__init__("@everyone can't be the DJ role. Pick a role, or leave it empty so everyone can control.")
+
+
+class CannotPostError(CommandRefusedError):
+    def __init__(self, mention: str) -> None:
+        super().__init__(f"I can't send messages in {mention}. Allow me there, or pick another channel.")
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def settings_embed(s: GuildSettings) -> discord.Embed:
+    allowed = "all" if s.allowed_filters is None else (
+        ", ".join(FILTER_LABELS.get(k, k) for k in s.allowed_filters) or "none")
+    rows = [
+        ("DJ role", f"<@&{s.dj_role_id}>" if s.dj_role_id else "none: everyone controls"),
+        ("Default volume", f"{s.default_volume} %"),
+        ("Max queue length", f"{s.max_queue_length} tracks"),
+        ("Max track length", "no limit" if s.max_track_s is None else format_duration(s.max_track_s)),
+        ("24/7 (stay in voice)", _on(s.stay_24_7)),
+        ("Announce channel", f"<#{s.announce_channel_id}>" if s.announce_channel_id else "where music was asked for"),
+        ("Allowed filters", allowed),
+        ("Normalization", f"{_on(s.normalization)}, target {s.target_lufs:g} LUFS"),
+        ("Crossfade", "off" if not s.crossfade_s else f"{s.crossfade_s:g} s"),
+        ("Autoplay by default", f"{_on(s.autoplay_default)} ({s.autoplay_mode.value})"),
+        ("Vote skip", f"{round(s.vote_skip_ratio * 100)} % of listeners"),
+    ]
+    embed = discord.Embed(title="⚙️ Server settings", colour=OK_COLOUR)
+    for name, value in rows:
+        embed.add_field(name=name, value=value, inline=True)
+    return embed
+
+
+def me_embed(u: UserSettings) -> discord.Embed:
+    filters = "none" if not u.preferred_filters else active_names(parse_filters(u.preferred_filters))
+    autoplay = "the server's default" if u.autoplay is None else _on(u.autoplay)
+    volume = "the server's default" if u.default_volume is None else f"{u.default_volume} %"
+    embed = discord.Embed(title="🙂 Your settings", colour=OK_COLOUR)
+    embed.add_field(name="Default volume", value=volume)
+    embed.add_field(name="Preferred filters", value=filters)
+    embed.add_field(name="Autoplay", value=autoplay)
+    return embed
+
+
+def admin(interaction: Interaction) -> tuple[discord.Guild, discord.Member]:
+    """The guild and the caller, who must have Manage Server (checked before any value is looked at)."""
+    guild, member = guild_and_member(interaction)
+    require_manage_server(member)
+    return guild, member
+
+
+class SettingsCog(MusicCog):
+    settings = app_commands.Group(name="settings", description="Server settings (needs Manage Server)",
+                                  guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+    me = app_commands.Group(name="me", description="Your own settings", guild_only=True)
+
+    async def _update(self, interaction: Interaction, done: str | Callable[[GuildSettings], str],
+                      **changes: Any) -> None:
+        """Validate and store ``changes``, then confirm (``done`` may describe the stored result)."""
+        guild, member = admin(interaction)
+        after = await self.bot.update_guild_settings(guild.id, member.id, **changes)
+        await reply(interaction, f"✅ {done if isinstance(done, str) else done(after)}", ephemeral=True)
+
+    # ---------------------------------------------------------------- /settings
+    @settings.command(name="show", description="Show the server's music settings")
+    async def show(self, interaction: Interaction) -> None:
+        guild, _ = admin(interaction)
+        await reply(interaction, embed=settings_embed(await self.bot.guild_settings(guild.id)), ephemeral=True)
+
+    @settings.command(name="dj", description="The role that controls the music (empty: everyone)")
+    @app_commands.describe(role="The DJ role; leave empty so everyone can control")
+    async def dj(self, interaction: Interaction, role: discord.Role | None = None) -> None:
+        admin(interaction)
+        if role is not None and not isinstance(role, discord.Role):
+            raise InvalidSettingError("role", "that role is unknown here; pick one from the list")
+        if role is not None and role.is_default():
+            raise EveryoneRoleError()
+        done = f"DJ role: {role.mention}." if role else "No DJ role: everyone can control the music."
+        await self._update(interaction, done, dj_role_id=role.id if role else None)
+
+    @settings.command(name="volume", description="The volume a new session starts at")
+    @app_commands.describe(percent="0–200 %")
+    async def volume(self, interaction: Interaction, percent: Range[int, 0, 200]) -> None:
+        await self._update(interaction, f"Default volume: {percent} %.", default_volume=percent)
+
+    @settings.command(name="queue-limit", description="How many tracks the queue may hold")
+    @app_commands.describe(tracks="1–10000 upcoming tracks")
+    async def queue_limit(self, interaction: Interaction, tracks: Range[int, 1, 10_000]) -> None:
+        await self._update(interaction, f"The queue holds at most {tracks} tracks.", max_queue_length=tracks)
+
+    @settings.command(name="track-limit", description="The longest track that may be queued")
+    @app_commands.describe(minutes="1–1440 minutes; 0 for no limit")
+    async def track_limit(self, interaction: Interaction, minutes: Range[int, 0, 1440]) -> None:
+        minutes = check_int("minutes", minutes, 0, 1440)
+
+        def done(s: GuildSettings) -> str:
+            limit = s.max_track_s
+            return "No limit on track length." if limit is None else f"Tracks may be at most {format_duration(limit)}."
+
+        await self._update(interaction, done, max_track_s=minutes * 60.0 if minutes else None)
+
+    @settings.command(name="stay", description="24/7: stay in voice even when nobody listens")
+    @app_commands.describe(enabled="On: never leave by itself")
+    async def stay(self, interaction: Interaction, enabled: bool) -> None:
+        await self._update(interaction, f"24/7 is {_on(enabled)}.", stay_24_7=enabled)
+
+    @settings.command(name="announce", description="Where track announcements go (empty: where music was asked for)")
+    @app_commands.describe(channel="A text channel; leave empty for the channel where /play was used")
+    async def announce(self, interaction: Interaction, channel: discord.TextChannel | None = None) -> None:
+        admin(interaction)
+        if channel is not None and not isinstance(channel, discord.TextChannel):
+            raise InvalidSettingError("channel", "pick a text channel of this server")
+        if channel is not None:
+            me = channel.guild.me
+            if me is not None and not channel.permissions_for(me).send_messages:
+                raise CannotPostError(channel.mention)
+        done = f"Announcements go to {channel.mention}." if channel else "Announcements go where music was asked for."
+        await self._update(interaction, done, announce_channel_id=channel.id if channel else None)
+
+    @settings.command(name="filter", description="Allow or forbid a filter on this server")
+    @app_commands.describe(filter="A filter, or all of them", allowed="Whether members may use it")
+    @app_commands.choices(filter=FILTER_CHOICES)
+    async def filter(self, interaction: Interaction, filter: str, allowed: bool) -> None:
+        guild, _ = admin(interaction)
+        if filter != ALL_FILTERS and filter not in FILTER_NAMES:
+            raise InvalidSettingError("filter", f"{safe(filter, 30)} is not a filter; pick one from the list")
+        current = await self.bot.guild_settings(guild.id)
+        names = set(FILTER_NAMES if current.allowed_filters is None else current.allowed_filters)
+        changed = set(FILTER_NAMES) if filter == ALL_FILTERS else {filter}
+        names = names | changed if allowed else names - changed
+        value = None if names >= set(FILTER_NAMES) else sorted(names)
+        label = "All filters" if filter == ALL_FILTERS else FILTER_LABELS.get(filter, filter)
+        verb = "are" if filter == ALL_FILTERS else "is"
+        await self._update(interaction, f"{label} {verb} {'allowed' if allowed else 'forbidden'}.",
+                           allowed_filters=value)
+
+    @settings.command(name="normalization", description="Even out loudness between tracks")
+    @app_commands.describe(enabled="On: every track at about the same loudness",
+                           target_lufs="Target loudness, −40 to −5 LUFS (default −14)")
+    async def normalization(self, interaction: Interaction, enabled: bool,
+                            target_lufs: Range[float, -40.0, -5.0] | None = None) -> None:
+        changes: dict[str, Any] = {"normalization": enabled}
+        if target_lufs is not None:
+            changes["target_lufs"] = target_lufs
+        target = "" if target_lufs is None else f", target {target_lufs:g} LUFS"
+        await self._update(interaction, f"Normalization is {_on(enabled)}{target}.", **changes)
+
+    @settings.command(name="crossfade", description="Fade from one track into the next")
+    @app_commands.describe(seconds="0–12 s; 0 turns crossfade off")
+    async def crossfade(self, interaction: Interaction, seconds: Range[float, 0.0, 12.0]) -> None:
+        done = "Crossfade is off." if not seconds else f"Crossfade: {seconds:g} s."
+        await self._update(interaction, done, crossfade_s=seconds)
+
+    @settings.command(name="autoplay", description="Whether autoplay is on when a session starts")
+    @app_commands.describe(enabled="On: keep playing related tracks when the queue ends", mode="What autoplay picks")
+    @app_commands.choices(mode=MODE_CHOICES)
+    async def autoplay(self, interaction: Interaction, enabled: bool, mode: str | None = None) -> None:
+        changes: dict[str, Any] = {"autoplay_default": enabled}
+        if mode is not None:
+            changes["autoplay_mode"] = mode
+        how = "" if mode is None else f" ({safe(mode, 20)})"
+        await self._update(interaction, f"Autoplay by default is {_on(enabled)}{how}.", **changes)
+
+    @settings.command(name="vote-skip", description="The share of listeners a vote skip needs")
+    @app_commands.describe(percent="0–100 % of the listeners in the voice channel")
+    async def vote_skip(self, interaction: Interaction, percent: Range[int, 0, 100]) -> None:
+        percent = check_int("percent", percent, 0, 100, " %")
+        await self._update(interaction, f"A vote skip needs {percent} % of listeners.", vote_skip_ratio=percent / 100)
+
+    @settings.command(name="reset", description="Put every music setting back to its default")
+    async def reset(self, interaction: Interaction) -> None:
+        defaults = GuildSettings(0)
+        changes = {f.name: getattr(defaults, f.name) for f in fields(GuildSettings) if f.name in SETTING_NAMES}
+        await self._update(interaction, "Every setting is back to its default.", **changes)
+
+    # ---------------------------------------------------------------- /me
+    @me.command(name="show", description="Show your settings")
+    async def me_show(self, interaction: Interaction) -> None:
+        await reply(interaction, embed=me_embed(await self.bot.user_settings.get(interaction.user.id)), ephemeral=True)
+
+    @me.command(name="volume", description="Your preferred volume (empty: the server's default)")
+    @app_commands.describe(percent="0–200 %; leave empty to use the server's default")
+    async def me_volume(self, interaction: Interaction, percent: Range[int, 0, 200] | None = None) -> None:
+        await self.bot.user_settings.update(interaction.user.id, default_volume=percent)
+        text = "the server's default" if percent is None else f"{percent} %"
+        await reply(interaction, f"✅ Your volume: {text}.", ephemeral=True)
+
+    @me.command(name="filters", description="Your preferred filters, applied with /filter mine")
+    @app_commands.describe(choice="A preset, the filters playing now, or none")
+    async def me_filters(self, interaction: Interaction, choice: Range[str, 1, 40]) -> None:
+        key = choice.strip().lower()
+        if key == NONE:
+            chosen: FilterSettings | None = None
+        elif key == CURRENT:
+            guild, _ = guild_and_member(interaction)
+            session = self.bot.sessions.get(guild.id)
+            chosen = session.filters if session is not None else FilterSettings()
+        else:
+            chosen = apply_preset(FilterSettings(), checked_preset(key))
+        data = settings_to_json(chosen) if chosen is not None else None
+        await self.bot.user_settings.update(interaction.user.id, preferred_filters=data or None)
+        summary = active_names(chosen) if chosen is not None else "none"
+        await reply(interaction, f"✅ Your preferred filters: {summary}.", ephemeral=True)
+
+    @me_filters.autocomplete("choice")
+    async def me_filter_choices(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        options = [(CURRENT, "The filters playing now"), (NONE, "No preferred filters")]
+        options += [(n, f"{n} ({preset_kind(n)})") for n in [*sorted(FILTER_PRESETS), *sorted(EQ_PRESETS)]]
+        return [app_commands.Choice(name=label, value=value) for value, label in options if typed in value][:25]
+
+    @me.command(name="autoplay", description="Your autoplay preference")
+    @app_commands.describe(setting="On, off, or the server's default")
+    @app_commands.choices(setting=[app_commands.Choice(name="On", value="on"),
+                                   app_commands.Choice(name="Off", value="off"),
+                                   app_commands.Choice(name="The server's default", value="server")])
+    async def me_autoplay(self, interaction: Interaction, setting: str) -> None:
+        if setting not in ("on", "off", "server"):
+            raise InvalidSettingError("autoplay", "pick on, off or the server's default")
+        value = {"on": True, "off": False}.get(setting)
+        await self.bot.user_settings.update(interaction.user.id, autoplay=value)
+        text = "the server's default" if value is None else _on(value)
+        await reply(interaction, f"✅ Your autoplay: {text}.", ephemeral=True)
+
+    @me.command(name="reset", description="Forget your settings")
+    async def me_reset(self, interaction: Interaction) -> None:
+        await self.bot.user_settings.update(interaction.user.id, default_volume=None, preferred_filters=None,
+                                            autoplay=None)
+        await reply(interaction, "✅ Your settings are back to the server's defaults.", ephemeral=True)

@@ -1,0 +1,548 @@
+"""Fuzz every slash command (and the persistent panel controls) with random and hostile INTERACTION_CREATE payloads.
+
+What is sent, for each command found by walking the real command tree (``bot.tree.walk_commands()``) and reading
+each parameter's type, choices and range:
+- plausible option values (in range, from the choices, known users/roles/channels with ``resolved`` data);
+- one hostile value among plausible ones: wrong JSON type, out of range, huge/empty/unicode/markdown/mention
+  strings, NaN/∞, ids without ``resolved`` data;
+- broken option lists: a required option missing, unknown or duplicated options, an option whose ``type`` lies
+  or whose ``value`` is missing, a group invoked without its subcommand, an unknown subcommand;
+- broken interactions: no ``data``, ``data: null``, options not a list, unknown commands, DMs, unknown guilds,
+  context-menu types, autocomplete for every autocompleted option, clicks and menu choices on the panel.
+
+Everything goes through discord.py's real entry point, ``ConnectionState.parse_interaction_create`` (what the
+gateway calls), and the tasks it spawns are awaited one interaction at a time, so every log record and REST call
+is attributed to the case that caused it.
+
+What counts as a failure (each reported with the case, the payload and the traceback):
+- an exception with a frame in ``musicbot`` that escapes to discord.py or asyncio;
+- any log record at ERROR or above, from any logger, while a case runs. That includes the tree's
+  "command /x failed": it means the user got the neutral apology instead of a message that says what to do
+  (SPEC §1), so it is a bug the fuzzer exists to find. The one exception: an option whose JSON value has the
+  wrong type for its declared option type (``"abc"`` for an integer). Discord validates types against the
+  registered command, so only a forged payload can carry one; there the apology (one answer, no traceback
+  shown) is enough, and such cases are counted, not failed;
+- for every interaction discord.py accepts (it builds the Interaction and the tree or view store runs without
+  raising): not exactly one interaction callback, or a deferred "thinking…" (type 5) never followed up;
+- a traceback or Python exception text in anything the user can see;
+- a case still running after 10 s.
+Payloads discord.py itself cannot parse (no frame of ours involved) are counted: Discord never sends them and the
+bot's code is never reached.
+
+``MUSICBOT_FUZZ_SEED`` and ``MUSICBOT_FUZZ_PER_COMMAND`` change the seed and the volume (default ≈ 3000 cases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import random
+import re
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+from discord.enums import AppCommandOptionType as T
+
+from tests.bot.openapi import DiscordOpenAPI
+from tests.bot.world import ADMIN, ALICE, BOB, DJ, DJ_ROLE, GUILD, TEXT, VOICE, VOICE2, World
+from tests.harness import BOT_ID, RecordedRequest, leave_voice, member, message_payload, role, user
+from tests.harness.payloads import Payload
+
+SEED = int(os.environ.get("MUSICBOT_FUZZ_SEED", "20260107"))
+PER_COMMAND = int(os.environ.get("MUSICBOT_FUZZ_PER_COMMAND", "40"))
+CASE_TIMEOUT_S = 10.0
+ADMIN_ROLE = 1501
+UNKNOWN_ID = 987654321098765432
+USERS = {"alice": ALICE, "bob": BOB, "dj": DJ, "admin": ADMIN}
+ROLES = {"dj": [DJ_ROLE], "admin": [ADMIN_ROLE]}
+LEAK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+|\b\w+Error: ")
+
+MEDIA_QUERIES = ["a440", "a660", "long440", "long660", "list:a440,a660", "search:a", "search:long"]
+WORDS = ["rock", "nightcore", "8d", "bass", "vaporwave", "flat", "pop", "1:23", "+10", "-15", "0:00", "2",
+         "My list", "chill", "off", "on", "queue", "track", "similar", "volume", "timescale"]
+HOSTILE_STRINGS = [
+    "", " ", "\x00", "\n" * 40, "x" * 6001, "🎵" * 2100, "\u202eevil\u202c", "e\u0301\u0301\u0301" * 50,
+    "\u200b", "@everyone", "@here", "<@5001>", "<@&1500>", "<#1001>", "**b** __u__ ~~s~~ ||sp|| `c` ```py\nx```",
+    "> quote", "# heading", "[link](https://example.com)", "%s %d {0} {}", "' OR 1=1 --", "../../etc/passwd",
+    "file:///etc/passwd", "http://127.0.0.1:1/x", "http://169.254.169.254/latest", "javascript:alert(1)",
+    "nan", "inf", "-inf", "1e309", "-1", "99999999999999999999", "1:2:3:4", "-0:01", "+", "-", "::", "1:60",
+    "99:99:99", "0x10", "١٢٣", "NaN:NaN",
+]
+HOSTILE_NUMBERS: list[Any] = [0, -1, -(2**31), 2**31, 2**53 + 1, -(2**63), 2**63, 10**30, 1.5, -0.0, 1e-9,
+                              math.inf, -math.inf, math.nan]
+WRONG_TYPES: list[Any] = [None, "abc", "12", "", True, False, [], {}, [1, 2], {"a": 1}, 3.25, 7]
+
+
+@dataclass
+class Case:
+    n: int
+    label: str
+    payload: Payload
+    kind: str  # "command" | "autocomplete" | "component" | "malformed"
+    forged_type: bool = False  # carries a JSON value of the wrong type for its option (see module docstring)
+
+
+@dataclass
+class Outcome:
+    case: Case
+    parse_error: BaseException | None = None
+    task_errors: list[BaseException] = field(default_factory=list)
+    timed_out: bool = False
+    logs: list[logging.LogRecord] = field(default_factory=list)
+
+
+class CaseLog(logging.Handler):
+    """Every ERROR+ record, attributed to the case running when it was emitted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.current: Outcome | None = None
+        self.unattributed: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        (self.current.logs if self.current is not None else self.unattributed).append(record)
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+
+def resolved_for(kind: T, ident: int) -> Payload:
+    if kind in (T.user, T.mentionable) and ident in {int(u["id"]) for u in USERS.values()} | {BOT_ID}:
+        usr = next((u for u in USERS.values() if int(u["id"]) == ident), None) or user(BOT_ID, "musicbot", bot=True)
+        mem = member(usr, roles={DJ["id"]: [DJ_ROLE], ADMIN["id"]: [ADMIN_ROLE]}.get(usr["id"], []))
+        mem.pop("user")
+        mem["permissions"] = "0"
+        return {"users": {str(ident): usr}, "members": {str(ident): mem}}
+    if kind in (T.role, T.mentionable) and ident in (DJ_ROLE, ADMIN_ROLE, GUILD):
+        return {"roles": {str(ident): role(ident, {DJ_ROLE: "DJ", ADMIN_ROLE: "Admin"}.get(ident, "@everyone"))}}
+    if kind is T.channel and ident in (TEXT, VOICE, VOICE2):
+        return {"channels": {str(ident): {"id": str(ident), "name": f"c{ident}", "type": 0 if ident == TEXT else 2,
+                                          "permissions": "0", "guild_id": str(GUILD)}}}
+    return {}
+
+
+def plausible_value(rng: random.Random, p: app_commands.Parameter) -> tuple[Any, Payload]:
+    """A value Discord could send for ``p`` today, and the ``resolved`` data that comes with it."""
+    if p.choices:
+        return rng.choice(p.choices).value, {}
+    if p.type is T.string:
+        text = rng.choice(MEDIA_QUERIES + WORDS + [rng.choice(HOSTILE_STRINGS[6:])])
+        low, high = int(p.min_value or 0), int(p.max_value or 6000)
+        text = text[:high] if len(text) >= low else text + "x" * (low - len(text))
+        return text, {}
+    if p.type is T.integer:
+        low = int(p.min_value) if p.min_value is not None else -3
+        high = int(p.max_value) if p.max_value is not None else 60
+        return rng.choice([low, min(high, low + rng.randint(0, 8)), high, rng.randint(low, min(high, low + 60))]), {}
+    if p.type is T.number:
+        low = float(p.min_value) if p.min_value is not None else -10.0
+        high = float(p.max_value) if p.max_value is not None else 10.0
+        return rng.choice([low, high, rng.uniform(low, high), round(rng.uniform(low, high), 2)]), {}
+    if p.type is T.boolean:
+        return rng.random() < 0.5, {}
+    if p.type in (T.user, T.mentionable):
+        ident = int(rng.choice([*USERS.values(), user(BOT_ID, "b")])["id"])
+        return str(ident), resolved_for(p.type, ident)
+    if p.type is T.role:
+        ident = rng.choice([DJ_ROLE, ADMIN_ROLE, GUILD])
+        return str(ident), resolved_for(p.type, ident)
+    if p.type is T.channel:
+        ident = rng.choice([TEXT, VOICE, VOICE2])
+        return str(ident), resolved_for(p.type, ident)
+    return None, {}
+
+
+def hostile_value(rng: random.Random, p: app_commands.Parameter) -> tuple[Any, bool]:
+    """A value Discord's own validation would stop (or that only a stale command list lets through).
+
+    Returns (value, forged_type): forged_type when the JSON type does not match the option's type at all.
+    """
+    if p.type in (T.integer, T.number):
+        edges = [v for v in (p.min_value, p.max_value) if v is not None]
+        near = [e - 1 for e in edges[:1]] + [e + 1 for e in edges[1:]] + [e - 1e-6 for e in edges[:1]]
+        pick = rng.choice([*HOSTILE_NUMBERS, *near, *near, "wrong"])
+        if pick == "wrong":
+            value = rng.choice(WRONG_TYPES)
+            return value, not _json_type_fits(p.type, value)
+        # Discord never sends a fraction, ∞ or NaN for an integer option; for a number one, NaN and ∞ can arrive
+        # (discord.py turns an empty value into NaN, and JSON's 1e999 parses as ∞).
+        return pick, p.type is T.integer and isinstance(pick, float)
+    if p.type is T.string:
+        if rng.random() < 0.15:
+            value = rng.choice(WRONG_TYPES)
+            return value, not isinstance(value, str)
+        if p.choices and rng.random() < 0.5:
+            return rng.choice(["OFF", "none", "all ", "🎵", "", "x" * 200]), False  # not one of the choices
+        return rng.choice(HOSTILE_STRINGS), False
+    if p.type is T.boolean:
+        value = rng.choice([*WRONG_TYPES, "true", 0, 1])
+        return value, not isinstance(value, bool)
+    if p.type in (T.user, T.role, T.channel, T.mentionable):
+        return rng.choice([str(UNKNOWN_ID), str(BOT_ID), "0", "abc", None, 5001, ""]), True
+    return rng.choice(WRONG_TYPES), True
+
+
+def _json_type_fits(kind: T, value: Any) -> bool:
+    if kind is T.integer:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is T.number:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def option(p: app_commands.Parameter, value: Any) -> Payload:
+    return {"name": p.display_name, "type": p.type.value, "value": value}
+
+
+# ---------------------------------------------------------------------------------------------- cases
+
+
+class CaseMaker:
+    def __init__(self, world: World, rng: random.Random) -> None:
+        self.world = world
+        self.rng = rng
+        self.n = 0
+
+    def interaction(self, name: str, options: list[Payload], resolved: Payload | None = None,
+                    who: str | None = None) -> tuple[str, Payload]:
+        who = who or self.rng.choice(list(USERS))
+        perms = discord.Permissions.general() | discord.Permissions.voice() | discord.Permissions.text()
+        perms.manage_guild = who == "admin"
+        perms.administrator = False
+        payload = self.world.fake.slash(name, options, guild_id=GUILD, channel_id=TEXT, user=USERS[who],
+                                        roles=ROLES.get(who, []), permissions=perms, resolved=resolved or {})
+        return who, payload
+
+    def case(self, kind: str, label: str, payload: Payload, forged_type: bool = False) -> Case:
+        self.n += 1
+        return Case(self.n, label, payload, kind, forged_type)
+
+    def command_cases(self, cmd: app_commands.Command[Any, ..., Any]) -> Iterator[Case]:
+        rng = self.rng
+        params = cmd.parameters
+        for _ in range(PER_COMMAND):
+            options: list[Payload] = []
+            resolved: Payload = {}
+            for p in params:
+                if p.required or rng.random() < 0.5:
+                    value, res = plausible_value(rng, p)
+                    options.append(option(p, value))
+                    for key, items in res.items():
+                        resolved.setdefault(key, {}).update(items)
+            roll = rng.random()
+            forged = False
+            note = "plausible"
+            if roll < 0.35 and params:
+                p = rng.choice(params)
+                value, forged = hostile_value(rng, p)
+                options = [o for o in options if o["name"] != p.display_name] + [option(p, value)]
+                note = f"hostile {p.display_name}"
+            elif roll < 0.55:
+                options, forged, note = self.broken_options(cmd, options)
+            rng.shuffle(options)
+            who, payload = self.interaction(cmd.qualified_name, options, resolved)
+            yield self.case("command", f"/{cmd.qualified_name} [{note}] {_short(options)} as {who}", payload, forged)
+
+    def broken_options(self, cmd: app_commands.Command[Any, ..., Any],
+                       options: list[Payload]) -> tuple[list[Payload], bool, str]:
+        rng = self.rng
+        required = [p for p in cmd.parameters if p.required]
+        pick = rng.randrange(6)
+        if pick == 0 and required:
+            name = rng.choice(required).display_name
+            return [o for o in options if o["name"] != name], False, f"missing {name}"
+        if pick == 1:
+            return [*options, {"name": "bogus", "type": 3, "value": "x"}], False, "unknown option"
+        if pick == 2 and options:
+            return [*options, dict(rng.choice(options))], False, "duplicate option"
+        if pick == 3 and options:
+            victim = dict(rng.choice(options))
+            victim["type"] = rng.choice([t for t in (3, 4, 5, 6, 10) if t != victim["type"]])
+            return [o for o in options if o["name"] != victim["name"]] + [victim], True, "option type lies"
+        if pick == 4 and options:
+            victim = {k: v for k, v in rng.choice(options).items() if k != "value"}
+            return [o for o in options if o["name"] != victim["name"]] + [victim], True, "option without value"
+        return [{"name": "extra", "type": 1, "options": options}], False, "unknown subcommand below"
+
+    def autocomplete_cases(self, cmd: app_commands.Command[Any, ..., Any]) -> Iterator[Case]:
+        for p in cmd.parameters:
+            if not p.autocomplete:
+                continue
+            for _ in range(max(4, PER_COMMAND // 4)):
+                typed = self.rng.choice(MEDIA_QUERIES + WORDS + HOSTILE_STRINGS)
+                who = self.rng.choice(list(USERS))
+                payload = self.world.fake.autocomplete(
+                    cmd.qualified_name, [option(p, typed)], focused=p.display_name, guild_id=GUILD,
+                    channel_id=TEXT, user=USERS[who], roles=ROLES.get(who, []))
+                yield self.case("autocomplete", f"autocomplete /{cmd.qualified_name} {p.display_name}={typed!r:.60}"
+                                f" as {who}", payload)
+
+    def component_cases(self, count: int) -> Iterator[Case]:
+        """Clicks and menu choices on the persistent controls (the now-playing panel), on any panel message."""
+        items = [item for view in self.world.bot.persistent_views for item in view.children
+                 if isinstance(item, discord.ui.Button | discord.ui.Select) and item.custom_id]
+        if not items:
+            return
+        for _ in range(count):
+            item = self.rng.choice(items)
+            who = self.rng.choice(list(USERS))
+            messages = [m for m in self.world.fake.messages.values() if m.get("components")]
+            message = self.rng.choice(messages) if messages else None
+            if message is None:
+                message = message_payload(TEXT, content="panel", guild_id=GUILD)
+            assert item.custom_id is not None
+            if isinstance(item, discord.ui.Select):
+                values = [o.value for o in item.options]
+                chosen = self.rng.choice([[self.rng.choice(values)] if values else [], ["bogus"], [], ["x" * 200]])
+                payload = self.world.fake.select(item.custom_id, chosen, guild_id=GUILD, message=message,
+                                                 user=USERS[who], roles=ROLES.get(who, []))
+                label = f"select {item.custom_id}={chosen} as {who}"
+            else:
+                payload = self.world.fake.click(item.custom_id, guild_id=GUILD, message=message, user=USERS[who],
+                                                roles=ROLES.get(who, []))
+                label = f"click {item.custom_id} as {who}"
+            yield self.case("component", label, payload)
+
+    def malformed_cases(self, names: list[str], groups: list[str]) -> Iterator[Case]:
+        """Shapes no well-behaved Discord sends; the bot may refuse them, never crash on them."""
+        rng = self.rng
+        mutations: list[tuple[str, Callable[[Payload], None]]] = [
+            ("no data", lambda p: p.pop("data")),
+            ("data null", lambda p: p.__setitem__("data", None)),
+            ("data {}", lambda p: p.__setitem__("data", {})),
+            ("no name", lambda p: p["data"].pop("name")),
+            ("name null", lambda p: p["data"].__setitem__("name", None)),
+            ("unknown command", lambda p: p["data"].__setitem__("name", rng.choice(["nope", "", "PLAY", "x" * 40]))),
+            ("options a string", lambda p: p["data"].__setitem__("options", "query=a440")),
+            ("options a dict", lambda p: p["data"].__setitem__("options", {"query": "a440"})),
+            ("options null", lambda p: p["data"].__setitem__("options", None)),
+            ("options [null]", lambda p: p["data"].__setitem__("options", [None])),
+            ("options [1]", lambda p: p["data"].__setitem__("options", [1])),
+            ("option without name", lambda p: p["data"].__setitem__("options", [{"type": 3, "value": "x"}])),
+            ("option without type", lambda p: p["data"].__setitem__("options", [{"name": "query", "value": "x"}])),
+            ("user context menu", lambda p: p["data"].update(type=2, target_id=str(ALICE["id"]))),
+            ("message context menu", lambda p: p["data"].update(type=3, target_id="1")),
+            ("unknown command type", lambda p: p["data"].update(type=99)),
+            ("resolved garbage", lambda p: p["data"].__setitem__("resolved", {"users": {"1": {}}})),
+            ("in a DM", _as_dm),
+            ("unknown guild", lambda p: p.update(guild_id=str(UNKNOWN_ID))),
+            ("no channel", lambda p: (p.pop("channel_id"), p.pop("channel"))),
+            ("command_guild_id elsewhere", lambda p: p["data"].__setitem__("guild_id", str(UNKNOWN_ID))),
+            ("interaction type 99", lambda p: p.update(type=99)),
+        ]
+        for _ in range(max(60, PER_COMMAND * 8)):
+            label, mutate = rng.choice(mutations)
+            base = rng.choice(names + groups)
+            _, payload = self.interaction(base, [])
+            try:
+                mutate(payload)
+            except (KeyError, TypeError):
+                continue  # the mutation does not apply to this shape
+            kind = "malformed"
+            yield self.case(kind, f"/{base} [{label}]", payload, forged_type=True)
+        for group in groups:  # a group invoked as if it were a command: a stale command list
+            _, payload = self.interaction(group, [])
+            yield self.case("command", f"/{group} [group without subcommand]", payload)
+
+
+def _as_dm(p: Payload) -> None:
+    usr = p.pop("member")["user"]
+    p.pop("guild_id")
+    p["user"] = usr
+    p["channel"] = {"id": "777", "type": 1, "recipients": [usr]}
+    p["channel_id"] = "777"
+    p["context"] = 1
+
+
+def _short(options: list[Payload]) -> str:
+    text = json.dumps(options, ensure_ascii=False, default=str)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+async def deliver(world: World, case: Case, log: CaseLog) -> Outcome:
+    """Through the gateway's entry point; awaits what it spawned (the tree's invoker, the view dispatch)."""
+    outcome = Outcome(case)
+    log.current = outcome
+    try:
+        world.fake.register_interaction(case.payload)
+        before = asyncio.all_tasks()
+        try:
+            world.bot._connection.parse_interaction_create(case.payload)  # type: ignore[arg-type]
+        except Exception as err:
+            outcome.parse_error = err
+            return outcome
+        spawned = asyncio.all_tasks() - before
+        if spawned:
+            done, pending = await asyncio.wait(spawned, timeout=CASE_TIMEOUT_S)
+            outcome.timed_out = bool(pending)
+            for task in pending:
+                task.cancel()
+            outcome.task_errors = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
+        await asyncio.sleep(0)
+    finally:
+        log.current = None
+    return outcome
+
+
+def raised_by_us(err: BaseException) -> bool:
+    """Whether the bot's own code raised ``err`` (its innermost frame is in ``musicbot``), not discord.py's
+    parsing of a payload it cannot route (which may run inside our ``interaction_check``, via
+    ``interaction.command``)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return bool(frames) and f"{os.sep}musicbot{os.sep}" in frames[-1].filename
+
+
+def escaped_failure(case: Case, err: BaseException) -> bool:
+    """An exception that escaped to discord.py's task: always a failure for a well-formed interaction; for a
+    malformed or forged one only when our code raised it."""
+    return raised_by_us(err) or not (case.kind == "malformed" or case.forged_type)
+
+
+def describe(outcome: Outcome, problem: str, err: BaseException | None = None) -> str:
+    case = outcome.case
+    data = json.dumps(case.payload.get("data"), default=str, ensure_ascii=False)[:600]
+    text = f"case #{case.n} {case.label}: {problem}\n  payload data: {data}"
+    if err is not None:
+        text += "\n" + "".join(traceback.format_exception(err)).strip()[-2500:]
+    return text
+
+
+def user_visible_texts(requests: list[RecordedRequest]) -> Iterator[str]:
+    for rec in requests:
+        body = rec.json
+        data = body.get("data") if isinstance(body, dict) and "type" in body else body
+        if isinstance(data, dict):
+            yield str(data.get("content") or "")
+            for embed in data.get("embeds") or []:
+                yield json.dumps(embed, ensure_ascii=False)
+            if isinstance(data.get("choices"), list):
+                yield json.dumps(data["choices"], ensure_ascii=False)
+
+
+@pytest.mark.slow
+async def test_fuzz_every_command(world: World, fast_playback: float) -> None:
+    rng = random.Random(SEED)
+    maker = CaseMaker(world, rng)
+    leaves = [c for c in world.bot.tree.walk_commands() if isinstance(c, app_commands.Command)]
+    groups = [c.qualified_name for c in world.bot.tree.walk_commands() if isinstance(c, app_commands.Group)]
+    assert leaves, "the tree has no commands"
+
+    cases: list[Case] = []
+    for cmd in leaves:
+        cases += maker.command_cases(cmd)
+        cases += maker.autocomplete_cases(cmd)
+    cases += maker.malformed_cases([c.qualified_name for c in leaves], groups)
+    rng.shuffle(cases)
+
+    log = CaseLog()
+    root = logging.getLogger()
+    root.addHandler(log)
+    outcomes: list[Outcome] = []
+    try:
+        await shake_voice(world, rng, first=True)
+        for i, case in enumerate(cases):
+            if i % 150 == 149:
+                await shake_voice(world, rng)
+            outcomes.append(await deliver(world, case, log))
+        # The panel exists once something played; click and choose on it from every kind of user.
+        for case in maker.component_cases(max(40, PER_COMMAND * 3)):
+            outcomes.append(await deliver(world, case, log))
+    finally:
+        root.removeHandler(log)
+
+    failures, counts = judge(world, outcomes)
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    print(f"fuzz seed {SEED}: {len(outcomes)} interactions ({summary})")
+    assert len(outcomes) >= 1000 or PER_COMMAND < 20
+    assert not failures, f"{len(failures)} problem(s), seed {SEED} ({summary}):\n\n" + "\n\n".join(failures[:25])
+
+
+async def shake_voice(world: World, rng: random.Random, *, first: bool = False) -> None:
+    """Move people in and out of voice so commands meet every state: nobody there, alone with the bot, others."""
+    for who in USERS.values():
+        where = rng.choice([VOICE, VOICE, VOICE2, None]) if not first else (VOICE if who in (ALICE, DJ) else None)
+        if where is None:
+            await leave_voice(world.bot, GUILD, who)
+        else:
+            await world.join(who, where)
+    if first:
+        payload = world.fake.slash("play", {"query": "long440"}, guild_id=GUILD, channel_id=TEXT, user=ALICE)
+        world.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        await world.fake.wait_for_request("POST", rf"^/webhooks/\d+/{re.escape(payload['token'])}$")
+
+
+def judge(world: World, outcomes: list[Outcome]) -> tuple[list[str], Counter[str]]:
+    callbacks: dict[str, list[Payload]] = defaultdict(list)
+    webhooks: dict[str, list[RecordedRequest]] = defaultdict(list)
+    for rec in world.fake.requests:
+        if m := re.fullmatch(r"/interactions/(\d+)/[^/]+/callback", rec.path):
+            callbacks[m.group(1)].append(rec.json)
+        elif m := re.fullmatch(r"/webhooks/\d+/([^/]+)(?:/.*)?", rec.path):
+            webhooks[m.group(1)].append(rec)
+
+    spec = DiscordOpenAPI.load()
+    failures: list[str] = []
+    tolerated: list[str] = []
+    counts: Counter[str] = Counter()
+    for out in outcomes:
+        case = out.case
+        counts[case.kind] += 1
+        if out.parse_error is not None:
+            if escaped_failure(case, out.parse_error):
+                failures.append(describe(out, "our code raised while discord.py parsed it", out.parse_error))
+            counts["refused by discord.py"] += 1
+            continue
+        if out.timed_out:
+            failures.append(describe(out, f"still running after {CASE_TIMEOUT_S:.0f} s"))
+        escaped = [e for e in out.task_errors if escaped_failure(case, e)]
+        for err in escaped:
+            failures.append(describe(out, "unhandled exception", err))
+        if out.task_errors and not escaped:
+            counts["refused by discord.py"] += 1
+            continue
+        for record in out.logs:
+            apology = record.name == "musicbot.bot.tree" and record.getMessage().endswith(" failed")
+            if apology and case.forged_type:
+                counts["forged type → apology"] += 1
+                err = record.exc_info[1] if record.exc_info else None
+                tolerated.append(f"  #{case.n} {case.label[:150]} → {err.__cause__ if err else '?'!r:.150}")
+                continue
+            err = record.exc_info[1] if record.exc_info else None
+            failures.append(describe(out, f"logged at {record.levelname} by {record.name}: {record.getMessage()}",
+                                     err))
+        answers = callbacks.get(case.payload["id"], [])
+        if case.kind == "malformed" and not answers and not out.logs:
+            counts["malformed, ignored"] += 1
+            continue
+        if len(answers) != 1:
+            failures.append(describe(out, f"{len(answers)} interaction callbacks (expected exactly 1): {answers}"))
+            continue
+        data = answers[0].get("data") or {}
+        counts["answered: refusal" if str(data.get("content") or "").startswith("⚠️") else "answered: other"] += 1
+        if answers[0].get("type") == 5 and not any(
+            r.method in ("POST", "PATCH") for r in webhooks.get(case.payload["token"], [])
+        ):
+            failures.append(describe(out, "deferred (thinking…) and never answered"))
+        sent = [RecordedRequest("POST", "", {}, answers[0], 0.0), *webhooks.get(case.payload["token"], [])]
+        callback_path = f"/interactions/{case.payload['id']}/{case.payload['token']}/callback"
+        for rec in [RecordedRequest("POST", callback_path, {}, answers[0], 0.0), *sent[1:]]:
+            failures += [describe(out, f"{rec.method} {rec.path}: {p}") for p in spec.errors(rec.method, rec.path,
+                                                                                            rec.json)]
+        for text in user_visible_texts(sent):
+            if LEAK.search(text):
+                failures.append(describe(out, f"shows the user internals: {text[:300]!r}"))
+    if tolerated:
+        print("forged option types answered with the apology:\n" + "\n".join(tolerated[:60]))
+    return failures, counts
