@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.bot.test_sound import command, playing
+from tests.bot.answers import command, playing
 from tests.bot.world import BOB, World, wait_for
 
 

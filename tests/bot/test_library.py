@@ -13,7 +13,7 @@ import pytest
 
 from musicbot.storage import HistoryEntry
 from musicbot.track import Track
-from tests.bot.test_sound import ADMIN_ID, Answer, command, playing, refused, suggestions
+from tests.bot.answers import ADMIN_ID, Answer, command, playing, refused, suggestions
 from tests.bot.world import ALICE, BOB, GUILD, TEXT, World, track_for, wait_for
 from tests.harness import invoke
 from tests.harness.payloads import OPT_USER, Payload

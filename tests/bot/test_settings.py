@@ -14,7 +14,7 @@ import pytest
 
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage import AuditLog, GuildSettings, GuildSettingsRepo, UserSettings
-from tests.bot.test_sound import Answer, command, playing, refused, suggestions
+from tests.bot.answers import Answer, command, playing, refused, suggestions
 from tests.bot.world import ADMIN, ALICE, DJ_ROLE, GUILD, TEXT, World, build_world, wait_for
 from tests.harness import FakeDiscord
 from tests.harness.fixtures import OfflineBotFactory

@@ -6,72 +6,16 @@ What the user sees (callback type, content/embeds, ephemeral flag) and what reac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from discord import app_commands
 
-from musicbot.bot.tree import UNEXPECTED
 from musicbot.dsp import params as p
 from musicbot.dsp.settings import BLOCKS, EQ_GAIN, VOLUME, FieldSpec
 from musicbot.session import GuildSession
-from tests.bot.world import ADMIN, ALICE, BOB, DJ, DJ_ROLE, GUILD, TEXT, World, wait_for
-from tests.harness import invoke
-from tests.harness.payloads import Payload
-
-ROLES = {DJ["id"]: [DJ_ROLE]}
-ADMIN_ID = int(ADMIN["id"])
-
-
-@dataclass
-class Answer:
-    type: int  # 4: answered at once, 5: deferred then a followup
-    content: str
-    ephemeral: bool
-    embeds: list[dict[str, Any]]
-    error: BaseException | None  # what reached the tree's on_error (refusals do), None on success
-
-
-async def command(world: World, name: str, options: dict[str, Any] | None = None, *, user: Payload = ALICE,
-                  roles: list[int] | None = None, resolved: Payload | None = None) -> Answer:
-    """Run ``/name`` as ``user`` and return the answer they see (``resolved``: users, roles, channels named)."""
-    payload = world.fake.slash(name, options, guild_id=GUILD, channel_id=TEXT, user=user,
-                               roles=ROLES.get(user["id"], []) if roles is None else roles, resolved=resolved)
-    error = await invoke(world.bot, payload)
-    [first, *_] = world.fake.callbacks(payload)
-    data = first["data"] if first["type"] == 4 else world.fake.followups(payload)[-1].json
-    answer = Answer(first["type"], data.get("content") or "", bool((data.get("flags") or 0) & 64),
-                    data.get("embeds") or [], error)
-    assert UNEXPECTED not in answer.content, error  # a bug, not a refusal
-    return answer
-
-
-async def suggestions(world: World, name: str, options: dict[str, Any], focused: str,
-                      user: Payload = ALICE) -> list[dict[str, Any]]:
-    payload = world.fake.autocomplete(name, options, focused=focused, guild_id=GUILD, channel_id=TEXT, user=user)
-    assert await invoke(world.bot, payload) is None
-    [callback] = world.fake.callbacks(payload)
-    assert callback["type"] == 8
-    choices: list[dict[str, Any]] = callback["data"]["choices"]
-    return choices
-
-
-def refused(answer: Answer, text: str) -> bool:
-    return answer.ephemeral and answer.content.startswith("⚠️") and text in answer.content and answer.error is not None
-
-
-def ok(answer: Answer, text: str) -> bool:
-    return answer.type == 4 and not answer.ephemeral and text in answer.content and answer.error is None
-
-
-async def playing(world: World, query: str = "long440", user: Payload = ALICE) -> GuildSession:
-    await world.join(user)
-    answer = await command(world, "play", {"query": query}, user=user)
-    assert answer.error is None, answer.content
-    session = world.bot.sessions.get(GUILD)
-    assert session is not None and session.queue.current is not None
-    return session
+from tests.bot.answers import ADMIN_ID, command, ok, playing, refused, suggestions
+from tests.bot.world import ALICE, BOB, DJ, DJ_ROLE, GUILD, World, wait_for
 
 
 async def heard(session: GuildSession) -> p.FilterSettings:
@@ -176,13 +120,13 @@ def test_option_ranges_match_the_filter_validation() -> None:
     }
     specs["volume"] = {"level": VOLUME}
     checked = 0
-    for command in SoundCog.set_group.commands:
-        assert isinstance(command, app_commands.Command)
-        for param in command.parameters:
-            spec = specs[command.name][param.name]
-            assert (param.min_value, param.max_value) == (spec.low, spec.high), (command.name, param.name)
+    for sub in SoundCog.set_group.commands:
+        assert isinstance(sub, app_commands.Command)
+        for param in sub.parameters:
+            spec = specs[sub.name][param.name]
+            assert (param.min_value, param.max_value) == (spec.low, spec.high), (sub.name, param.name)
             checked += 1
-        assert {param.name for param in command.parameters} == set(specs[command.name])
+        assert {param.name for param in sub.parameters} == set(specs[sub.name])
     assert checked == sum(len(block.fields) for block in BLOCKS) + 1
     eq = next(c for c in SoundCog.filter_group.commands if c.name == "eq")
     assert isinstance(eq, app_commands.Command)

@@ -64,7 +64,8 @@ class PlayCog(MusicCog):
     async def play_suggestions(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await self._suggest(current)
 
-    async def _suggest(self, current: str) -> list[app_commands.Choice[str]]:
+    async def _suggest(self, current: str, *, as_links: bool = True) -> list[app_commands.Choice[str]]:
+        """Search results as choices (the resolver caches searches, so typing costs one lookup per prefix)."""
         words = current.strip()
         if len(words) < 2 or "://" in words:
             return []  # links play as they are; one letter is not worth a search
@@ -75,8 +76,9 @@ class PlayCog(MusicCog):
             tracks: list[Track] = await asyncio.wait_for(search(words, 5), AUTOCOMPLETE_TIMEOUT_S)
         except (TimeoutError, MusicBotError):
             return []
-        return [app_commands.Choice(name=choice_label(t), value=t.url[:100]) for t in tracks
-                if len(t.url) <= 100][:25]
+        if not as_links:
+            return [app_commands.Choice(name=choice_label(t), value=t.display_name[:100]) for t in tracks][:25]
+        return [app_commands.Choice(name=choice_label(t), value=t.url) for t in tracks if len(t.url) <= 100][:25]
 
     @app_commands.command(name="join", description="Join your voice channel")
     @app_commands.guild_only()
@@ -107,11 +109,16 @@ class PlayCog(MusicCog):
         _, member = guild_and_member(interaction)
         voice_channel_of(member)
         await defer(interaction, ephemeral=True)
-        resolved = await self.bot.sessions.resolver.resolve(query if "://" in query else f"{query}")
+        resolved = await self.bot.sessions.resolver.resolve(query)
         tracks = list(resolved.tracks[:10]) if resolved.kind is ResolvedKind.SEARCH else list(resolved.tracks[:1])
         view = SearchPicker(self, tracks, member.id)
         lines = [f"`{i}.` {safe(choice_label(t), 90)}" for i, t in enumerate(tracks, 1)]
         await reply(interaction, "Pick one:\n" + "\n".join(lines), ephemeral=True, view=view)
+
+    @search.autocomplete("query")
+    async def search_suggestions(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        # /search takes words: suggest titles to search for, not the links /play would take.
+        return await self._suggest(current, as_links=False)
 
 
 class SearchPicker(discord.ui.View):
