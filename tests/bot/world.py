@@ -20,9 +20,7 @@ import numpy as np
 from musicbot.bot.client import MusicBotClient
 from musicbot.bot.ratelimit import Rate, RateLimiter
 from musicbot.config import Config, load_config
-from musicbot.errors import MediaError
 from musicbot.queue import OfflineRecommender
-from musicbot.sources.decoder import Decoder
 from musicbot.sources.errors import NotFoundError
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import tone, write_audio
@@ -31,6 +29,7 @@ from musicbot.track import Track
 from tests.harness import FakeDiscord, guild_payload, join_voice, member, role, user
 from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.payloads import Payload
+from tests.media import FileOpener
 
 GUILD, TEXT, VOICE, VOICE2 = 1000, 1001, 1002, 1003
 DJ_ROLE = 1500
@@ -83,24 +82,6 @@ class FileResolver:
         if not hits:
             raise NotFoundError(f"Nothing was found for “{words[:80]}”.")
         return hits[:limit]
-
-
-class FileOpener:
-    async def open(self, track: Track, *, start_s: float = 0.0) -> Decoder:
-        decoder = Decoder(track.url, start_s=start_s).start()
-
-        def ready() -> None:
-            decoder.wait_open(5.0)
-            deadline = time.perf_counter() + 5.0
-            while decoder.buffered_frames < 2 and time.perf_counter() < deadline:
-                time.sleep(0.002)
-
-        try:
-            await asyncio.to_thread(ready)
-        except MediaError:
-            decoder.close()
-            raise
-        return decoder
 
 
 def guild(**kw: Any) -> Payload:
