@@ -19,10 +19,11 @@ from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.frame import FRAME_SAMPLES, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder, OpusPacketDecoder
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.engine import AudioEngine
+from musicbot.voice.packet_decoder import PacketDecoder
 
 SECONDS = 6.0
 
@@ -46,7 +47,7 @@ def opus_packets(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def test_decode_opus(benchmark: Any, opus_packets: list[bytes]) -> None:
-    decoder, source = OpusPacketDecoder(), cycle(opus_packets)
+    decoder, source = PacketDecoder(), cycle(opus_packets)  # what the engine decodes with
     benchmark(lambda: decoder.decode(next(source)))
 
 

@@ -21,10 +21,11 @@ from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.frame import FRAME_SAMPLES, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder, OpusPacketDecoder
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.engine import AudioEngine
+from musicbot.voice.packet_decoder import PacketDecoder
 
 FRAME_BUDGET_US = 20_000.0
 FULL_CHAIN = {  # the "full chain": equalizer + bassBoost + timescale + rotation + tremolo + reverb
@@ -108,7 +109,7 @@ def collect(seconds: float = 10.0) -> dict[str, object]:
         packets = [c.packet for c in _chunks(webm, allow_passthrough=True) if c.packet is not None][:frames]
         frames = min(frames, len(packets))
 
-        opus = OpusPacketDecoder()
+        opus = PacketDecoder()
         decode = _measure("decode Opus packet → PCM", lambda i: opus.decode(packets[i]), frames)
         results.append(decode)
         results.append(_decode_pcm_source(mp3, frames))
@@ -116,6 +117,10 @@ def collect(seconds: float = 10.0) -> dict[str, object]:
         encoder = OpusEncoder()
         encode = _measure("encode PCM → Opus", lambda i: encoder.encode(pcm_frames[i]), frames)
         results.append(encode)
+        for complexity in (8, 6, 5):  # libopus's speed/quality knob (we keep 10: see voice/encoder.py)
+            other = OpusEncoder(complexity=complexity)
+            results.append(_measure(f"encode PCM → Opus, complexity {complexity}",
+                                    lambda i, e=other: e.encode(pcm_frames[i]), frames))  # type: ignore[misc]
 
         for label, obj in SINGLE_FILTERS.items():
             results.append(_measure_chain(f"filter {label}", parse_filters(obj), pcm_frames, frames))

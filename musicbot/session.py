@@ -12,6 +12,7 @@ pre-opened next track by itself (gapless), so the queue is advanced then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -21,13 +22,14 @@ from typing import Any, Protocol
 import discord
 
 from musicbot.dsp.params import FilterSettings
-from musicbot.queue import LoopMode, MusicQueue, QueueEntry
+from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.track import Track
-from musicbot.voice.engine import AudioEngine
-from musicbot.voice.player import EndReason, EventKind, Player, PlayerEvent, TrackStream
+from musicbot.voice.player import EndReason, Engine, EventKind, Player, PlayerEvent, TrackStream
 
 log = logging.getLogger(__name__)
+
+KICK_WINDOW_S = 0.5
 
 
 class TrackResolver(Protocol):
@@ -60,11 +62,13 @@ class StreamTrackOpener:
 
 @dataclass
 class SessionSettings:
-    """Per-guild voice behaviour. ``idle_leave_s``: seconds alone before leaving; ``always_on``: 24/7 mode."""
+    """Per-guild voice behaviour. ``idle_leave_s``: seconds alone before leaving; ``always_on``: 24/7 mode;
+    ``crossfade_s``: overlap of consecutive tracks, 0–12 s (0 = gapless)."""
 
     idle_leave_s: float = 120.0
     always_on: bool = False
     connect_timeout_s: float = 10.0
+    crossfade_s: float = 0.0
 
 
 class GuildSession:
@@ -80,7 +84,7 @@ class GuildSession:
         on_change: Callable[[], None] = lambda: None,
         settings: SessionSettings | None = None,
         queue: MusicQueue | None = None,
-        engine: AudioEngine | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.guild = guild
         self.resolver = resolver
@@ -91,6 +95,14 @@ class GuildSession:
         self.settings = settings or SessionSettings()
         self.queue = queue or MusicQueue()
         self.player = Player(engine, on_event=self._post_event)
+        if self.settings.crossfade_s:
+            self.player.set_crossfade(self.settings.crossfade_s)
+        # The filters last asked for; the audio thread applies them on its next frame, so commands
+        # that merge into the current filters read this, never a possibly stale engine state.
+        self._filters = self.player.engine.filters
+        self._volume = self.player.engine.volume  # likewise: the volume last asked for (linear)
+        # Set by /autoplay (or the guild's autoplay default): asked for tracks when the queue runs out.
+        self.autoplay: AutoplayEngine | None = None
         self.voice: discord.VoiceClient | None = None
         self._loop = asyncio.get_running_loop()
         self._tokens = itertools.count(1)
@@ -101,6 +113,8 @@ class GuildSession:
         self._generation = 0  # bumped whenever a pre-open in flight becomes stale
         self._last_end_error = False
         self._player_running = False
+        self._voice_removed = False  # the bot was disconnected by someone else: do not rejoin
+        self._rejoining = False
         self._idle_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -119,6 +133,8 @@ class GuildSession:
             entries = [self.queue.add(tracks[0], requester.id, play_next=play_next)]
         else:
             entries = list(self.queue.add_many(tracks, requester.id, play_next=play_next).added)
+        if self.autoplay is not None:
+            self.autoplay.reset()  # new material to seed from: try again after earlier misses
         await self.connect(requester)
         if self._current_token is None and self.queue.current is None:
             entry = self.queue.advance()
@@ -157,6 +173,7 @@ class GuildSession:
         if requester.voice is None or requester.voice.channel is None:
             raise ValueError("the requester is not in a voice channel")
         self.voice = await requester.voice.channel.connect(timeout=self.settings.connect_timeout_s)
+        self._voice_removed = False
         self._check_alone()
 
     def pause(self) -> None:
@@ -179,7 +196,8 @@ class GuildSession:
         entry = self.queue.skip()
         if entry is None:
             self._halt()
-            return None
+            await self.continue_with_autoplay()
+            return self.queue.current
         if self._preopened is not None and self._preopened[1].entry_id == entry.entry_id:
             self._current_token, self._preopened = self._preopened[0], None
             self.player.skip()
@@ -187,6 +205,29 @@ class GuildSession:
         else:
             await self._start(entry)
         return entry
+
+    async def continue_with_autoplay(self) -> None:
+        """The queue ran out: queue what autoplay picks (requester None) and play it.
+
+        Nothing happens when autoplay is off or finds nothing. Picks that arrive after /stop or
+        /leave are dropped; picks that arrive after a user's track started stay queued behind it.
+        """
+        engine = self.autoplay
+        if engine is None or self.queue.current is not None:
+            return
+        generation = self._generation
+        added = await autoplay_into(self.queue, engine)
+        if generation != self._generation:
+            for stale in added:
+                position = self.queue.position_of(stale.entry_id)
+                if position is not None:
+                    self.queue.remove(position)
+        elif added and self._current_token is None and self.queue.current is None:
+            await self._start(self.queue.advance())
+        elif added:
+            self.queue_changed()
+        if self.queue.current is None:
+            self._notify()  # autoplay found nothing (or came too late): nothing plays now
 
     async def seek(self, seconds: float) -> None:
         """Reopen the current track at ``seconds`` and replace the playing source with it."""
@@ -202,13 +243,33 @@ class GuildSession:
         self._halt()
 
     def set_filters(self, settings: FilterSettings) -> None:
+        self._filters = settings
         self.player.set_filters(settings)
+        self._notify()  # the now-playing panel shows the active filters
+
+    @property
+    def filters(self) -> FilterSettings:
+        """The filters last set (heard from the next frame on)."""
+        return self._filters
 
     def set_volume(self, volume: float) -> None:
         self.player.set_volume(volume)
+        self._volume = volume
+        self._notify()  # the now-playing panel shows the volume
+
+    @property
+    def volume(self) -> float:
+        """The player volume last set, linear 0.0–2.0 (heard from the next frame on)."""
+        return self._volume
 
     def set_normalization(self, enabled: bool, target_lufs: float | None = None) -> None:
         self.player.set_normalization(enabled, target_lufs)
+
+    def set_crossfade(self, seconds: float) -> None:
+        """Overlap of consecutive tracks, 0–12 s (``ValueError`` outside); 0 is gapless. The next
+        track is pre-opened when the current one starts, so any length up to 12 s has it ready."""
+        self.player.set_crossfade(seconds)
+        self.settings.crossfade_s = seconds
 
     @property
     def position_s(self) -> float:
@@ -247,6 +308,12 @@ class GuildSession:
     ) -> None:
         """Wire to the client's ``on_voice_state_update``; starts or cancels the idle-leave timer."""
         if member.guild.id == self.guild.id:
+            me = self.guild.me
+            if me is not None and member.id == me.id and before.channel is not None and after.channel is None:
+                # Out of the channel while audio was still flowing (or paused): someone disconnected
+                # the bot, which must not rejoin. After a voice server crash that discord.py could
+                # not resume, nothing has been sent for its whole connect timeout (_on_player_stopped).
+                self._voice_removed = self.paused or self.player.seconds_since_read < KICK_WINDOW_S
             self._check_alone()
 
     def _check_alone(self) -> None:
@@ -313,8 +380,36 @@ class GuildSession:
 
     def _on_player_stopped(self) -> None:
         self._player_running = False
-        if self.player.has_pending:
+        voice = self.voice
+        if voice is not None and not voice.is_connected() and self.queue.current is not None:
+            if not self._voice_removed and not self._rejoining:
+                self._spawn(self._rejoin())
+        elif self.player.has_pending:
             self._ensure_playing()
+
+    async def _rejoin(self) -> None:
+        """discord.py gave up on a voice connection nobody closed (it could not resume after the
+        voice server crashed, close code 4015): join the channel again and go on from the position
+        the track was at. (A region move or a resume that works never gets here: discord.py keeps
+        its player waiting and carries on by itself.)"""
+        voice, entry = self.voice, self.queue.current
+        if voice is None or entry is None:
+            return
+        channel, position = voice.channel, self.player.position_s
+        self._rejoining = True
+        try:
+            with contextlib.suppress(Exception):
+                await voice.disconnect(force=True)
+            self.voice = await channel.connect(timeout=self.settings.connect_timeout_s)
+        except Exception as error:
+            self.voice = None
+            self.announce(f"Lost the voice connection and could not rejoin: {error}")
+            return
+        finally:
+            self._rejoining = False
+        self._preopened = None  # the player closed its sources when discord.py's player stopped
+        self._generation += 1
+        await self._start(entry, start_s=position)
 
     def _peek_next(self) -> QueueEntry | None:
         current, upcoming = self.queue.current, self.queue.upcoming
@@ -382,11 +477,19 @@ class GuildSession:
             self._on_track_start(event.token)
         elif event.kind is EventKind.TRACK_END:
             self._entries.pop(event.token, None)
+            if self._preopened is not None and event.token == self._preopened[0]:
+                # The player dropped the pre-opened track half faded in (play/seek/stop during a
+                # crossfade): it cannot restart from its beginning, so open it again.
+                self._preopened = None
+                if self._current_token is not None:
+                    self._spawn_preopen()
             if event.token == self._current_token and event.reason in (EndReason.FINISHED, EndReason.ERROR):
                 self._on_track_finished(event.reason is EndReason.ERROR)
 
     def _on_track_start(self, token: int) -> None:
         self._notify()
+        if self._current_token is not None and token < self._current_token:
+            return  # a source a later command already replaced (skip, then previous at once): stale
         if token == self._current_token:
             self._spawn_preopen()
             return
@@ -413,3 +516,7 @@ class GuildSession:
         self._last_end_error = False
         if entry is not None:
             self._spawn(self._start(entry))
+        elif self.autoplay is not None:
+            self._spawn(self.continue_with_autoplay())
+        else:
+            self._notify()  # the queue ran out: nothing plays now

@@ -4,8 +4,9 @@ playing generated local media files through Player + AudioEngine."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import discord
@@ -21,10 +22,13 @@ from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import opus_packets, tone, write_audio
 from musicbot.track import Track
 from musicbot.voice.engine import AudioEngine
+from musicbot.voice.remote import RemoteEngine, RenderProcesses
 from tests.harness import (
     OPUS_SILENCE,
     FakeDiscord,
+    RtpPacket,
     VoiceReceiver,
+    decode_opus,
     dominant_hz,
     fake_gateway,
     guild_payload,
@@ -49,6 +53,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "a440": write_audio(root / "a440.flac", tone(440.0, 1.0)),
         "a660": write_audio(root / "a660.flac", tone(660.0, 1.0)),
         "long440": write_audio(root / "long440.flac", tone(440.0, 3.0)),
+        "long660": write_audio(root / "long660.flac", tone(660.0, 3.0)),
         "step": write_audio(root / "step.flac", step),
         "webm": write_audio(root / "tone.webm", tone(440.0, 2.0)),
     }
@@ -92,6 +97,7 @@ async def make_session(
     *,
     guilds: tuple[tuple[int, int, int], ...] = ((G1, TEXT1, VOICE1),),
     settings: SessionSettings | None = None,
+    processes: RenderProcesses | None = None,
 ) -> tuple[discord.Client, list[GuildSession], list[discord.Member], list[str]]:
     bot = await factory(
         guilds=[guild_payload(g, text_id=t, voice_id=v, members=[ALICE, BOB]) for g, t, v in guilds]
@@ -109,7 +115,8 @@ async def make_session(
                 opener=FileOpener(),
                 announce=messages.append,
                 settings=settings,
-                engine=AudioEngine(normalize=False),
+                engine=(RemoteEngine(normalize=False, processes=processes) if processes
+                        else AudioEngine(normalize=False)),
             )
         )
 
@@ -134,6 +141,17 @@ async def wait_idle(session: GuildSession, receiver: VoiceReceiver, guild_id: in
     assert voice is not None
     await wait_for(lambda: session.queue.current is None and not voice.is_playing())
     await receiver.wait_until_quiet(guild_id, quiet_ms=60)
+
+
+def tone_amplitude(pcm: npt.NDArray[np.float32], hz: float) -> npt.NDArray[np.float64]:
+    """Amplitude of the ``hz`` component in each 20 ms frame (Hann-windowed over 40 ms around it)."""
+    block = 2 * FRAME_SAMPLES
+    x = np.concatenate([np.zeros(FRAME_SAMPLES // 2), pcm[:, 0].astype(np.float64), np.zeros(block)])
+    frames = len(pcm) // FRAME_SAMPLES
+    windows = np.lib.stride_tricks.sliding_window_view(x, block)[::FRAME_SAMPLES][:frames]
+    window = np.hanning(block)
+    probe = window * np.exp(-2j * np.pi * hz * np.arange(block) / 48000)
+    return np.asarray(2 * np.abs(windows @ probe) / window.sum())
 
 
 def frame_rms(pcm: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -306,3 +324,154 @@ async def test_leaves_when_alone_unless_24_7(
     await leave_voice(bot, G1, ALICE)
     await asyncio.sleep(0.4)
     assert session.voice is not None and session.voice.is_connected()
+
+
+@pytest.fixture(scope="module")
+def render_workers() -> Iterator[RenderProcesses]:
+    workers = RenderProcesses(1)
+    yield workers
+    workers.stop()
+
+
+@pytest.mark.usefixtures("fast_playback")
+@pytest.mark.parametrize("where", ["here", "worker"])
+async def test_crossfade_overlaps_the_two_tracks_for_the_set_time_at_equal_power(
+    offline_bot_factory: OfflineBotFactory,
+    voice_receiver: VoiceReceiver,
+    media: dict[str, Path],
+    render_workers: RenderProcesses,
+    where: str,
+) -> None:
+    _, [session], [alice], _ = await make_session(
+        offline_bot_factory,
+        media,
+        settings=SessionSettings(crossfade_s=1.0),
+        processes=render_workers if where == "worker" else None,  # the way `musicbot run` renders
+    )
+    await session.play("long440", alice)
+    await session.play("long660", alice)
+    await wait_idle(session, voice_receiver, G1)
+    audio = voice_receiver.packets(G1)[:-5]
+    assert OPUS_SILENCE not in [p.opus for p in audio]
+    assert voice_receiver.sequence_contiguous(G1)
+    assert len(audio) == pytest.approx(250, abs=3)  # 3 s + 3 s − 1 s of overlap
+    pcm = voice_receiver.decode_pcm(G1)[: len(audio) * FRAME_SAMPLES]
+    a, b = tone_amplitude(pcm, 440.0), tone_amplitude(pcm, 660.0)
+    inner = slice(3, len(audio) - 3)  # the first track's start and the last one's end are steps: broadband
+    both = np.flatnonzero((a[inner] > 0.004) & (b[inner] > 0.004)) + 3  # each above −40 dB of its full 0.4
+    assert len(both) * 0.02 == pytest.approx(1.0, abs=0.1)
+    assert both[0] * 0.02 == pytest.approx(2.0, abs=0.1)  # the last second of the first track
+    assert np.all(np.diff(both) == 1)  # one overlap, no gap in it
+    level_db = 20 * np.log10(np.sqrt(a**2 + b**2)[both] / 0.4)
+    assert np.all(np.abs(level_db) < 1.5)  # equal power: the level does not dip across the fade
+
+
+async def test_skip_during_a_crossfade_goes_to_the_next_track_at_once(
+    offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, media: dict[str, Path], fast_playback: float
+) -> None:
+    _, [session], [alice], messages = await make_session(
+        offline_bot_factory, media, settings=SessionSettings(crossfade_s=2.0)
+    )
+    await session.play("long440", alice)
+    await session.play("long660", alice)
+    await voice_receiver.wait_for_packets(G1, 75)  # 1.5 s: half-way through the fade (1 s → 3 s)
+    entry = await session.skip()
+    assert entry is not None and entry.track.title == "long660"
+    await wait_idle(session, voice_receiver, G1)
+    audio = voice_receiver.packets(G1)[:-5]
+    assert OPUS_SILENCE not in [p.opus for p in audio]
+    pcm = voice_receiver.decode_pcm(G1)[: len(audio) * FRAME_SAMPLES]
+    a, b = tone_amplitude(pcm, 440.0)[: len(audio) - 3], tone_amplitude(pcm, 660.0)[: len(audio) - 3]
+    fade_in = int(np.flatnonzero(b[3:] > 0.004)[0]) + 3
+    gone = int(np.flatnonzero(a > 0.004)[-1]) + 1  # the first frame without the first track
+    assert 70 <= gone < 100  # cut short by the skip, well before the fade's end at 150
+    assert np.all(b[gone + 2 :] > 0.35)  # the next track at full level from there on
+    assert len(audio) - fade_in == pytest.approx(150, abs=3)  # and played whole: not restarted, nothing dropped
+    assert messages == []
+
+
+async def _play_through_a_voice_reconnect(
+    factory: OfflineBotFactory,
+    receiver: VoiceReceiver,
+    media: dict[str, Path],
+    reconnect: Callable[[GuildSession], Awaitable[None] | None],
+) -> tuple[GuildSession, list[RtpPacket]]:
+    # A short connect timeout: discord.py gives up on a resume after it, and the session takes over.
+    settings = SessionSettings(connect_timeout_s=1.0)
+    _, [session], [alice], messages = await make_session(factory, media, settings=settings)
+    await session.play("step", alice)  # 2 s at 440 Hz, then 2 s at 880 Hz
+    await receiver.wait_for_packets(G1, 60)
+    position = session.position_s
+    result = reconnect(session)
+    if result is not None:
+        await result
+    await wait_idle(session, receiver, G1)
+    assert session.position_s >= position  # the track went on, it was not restarted
+    assert messages == []
+    return session, receiver.packets(G1)
+
+
+def assert_continues_where_it_was(packets: list[RtpPacket]) -> None:
+    audio = [p for p in packets if p.opus != OPUS_SILENCE]
+    assert len(audio) == pytest.approx(200, abs=2)  # 4 s: nothing lost, nothing played twice
+    pcm = decode_opus([p.opus for p in audio])
+    step = np.flatnonzero(tone_amplitude(pcm, 880.0) > 0.2)[0]
+    assert step == pytest.approx(100, abs=2)  # the step from 440 to 880 Hz is where it was in the track
+    assert all(b.timestamp - a.timestamp == 960 for a, b in itertools.pairwise(audio) if a.ssrc == b.ssrc)
+
+
+async def test_voice_server_crash_the_session_rejoins_and_keeps_the_position(
+    offline_bot_factory: OfflineBotFactory,
+    voice_receiver: VoiceReceiver,
+    fake_discord: FakeDiscord,
+    media: dict[str, Path],
+    fast_playback: float,
+) -> None:
+    """Close code 4015: discord.py 2.7.1 re-sends its voice state to resume, takes the answering
+    VOICE_SERVER_UPDATE for a move, and gives up after its connect timeout; the session joins again
+    and re-opens the track where it was."""
+    session, packets = await _play_through_a_voice_reconnect(
+        offline_bot_factory, voice_receiver, media, lambda session: fake_discord.close_voice(G1, 4015)
+    )
+    assert session.voice is not None and session.voice.is_connected()
+    assert len(voice_receiver.ssrcs(G1)) == 2  # a new voice session
+    assert_continues_where_it_was(packets)
+
+
+async def test_region_move_by_voice_server_update_keeps_the_position(
+    offline_bot_factory: OfflineBotFactory,
+    voice_receiver: VoiceReceiver,
+    fake_discord: FakeDiscord,
+    media: dict[str, Path],
+    fast_playback: float,
+) -> None:
+    def move(session: GuildSession) -> None:
+        # Discord moves the call to another voice server: a fresh VOICE_SERVER_UPDATE while connected.
+        session.guild._state.parse_voice_server_update(
+            {"token": "voice-token-2", "guild_id": str(G1), "endpoint": fake_discord.voice_endpoint}
+        )
+
+    _, packets = await _play_through_a_voice_reconnect(offline_bot_factory, voice_receiver, media, move)
+    assert len(voice_receiver.ssrcs(G1)) == 2  # a new voice session (IDENTIFY: a new SSRC and key)
+    assert_continues_where_it_was(packets)
+
+
+async def test_disconnected_by_someone_the_session_does_not_rejoin(
+    offline_bot_factory: OfflineBotFactory,
+    voice_receiver: VoiceReceiver,
+    fake_discord: FakeDiscord,
+    media: dict[str, Path],
+    fast_playback: float,
+) -> None:
+    bot, [session], [alice], _ = await make_session(
+        offline_bot_factory, media, settings=SessionSettings(connect_timeout_s=1.0)
+    )
+    await session.play("step", alice)
+    await voice_receiver.wait_for_packets(G1, 30)
+    joins = len([p for p in fake_gateway(bot).sent if p["op"] == 4])
+    # A moderator disconnects the bot: Discord removes its voice state and closes the voice websocket.
+    fake_gateway(bot).deliver_bot_voice_state(G1, None)
+    await fake_discord.close_voice(G1, 4014)
+    await asyncio.sleep(1.5)
+    assert session.voice is None or not session.voice.is_connected()
+    assert [p for p in fake_gateway(bot).sent[joins:] if p["op"] == 4 and p["d"]["channel_id"]] == []

@@ -12,12 +12,17 @@ on: the first re-encoded packet decodes to exactly S[b : b+960]. Leaving it, the
 packet that starts where the listener is goes out next. When a time-stretch has moved the
 timeline in between, the last DSP frame crossfades into the plain source instead.
 
+Crossfade (``begin_crossfade``): the next track's audio is mixed into the chain's input
+(``voice/crossfade.py``); when the fade is complete, its source becomes this engine's source
+without a reset, and ``take_crossfade_completed`` tells the player to swap its slots.
+
 Everything here runs on the audio thread (discord.py's player thread, or ``musicbot render``):
 no I/O, no locks; settings arrive through the setters between frames.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,9 +36,13 @@ from musicbot.dsp.gain import Volume
 from musicbot.dsp.limiter import Limiter
 from musicbot.dsp.loudness import LoudnessNormalizer
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, OpusPacketDecoder, _EndOfStream
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.sources.opus_packets import is_passthrough_packet
+from musicbot.voice.crossfade import MAX_CROSSFADE_S, Crossfade
 from musicbot.voice.encoder import OpusEncoder
+from musicbot.voice.packet_decoder import PacketDecoder
+
+log = logging.getLogger(__name__)
 
 OPUS_SILENCE = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame, as discord.py sends it
 DEFAULT_TARGET_LUFS = -14.0
@@ -78,17 +87,22 @@ class AudioEngine:
         self.limiter = Limiter()
         self.stats = EngineStats()
         self._encoder: OpusEncoder | None = None
-        self._decoder: OpusPacketDecoder | None = None
+        self._decoder: PacketDecoder | None = None
         self._packet_mode = False
         self._passing_through = False
         self._ended = False
         self._source_done = False
         self._ahead: deque[Chunk] = deque()  # pulled from the source, not yet heard
-        self._sent: deque[bytes] = deque(maxlen=OpusPacketDecoder.PREROLL_PACKETS)  # passed-through packets
+        self._sent: deque[bytes] = deque(maxlen=PacketDecoder.PREROLL_PACKETS)  # passed-through packets
         self._decoded: deque[tuple[int, Frame]] = deque(maxlen=3)  # recent decoded source frames
         self._feed = np.zeros((0, CHANNELS), np.float32)  # decoded source not yet given to the chain
         self._feed_start = 0
         self._heard_pos: int | None = None  # source sample the listener hears next, while aligned
+        self.crossfade_samples = 0
+        self._crossfade: Crossfade | None = None
+        self._crossfade_completed = False
+        self._pull_override: Pull | None = None  # the incoming source, for the rest of the call that took it over
+        self._deferred_error: Exception | None = None
 
     # ------------------------------------------------------------------ settings (between frames)
     def set_filters(self, settings: FilterSettings) -> None:
@@ -114,11 +128,44 @@ class AudioEngine:
         if target_lufs is not None:
             self.normalizer.set_target(target_lufs)
 
+    def set_crossfade(self, seconds: float) -> None:
+        """Overlap of consecutive tracks, 0–12 s (0: gapless)."""
+        if not 0.0 <= seconds <= MAX_CROSSFADE_S:
+            raise ValueError(f"crossfade must be 0–{MAX_CROSSFADE_S:g} s, got {seconds}")
+        self.crossfade_samples = round(seconds * 48_000)
+
+    unread_samples = 0
+    """Source audio taken from the track but not yet used: none here (``RemoteEngine`` forwards ahead)."""
+
+    # ------------------------------------------------------------------ crossfade (between frames)
+    @property
+    def crossfading(self) -> bool:
+        return self._crossfade is not None
+
+    def begin_crossfade(self, pull: Pull, *, packet_mode: bool, length_samples: int) -> None:
+        """Start fading ``pull``'s source in (and the current one out) over ``length_samples``
+        of source audio. Passthrough stops for the fade."""
+        self._crossfade = Crossfade(pull, packet_mode=packet_mode, length_samples=length_samples)
+
+    def hurry_crossfade(self) -> None:
+        if self._crossfade is not None:
+            self._crossfade.hurry()
+
+    def cancel_crossfade(self) -> None:
+        """The incoming source is withdrawn (the caller closes it): fade back within a frame."""
+        if self._crossfade is not None:
+            self._crossfade.cancel()
+
+    def take_crossfade_completed(self) -> bool:
+        """True once after the incoming track became this engine's source (in the last call)."""
+        completed, self._crossfade_completed = self._crossfade_completed, False
+        return completed
+
     def start_track(self, *, packet_mode: bool) -> None:
         """A new source begins: buffered audio of the last one is dropped, filter tails too."""
         self.chain.reset()
         self._packet_mode = packet_mode
-        self._decoder = OpusPacketDecoder() if packet_mode else None
+        self._decoder = PacketDecoder() if packet_mode else None
         self._ended = self._source_done = False
         self._ahead.clear()
         self._sent.clear()
@@ -126,6 +173,10 @@ class AudioEngine:
         self._feed = np.zeros((0, CHANNELS), np.float32)
         self._feed_start = 0
         self._heard_pos = None
+        self._crossfade = None
+        self._crossfade_completed = False
+        self._pull_override = None
+        self._deferred_error = None
         self._passing_through = self.can_pass_through
 
     @property
@@ -137,6 +188,7 @@ class AudioEngine:
         """Nothing would change the audio, so the source's packets can go out as they are."""
         return (
             self._packet_mode
+            and self._crossfade is None
             and self.chain.filters_identity
             and self._volume.is_identity
             and self.normalizer.is_identity
@@ -147,6 +199,7 @@ class AudioEngine:
         """The next Opus packet; ``OPUS_SILENCE`` on underrun; None at the end of the stream."""
         if self._ended:
             return None
+        self._pull_override = None
         try:
             if self._passing_through:
                 if self.can_pass_through:
@@ -165,6 +218,7 @@ class AudioEngine:
         """The next 20 ms of processed PCM, silence on underrun, None at the end (no passthrough)."""
         if self._ended:
             return None
+        self._pull_override = None
         try:
             return self._dsp_frame(pull)
         except _Underrun:
@@ -174,10 +228,13 @@ class AudioEngine:
     # ------------------------------------------------------------------ DSP path
     def _dsp_frame(self, pull: Pull) -> Frame | None:
         while not self.chain.ready:
-            if self._source_done:
+            if self._source_done and self._crossfade is None:
+                if self._deferred_error is not None:
+                    error, self._deferred_error = self._deferred_error, None
+                    raise error
                 self._ended = True
                 return None
-            block = self._next_block(pull)
+            block = self._next_block(pull) if self._crossfade is None else self._mixed_block(pull)
             started = time.perf_counter()
             if block is None:
                 self.chain.finish()
@@ -200,6 +257,7 @@ class AudioEngine:
 
     def _next_block(self, pull: Pull) -> Frame | None:
         """The next 960 samples for the chain from the feed; None once the source has ended."""
+        pull = self._pull_override or pull
         while len(self._feed) < FRAME_SAMPLES and not self._source_done:
             item = pull()
             if item is None:
@@ -218,15 +276,54 @@ class AudioEngine:
         self._feed_start += FRAME_SAMPLES
         return np.ascontiguousarray(block)
 
+    def _mixed_block(self, pull: Pull) -> Frame:
+        """One input block during a crossfade; the hand-over when the fade is complete."""
+        crossfade = self._crossfade
+        assert crossfade is not None
+        outgoing: Frame | None = None
+        if not self._source_done:
+            try:
+                outgoing = self._next_block(pull)
+            except _Underrun:
+                self.stats.underruns += 1  # the outgoing track stalls this block; the fade goes on
+            except Exception:
+                # The outgoing track failed while fading out: it just ends here, the fade goes on.
+                log.warning("track failed during a crossfade", exc_info=True)
+                self._source_done = True
+        block = crossfade.mix(outgoing)
+        self.stats.underruns += crossfade.underruns
+        crossfade.underruns = 0
+        if crossfade.finished:
+            self._take_over(crossfade)
+        elif crossfade.cancelled:
+            self._crossfade = None
+        return block
+
+    def _take_over(self, crossfade: Crossfade) -> None:
+        """The incoming track becomes the source, mid-stream: the chain keeps its state."""
+        self._crossfade = None
+        self._crossfade_completed = True
+        self._pull_override = crossfade.pull
+        self._packet_mode = crossfade.packet_mode
+        self._decoder = crossfade.decoder
+        self._feed = crossfade.feed
+        self._feed_start = 0
+        self._source_done = crossfade.source_done
+        self._deferred_error = crossfade.error
+        self._heard_pos = None
+        self._ahead.clear()
+        self._sent.clear()
+        self._decoded.clear()
+
     def _decode(self, chunk: Chunk) -> Frame:
         if chunk.pcm is not None:
             return chunk.pcm
         assert chunk.packet is not None
         if self._decoder is None:  # a re-opened stream may switch from PCM to Opus packets
-            self._decoder = OpusPacketDecoder()
+            self._decoder = PacketDecoder()
         pcm = self._decoder.decode(chunk.packet)
         self._ahead.append(chunk)
-        if self._heard_pos is None and len(self._ahead) > OpusPacketDecoder.PREROLL_PACKETS:
+        if self._heard_pos is None and len(self._ahead) > PacketDecoder.PREROLL_PACKETS:
             self._ahead.popleft()
         self._decoded.append((chunk.start_sample, pcm))
         return pcm
@@ -260,7 +357,7 @@ class AudioEngine:
             return chunk.packet
         # An odd-sized packet (not one 20 ms frame) cannot go out as is; Discord's clock
         # assumes 960 samples per packet.
-        return self._encode(OpusPacketDecoder().decode(chunk.packet))
+        return self._encode(PacketDecoder().decode(chunk.packet))
 
     def _peek(self, pull: Pull, count: int) -> list[Chunk] | None:
         while len(self._ahead) < count:
@@ -278,7 +375,7 @@ class AudioEngine:
         chunks = self._peek(pull, 2)
         if chunks is None or any(c.packet is None for c in chunks):
             return False
-        decoder = OpusPacketDecoder()
+        decoder = PacketDecoder()
         previous = silence()
         for packet in self._sent:  # converge the decoder's state, keep the frame before b
             previous = decoder.decode(packet)

@@ -4,7 +4,12 @@ discord.py's player thread calls ``read()`` every 20 ms. ``read()`` first applie
 the event loop queued (``queue.SimpleQueue``: never a lock held across a frame), then returns
 ``engine.next_packet`` for the current source. Tracks follow each other gaplessly: the session
 hands over the next track's already-open source with ``queue_next``, and when the current one
-ends the first packet of the next goes out in the same ``read()`` call.
+ends the first packet of the next goes out in the same ``read()`` call. With a crossfade set
+(``set_crossfade``), the next track starts that long before the current one's end (its
+``duration_s``): the engine mixes both, and when the fade is done the old track ends
+(FINISHED) and the new one starts (TRACK_START). A skip mid-fade completes the fade within a
+frame; ``queue_next`` mid-fade fades the withdrawn track back out; ``play``/``stop`` mid-fade
+also drop the half-played next track (TRACK_END REPLACED for its token: it must be reopened).
 
 Events (track start/end/error, underrun) go to a callback given by the session; it runs on the
 player thread, so the session wraps ``loop.call_soon_threadsafe``. Sources are closed off the
@@ -14,9 +19,12 @@ audio thread (closing joins the decoder thread) by ``dispose``, a short-lived th
 from __future__ import annotations
 
 import enum
+import functools
 import logging
+import math
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,11 +33,17 @@ import discord
 
 from musicbot.dsp.params import FilterSettings
 from musicbot.sources.decoder import Chunk, _EndOfStream
+from musicbot.voice.ahead import RenderPool, RenderSlot, shared_pool
+from musicbot.voice.crossfade import MAX_CROSSFADE_S
 from musicbot.voice.engine import MAX_PLAYER_VOLUME, OPUS_SILENCE, AudioEngine
+from musicbot.voice.remote import RemoteEngine, remote_render_pool, shared_processes
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
+
+Engine = AudioEngine | RemoteEngine
+"""What renders the packets: in this process, or in a render worker process (``voice/remote.py``)."""
 
 
 class TrackStream(Protocol):
@@ -94,7 +108,7 @@ class _Stop:
 
 @dataclass(frozen=True, slots=True)
 class _Setting:
-    apply: Callable[[AudioEngine], None]
+    apply: Callable[[Engine], None]
 
 
 _Command = _Play | _QueueNext | _Skip | _Stop | _Setting
@@ -105,6 +119,7 @@ class _Slot:
     source: TrackStream
     token: int
     start_s: float
+    position_samples: int = 0  # the last chunk read from this source
 
 
 def _close_in_thread(source: TrackStream) -> None:
@@ -117,12 +132,19 @@ class Player(discord.AudioSource):
 
     def __init__(
         self,
-        engine: AudioEngine | None = None,
+        engine: Engine | None = None,
         *,
         on_event: Callable[[PlayerEvent], None] | None = None,
         dispose: Callable[[TrackStream], None] = _close_in_thread,
+        render_ahead: bool = True,
+        render_pool: RenderPool | None = None,
     ) -> None:
-        self.engine = engine or AudioEngine()
+        # Render workers started (``musicbot run``): filter and encode there; else in this process.
+        self.engine: Engine = engine or (RemoteEngine() if shared_processes().started else AudioEngine())
+        # See voice/ahead.py: the next packet is rendered on a pool thread while discord.py's
+        # thread sleeps. Off, ``read`` renders in place (unit tests drive it frame by frame).
+        pool = render_pool or (remote_render_pool() if isinstance(self.engine, RemoteEngine) else shared_pool())
+        self._ahead = RenderSlot(pool, self._render) if render_ahead else None
         self._on_event = on_event or (lambda event: None)
         self._dispose = dispose
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
@@ -132,6 +154,8 @@ class Player(discord.AudioSource):
         # Written by the audio thread, read by any: a plain int/float assignment is atomic.
         self._position_samples = 0
         self._current_token: int | None = None
+        self._fade_end_reason = EndReason.FINISHED
+        self._last_read = -math.inf
         self.underruns = 0
 
     # ---------------------------------------------------------------- commands (any thread)
@@ -164,6 +188,12 @@ class Player(discord.AudioSource):
     def set_normalization(self, enabled: bool, target_lufs: float | None = None) -> None:
         self._commands.put(_Setting(lambda engine: engine.set_normalization(enabled, target_lufs)))
 
+    def set_crossfade(self, seconds: float) -> None:
+        """Overlap of consecutive tracks, 0–12 s; 0 is gapless. Validated on the caller's thread."""
+        if not 0.0 <= seconds <= MAX_CROSSFADE_S:
+            raise ValueError(f"crossfade must be 0–{MAX_CROSSFADE_S:g} s, got {seconds}")
+        self._commands.put(_Setting(lambda engine: engine.set_crossfade(seconds)))
+
     def discard_pending(self) -> None:
         """Any thread, once discord.py no longer plays this source (disconnected): close the
         sources of commands that will never be applied. A command taken concurrently by a last
@@ -183,8 +213,14 @@ class Player(discord.AudioSource):
 
     @property
     def position_s(self) -> float:
-        """Where the current track is, in seconds (the source position the engine has read up to)."""
-        return self._position_samples / SAMPLE_RATE
+        """Where the current track is, in seconds (the source position the engine has read up to;
+        chunks a ``RemoteEngine`` forwarded but its worker has not used yet do not count)."""
+        return (self._position_samples - self.engine.unread_samples) / SAMPLE_RATE
+
+    @property
+    def seconds_since_read(self) -> float:
+        """How long since discord.py last asked for a packet (infinite before the first)."""
+        return time.monotonic() - self._last_read
 
     @property
     def current_token(self) -> int | None:
@@ -195,16 +231,55 @@ class Player(discord.AudioSource):
         return True
 
     def read(self) -> bytes:
-        """Player thread, every 20 ms: one Opus packet, or b'' when nothing is left to play."""
+        """Player thread, every 20 ms: one Opus packet, or b'' when nothing is left to play.
+
+        With render-ahead, the packet was rendered after the previous ``read`` returned; the
+        first one of a ``play`` is rendered here."""
+        self._last_read = time.monotonic()
+        if self._ahead is None:
+            return self._render()
+        try:
+            packet = self._ahead.take()
+        except TimeoutError:
+            self.underruns += 1
+            return OPUS_SILENCE
+        if packet is None or (not packet and self.has_pending):
+            packet = self._render()  # nothing rendered yet, or commands came after the end was
+        if packet:
+            self._ahead.request()
+        return packet
+
+    def cleanup(self) -> None:
+        """Player thread (the end of ``play``) and ``__del__``: closes the sources held. Idempotent;
+        the player can be played again afterwards."""
+        if self._ahead is not None:
+            self._ahead.drain()  # a render in flight still reads the sources
+        for slot in (self._current, self._next):
+            if slot is not None:
+                self._dispose(slot.source)
+        self._current = self._next = None
+        self._current_token = None
+
+    # ---------------------------------------------------------------- internals (render thread)
+    def _render(self) -> bytes:
+        """One packet: commands applied first, then the engine (the player thread or a pool thread,
+        never both at once)."""
         self._apply_commands()
         if self._current is None:
             self._promote_next()  # a next source handed over after the last one ended
         while self._current is not None:
-            current = self._current
+            self._maybe_begin_crossfade()
+            failure: Exception | None = None
             try:
                 packet = self.engine.next_packet(self._pull)
             except Exception as error:
-                message = str(error) or type(error).__name__
+                packet, failure = None, error
+            if self.engine.take_crossfade_completed():
+                self._finish_crossfade()  # before anything else: what follows is the new track's
+            current = self._current
+            assert current is not None
+            if failure is not None:
+                message = str(failure) or type(failure).__name__
                 self._emit(PlayerEvent(EventKind.TRACK_ERROR, current.token, message=message))
                 self._end_current(EndReason.ERROR)
                 self._promote_next()
@@ -223,22 +298,60 @@ class Player(discord.AudioSource):
             return packet
         return b""
 
-    def cleanup(self) -> None:
-        """Player thread (the end of ``play``) and ``__del__``: closes the sources held. Idempotent;
-        the player can be played again afterwards."""
-        for slot in (self._current, self._next):
-            if slot is not None:
-                self._dispose(slot.source)
-        self._current = self._next = None
-        self._current_token = None
-
-    # ---------------------------------------------------------------- internals (player thread)
     def _pull(self) -> Chunk | _EndOfStream | None:
         assert self._current is not None
-        item = self._current.source.read_nowait()
+        return self._pull_slot(self._current)
+
+    def _pull_slot(self, slot: _Slot) -> Chunk | _EndOfStream | None:
+        item = slot.source.read_nowait()
         if isinstance(item, Chunk):
-            self._position_samples = item.start_sample
+            slot.position_samples = item.start_sample
+            if slot is self._current:
+                self._position_samples = item.start_sample
         return item
+
+    # ---------------------------------------------------------------- crossfade (render thread)
+    def _maybe_begin_crossfade(self) -> None:
+        """Start the fade once the current track has no more than the crossfade left."""
+        length = self.engine.crossfade_samples
+        current, upcoming = self._current, self._next
+        if length <= 0 or current is None or upcoming is None or self.engine.crossfading:
+            return
+        # Decoder and ResilientStream know the length (container, else the track's metadata);
+        # live streams and test doubles do not, and play gaplessly.
+        duration_s = getattr(current.source, "duration_s", None)
+        if not duration_s:
+            return
+        remaining = round(duration_s * SAMPLE_RATE) - (self._position_samples - self.engine.unread_samples)
+        if remaining > length:
+            return
+        self.engine.begin_crossfade(
+            functools.partial(self._pull_slot, upcoming),
+            packet_mode=upcoming.source.packet_mode,
+            length_samples=max(remaining, 0),
+        )
+        self._fade_end_reason = EndReason.FINISHED
+
+    def _finish_crossfade(self) -> None:
+        """The engine has handed over to the next track: the slots follow."""
+        old, new = self._current, self._next
+        assert old is not None and new is not None
+        self._current, self._next = new, None
+        self._current_token = new.token
+        self._position_samples = new.position_samples
+        self._underrunning = False
+        self._dispose(old.source)
+        self._emit(PlayerEvent(EventKind.TRACK_END, old.token, reason=self._fade_end_reason))
+        self._emit(PlayerEvent(EventKind.TRACK_START, new.token))
+
+    def _drop_faded_in_next(self) -> None:
+        """``play``/``stop`` during a fade: the next track was partly played and cannot restart
+        from its beginning, so it is closed and reported (the session reopens it)."""
+        if self.engine.crossfading and self._next is not None:
+            slot, self._next = self._next, None
+            self.engine.cancel_crossfade()
+            self._dispose(slot.source)
+            self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=EndReason.REPLACED))
 
     def _apply_commands(self) -> None:
         while True:
@@ -249,16 +362,23 @@ class Player(discord.AudioSource):
             if isinstance(command, _Setting):
                 command.apply(self.engine)
             elif isinstance(command, _Play):
+                self._drop_faded_in_next()
                 self._end_current(EndReason.REPLACED)
                 self._start(_Slot(command.source, command.token, command.start_s))
             elif isinstance(command, _QueueNext):
                 if self._next is not None:
+                    self.engine.cancel_crossfade()  # fades a withdrawn next track back out
                     self._dispose(self._next.source)
                 self._next = None if command.source is None else _Slot(command.source, command.token, command.start_s)
             elif isinstance(command, _Skip):
+                if self.engine.crossfading and self._next is not None:
+                    self.engine.hurry_crossfade()  # the next track is already playing: finish the fade now
+                    self._fade_end_reason = EndReason.REPLACED
+                    continue
                 self._end_current(EndReason.REPLACED)
                 self._promote_next()
             else:
+                self._drop_faded_in_next()
                 self._end_current(EndReason.STOPPED)
                 if self._next is not None:
                     self._dispose(self._next.source)

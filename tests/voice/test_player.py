@@ -50,7 +50,9 @@ class ListSource:
 def make_player() -> tuple[Player, list[PlayerEvent], list[ListSource]]:
     events: list[PlayerEvent] = []
     disposed: list[ListSource] = []
-    player = Player(AudioEngine(normalize=False), on_event=events.append, dispose=disposed.append)  # type: ignore[arg-type]
+    player = Player(
+        AudioEngine(normalize=False), on_event=events.append, dispose=disposed.append, render_ahead=False  # type: ignore[arg-type]
+    )
     return player, events, disposed
 
 

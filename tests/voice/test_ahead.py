@@ -1,0 +1,88 @@
+"""Render-ahead: the next packet is ready before discord.py asks; changes still heard within 2 packets."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from musicbot.sources.decoder import OpusPacketDecoder
+from musicbot.voice.ahead import RenderPool, RenderSlot, outside_baton
+from musicbot.voice.engine import AudioEngine
+from musicbot.voice.player import Player
+from tests.voice.test_crossfade import ToneSource
+
+
+def test_a_volume_change_is_in_the_second_packet_after_it() -> None:
+    player = Player(AudioEngine(normalize=False), dispose=lambda s: None, render_pool=RenderPool(2))
+    player.play(ToneSource(1.2, level=0.4), token=1)  # type: ignore[arg-type]
+    packets = [player.read() for _ in range(20)]
+    time.sleep(0.05)  # the worst case: packet 20 is already rendered when the command comes
+    player.set_volume(0.25)
+    packets += [player.read() for _ in range(20)]
+    decoder = OpusPacketDecoder()
+    levels = [float(np.abs(decoder.decode(p)).mean()) for p in packets]
+    full = np.median(levels[5:19])
+    changed = next(i for i in range(20, 40) if levels[i] < 0.6 * full)
+    assert changed <= 20 + 2  # the packet rendered before the command goes out, then the change
+    assert np.median(levels[24:]) == pytest.approx(0.25 * full, rel=0.1)
+    player.cleanup()
+
+
+def test_the_render_error_reaches_the_reader() -> None:
+    def render() -> bytes:
+        raise RuntimeError("boom")
+
+    slot = RenderSlot(RenderPool(1), render)
+    slot.request()
+    with pytest.raises(RuntimeError, match="boom"):
+        slot.take()
+    assert slot.take() is None  # nothing pending any more
+
+
+def test_a_late_render_is_reported_and_collected_next_time() -> None:
+    release = threading.Event()
+
+    def render() -> bytes:
+        release.wait(5)
+        return b"late"
+
+    slot = RenderSlot(RenderPool(1), render)
+    slot.request()
+    with pytest.raises(TimeoutError):
+        slot.take(timeout=0.01)
+    release.set()
+    assert slot.take() == b"late"
+
+
+def test_only_one_pool_thread_runs_python_at_a_time_except_around_the_codec() -> None:
+    pool = RenderPool(2)
+    lock = threading.Lock()
+    active, peak = [0], [0]
+    inside: list[tuple[float, float]] = []
+    outside: list[tuple[float, float]] = []
+    done = threading.Semaphore(0)
+
+    def job() -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        start = time.monotonic()
+        time.sleep(0.02)  # "filtering", holding the baton
+        inside.append((start, time.monotonic()))
+        with lock:
+            active[0] -= 1
+        with outside_baton():  # "encoding": the other thread may filter meanwhile
+            start = time.monotonic()
+            time.sleep(0.05)
+            outside.append((start, time.monotonic()))
+        done.release()
+
+    pool.submit(job)
+    pool.submit(job)
+    assert done.acquire(timeout=5) and done.acquire(timeout=5)
+    assert peak[0] == 1  # never two at once in the baton's section
+    # but the second filtered while the first was in the codec
+    assert outside[0][0] < inside[1][1] and inside[1][0] < outside[0][1]

@@ -1,0 +1,121 @@
+"""RemoteEngine: the same packets as an AudioEngine in this process; the stream survives its worker dying."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from musicbot.dsp.frame import FRAME_SAMPLES
+from musicbot.dsp.params import FilterSettings
+from musicbot.dsp.settings import parse_filters
+from musicbot.errors import MediaError
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
+from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
+from musicbot.voice.player import EventKind, Player, PlayerEvent
+from musicbot.voice.remote import RemoteEngine, RenderProcesses
+from tests.media import opus_packets, tone, write_audio
+
+Item = Chunk | _EndOfStream | None
+CHANGES = {40: parse_filters({"timescale": {"speed": 1.2}, "reverb": {}}), 90: FilterSettings()}
+
+
+@pytest.fixture(scope="module")
+def processes() -> Iterator[RenderProcesses]:
+    workers = RenderProcesses(1)
+    workers.start()
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture(scope="module")
+def packets(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    path = write_audio(Path(tmp_path_factory.mktemp("remote")) / "tone.webm", tone(330.0, 3.0, amplitude=0.3))
+    return opus_packets(path)
+
+
+def stream(items: list[Item], stall_at: int | None = None) -> Iterator[Item]:
+    """Like a decoder: the chunks, then the end; ``stall_at``: nothing buffered for a while there."""
+    for i, item in enumerate(items):
+        if i == stall_at:
+            yield from [None] * 30
+        yield item
+    while True:
+        yield END_OF_STREAM
+
+
+def play(
+    engine: AudioEngine | RemoteEngine,
+    items: list[Item],
+    changes: dict[int, FilterSettings],
+    stall_at: int | None = None,
+) -> list[bytes]:
+    source = stream(items, stall_at)
+    engine.start_track(packet_mode=True)
+    out: list[bytes] = []
+    while (packet := engine.next_packet(lambda: next(source))) is not None:
+        if len(out) in changes:
+            engine.set_filters(changes[len(out)])
+        out.append(packet)
+    return out
+
+
+def test_remote_engine_sends_exactly_what_the_local_engine_sends(
+    processes: RenderProcesses, packets: list[bytes]
+) -> None:
+    items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
+    remote_engine = RemoteEngine(processes=processes)
+    # passthrough, switching into and out of a time-stretched DSP path: packet for packet the same
+    assert play(remote_engine, items, CHANGES) == play(AudioEngine(), items, CHANGES)
+    # A source that runs dry: the chunks forwarded ahead are used up, then silence, counted.
+    remote_engine.close()
+    remote_engine = RemoteEngine(processes=processes)
+    stalled = play(remote_engine, items, {}, stall_at=60)
+    assert 0 < stalled.count(OPUS_SILENCE) == remote_engine.stats.underruns
+    assert [p for p in stalled if p != OPUS_SILENCE] == play(AudioEngine(), items, {})
+    remote_engine.close()
+
+
+def test_a_source_error_reaches_the_player_for_its_track(processes: RenderProcesses, packets: list[bytes]) -> None:
+    class Failing:
+        packet_mode = True
+
+        def __init__(self) -> None:
+            self.items = iter(packets[:30])
+
+        def read_nowait(self) -> Item:
+            item = next(self.items, None)
+            if item is None:
+                raise MediaError("connection reset")
+            return Chunk(0, packet=item)
+
+        def close(self) -> None:
+            pass
+
+    events: list[PlayerEvent] = []
+    engine = RemoteEngine(processes=processes)
+    player = Player(engine, on_event=events.append, dispose=lambda s: None, render_ahead=False)
+    player.play(Failing(), token=1)  # type: ignore[arg-type]
+    while player.read():
+        pass
+    errors = [e for e in events if e.kind is EventKind.TRACK_ERROR]
+    assert len(errors) == 1 and errors[0].message == "connection reset"
+    engine.close()
+
+
+def test_the_stream_goes_on_in_this_process_when_the_worker_dies(packets: list[bytes]) -> None:
+    workers = RenderProcesses(1)
+    engine = RemoteEngine(parse_filters({"volume": 0.5}), processes=workers)
+    engine.start_track(packet_mode=True)
+    source = iter([Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)])
+    pull = lambda: next(source, END_OF_STREAM)  # noqa: E731
+    before = [engine.next_packet(pull) for _ in range(20)]
+    workers.stop()  # the worker process ends (as if it crashed)
+    after = []
+    while (packet := engine.next_packet(pull)) is not None:
+        after.append(packet)
+    assert OPUS_SILENCE not in before
+    assert after.count(OPUS_SILENCE) <= 1  # at most the frame that was in flight
+    assert len(before) + len(after) >= len(packets) - 10  # the rest of the track was played
+    assert engine.filters == parse_filters({"volume": 0.5})
