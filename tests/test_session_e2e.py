@@ -15,9 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from musicbot.dsp.frame import FRAME_SAMPLES
-from musicbot.errors import MediaError
 from musicbot.session import GuildSession, SessionSettings
-from musicbot.sources.decoder import Decoder
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import opus_packets, tone, write_audio
 from musicbot.track import Track
@@ -38,6 +36,7 @@ from tests.harness import (
 )
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
+from tests.media import FileOpener
 
 G1, TEXT1, VOICE1 = 1000, 1001, 1002
 G2, TEXT2, VOICE2 = 2000, 2001, 2002
@@ -69,26 +68,6 @@ class FileResolver:
         path = self.media.get(query, Path("/nonexistent/broken.flac"))
         track = Track(id=f"local:{query}", title=query, artist="", duration_s=None, url=str(path), source="local")
         return Resolved(ResolvedKind.TRACK, (track,))
-
-
-class FileOpener:
-    """Opens a ``Decoder`` and waits (in a worker thread) until it has audio buffered."""
-
-    async def open(self, track: Track, *, start_s: float = 0.0) -> Decoder:
-        decoder = Decoder(track.url, start_s=start_s).start()
-
-        def ready() -> None:
-            decoder.wait_open(5.0)
-            deadline = time.perf_counter() + 5.0
-            while decoder.buffered_frames < 2 and time.perf_counter() < deadline:
-                time.sleep(0.002)
-
-        try:
-            await asyncio.to_thread(ready)
-        except MediaError:
-            decoder.close()
-            raise
-        return decoder
 
 
 async def make_session(
