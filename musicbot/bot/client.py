@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import sys
 import time
 from typing import Any
 
@@ -218,8 +217,5 @@ def run_bot(config: Config) -> None:
     token = config.require_token()
     if config.discord_api_base:
         discord.http.Route.BASE = config.discord_api_base.rstrip("/")
-    # Many guilds' audio threads share the GIL with the event loop; a shorter switch interval lets
-    # a player thread that wakes for its 20 ms deadline run sooner (the default is 5 ms).
-    sys.setswitchinterval(0.001)
     client = MusicBotClient(config)
     client.run(token, log_handler=None)
