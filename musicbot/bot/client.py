@@ -92,6 +92,8 @@ class MusicBotClient(commands.AutoShardedBot):
         self._opener = opener
         self._ops: OpsServer | None = None
         self._settings_cache: TTLCache[int, GuildSettings] = TTLCache(10_000, ttl=SETTINGS_CACHE_S)
+        self._settings_repo: GuildSettingsRepo | None = None
+        self._settings_repo_db: Database | None = None
         self._commands_installed = False
         self.sync_on_start = True  # register changed slash commands in setup_hook (see bot/sync.py)
         # True from the start of shutdown: sessions are torn down then, not ended by users, so the
@@ -143,6 +145,15 @@ class MusicBotClient(commands.AutoShardedBot):
             raise StorageUnavailableError("the database is not open yet")
         return self.database
 
+    def _guild_settings_repo(self) -> GuildSettingsRepo:
+        # One repository for the client's life: it remembers the last settings read per guild and
+        # answers from that memory during a database outage (DJ checks keep working), which a
+        # repository made per call would forget.
+        db = self.db
+        if self._settings_repo is None or self._settings_repo_db is not db:
+            self._settings_repo, self._settings_repo_db = GuildSettingsRepo(db), db
+        return self._settings_repo
+
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         """The guild's settings (cached briefly: every control command checks the DJ role).
 
@@ -152,7 +163,7 @@ class MusicBotClient(commands.AutoShardedBot):
         if cached is not None:
             return cached
         try:
-            settings = await GuildSettingsRepo(self.db).get(guild_id)
+            settings = await self._guild_settings_repo().get(guild_id)
         except StorageUnavailableError:
             log.warning("guild settings unavailable for %s; using defaults", guild_id)
             return GuildSettings(guild_id)
@@ -160,7 +171,7 @@ class MusicBotClient(commands.AutoShardedBot):
         return settings
 
     async def update_guild_settings(self, guild_id: int, actor_id: int, **changes: object) -> GuildSettings:
-        settings = await GuildSettingsRepo(self.db).update(guild_id, actor_id=actor_id, **changes)
+        settings = await self._guild_settings_repo().update(guild_id, actor_id=actor_id, **changes)
         self._settings_cache[guild_id] = settings
         session = self.sessions.get(guild_id)
         if session is not None:

@@ -101,6 +101,16 @@ async def test_pause_needs_the_dj_role_unless_alone(world: World) -> None:
     assert session.paused
 
 
+async def test_the_dj_role_still_applies_while_the_database_is_down(world: World) -> None:
+    session = await playing(world, "long440")
+    await with_dj_role(world)
+    await world.join(BOB)
+    world.bot._settings_cache.clear()  # the short-lived cache expired …
+    await world.bot.db.close()  # … and the database went away: the last settings read still apply
+    assert refused(await command(world, "pause", user=BOB), "needs the DJ role")
+    assert not session.paused
+
+
 async def test_pause_with_nothing_playing(world: World) -> None:
     await world.join(ALICE)
     await command(world, "join")
