@@ -6,7 +6,7 @@ player thread or ``musicbot render``, takes chunks without ever touching the net
 
 Opus sources whose packets are 20 ms frames (YouTube's itag 251, Ogg/WebM Opus) are carried
 as packets only: passthrough sends them untouched, and when filters are on the consumer
-decodes them with ``OpusPacketDecoder`` — decoding in the producer would cost the CPU that
+decodes them (``voice/packet_decoder.py``) — decoding in the producer would cost the CPU that
 passthrough exists to save.
 """
 
@@ -224,38 +224,6 @@ class Decoder:
                 block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
             yield Chunk(0, pcm=np.ascontiguousarray(block))
             pending = pending[FRAME_SAMPLES:]
-
-
-class OpusPacketDecoder:
-    """Decodes 20 ms Opus packets to float32 (960, 2) frames; used by the consumer in DSP mode.
-
-    ``preroll`` feeds the packets just before a switch point so the decoder's prediction state
-    has converged when the first frame that counts comes out (Opus needs ~80 ms for that).
-    """
-
-    PREROLL_PACKETS = 4
-
-    def __init__(self) -> None:
-        self._codec = av.CodecContext.create("libopus", "r")
-        self._codec.sample_rate = SAMPLE_RATE_HZ
-        self._codec.layout = "stereo"
-
-    def decode(self, packet: bytes) -> Frame:
-        out = np.zeros((FRAME_SAMPLES, CHANNELS), np.float32)
-        filled = 0
-        try:
-            for frame in self._codec.decode(av.Packet(packet)):
-                pcm = _interleaved(frame)
-                take = min(len(pcm), FRAME_SAMPLES - filled)
-                out[filled:filled + take] = pcm[:take]
-                filled += take
-        except av.error.FFmpegError:
-            log.debug("corrupt Opus packet replaced by silence")
-        return out
-
-    def preroll(self, packets: list[bytes]) -> None:
-        for packet in packets[-self.PREROLL_PACKETS:]:
-            self.decode(packet)
 
 
 def _is_opus_48k(stream: Any) -> bool:

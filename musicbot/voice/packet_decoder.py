@@ -1,6 +1,6 @@
 """Decoding the source's 20 ms Opus packets on the audio thread, when filters are on.
 
-Same contract and same numbers as ``sources.decoder.OpusPacketDecoder`` (float32 (960, 2)
+Same contract and same numbers as PyAV's libopus decoder (``tests/voice/pyav_opus.py``) (float32 (960, 2)
 frames of 16-bit decoded audio; a corrupt packet becomes silence; a longer packet is cut to its
 first 20 ms), but through ctypes (``voice/opus.py``): one call that releases the GIL, instead of
 PyAV's frame objects. It keeps the render baton (``voice/ahead.py``): at ~70 µs a packet, handing

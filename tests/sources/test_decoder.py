@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder, OpusPacketDecoder
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
 from musicbot.sources.opus_packets import is_passthrough_packet, opus_packet_samples
 from tests.dsp.signals import clicks, dominant_hz
 from tests.media import opus_packets, tone, write_audio
+from tests.voice.pyav_opus import OpusPacketDecoder
 
 
 def decode_all(decoder: Decoder) -> tuple[list[Chunk], np.ndarray]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, OpusPacketDecoder
+from musicbot.sources.decoder import END_OF_STREAM, Chunk
+from tests.voice.pyav_opus import OpusPacketDecoder
 
 BLOCK = 4800  # 100 ms
 SEARCH = 60000  # look up to 1.25 s either side of where the previous block matched

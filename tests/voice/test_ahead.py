@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from musicbot.sources.decoder import OpusPacketDecoder
 from musicbot.voice.ahead import RenderPool, RenderSlot, outside_baton
 from musicbot.voice.engine import AudioEngine
 from musicbot.voice.player import Player
+from tests.voice.pyav_opus import OpusPacketDecoder
 from tests.voice.test_crossfade import ToneSource
 
 

@@ -10,10 +10,11 @@ import pytest
 from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, OpusPacketDecoder, _EndOfStream
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
 from tests.dsp.signals import clicks, dominant_hz, rms
 from tests.media import opus_packets, tone, write_audio
+from tests.voice.pyav_opus import OpusPacketDecoder
 
 
 @pytest.fixture(scope="module")

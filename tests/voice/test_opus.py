@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from musicbot.dsp.frame import FRAME_SAMPLES
-from musicbot.sources.decoder import OpusPacketDecoder
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.packet_decoder import PacketDecoder
 from tests.media import opus_packets, tone, write_audio
+from tests.voice.pyav_opus import OpusPacketDecoder
 
 
 def pyav_encoder() -> av.CodecContext:
