@@ -83,15 +83,11 @@ def _run() -> int:
     from musicbot.bot.client import run_bot
     from musicbot.config import load_config
     from musicbot.logs import setup_logging
-    from musicbot.voice.remote import SWITCH_INTERVAL_S, start_render_processes
+    from musicbot.voice.processes import prepare_for_voice
 
     config = load_config()
     setup_logging(config.log_level, config.log_format)
-    # Voice timing (benchmarks/voice_load.py): filters and encoding go to one worker process per
-    # core, and the GIL is handed over every 1 ms instead of 5 ms, so that discord.py's send
-    # threads, woken every 20 ms, do not wait behind other Python threads for a whole interval.
-    start_render_processes()
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    prepare_for_voice()
     run_bot(config)
     return 0
 

@@ -25,6 +25,7 @@ from musicbot.dsp.params import FilterSettings
 from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.track import Track
+from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import EndReason, Engine, EventKind, Player, PlayerEvent, TrackStream
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class GuildSession:
             return
         if requester.voice is None or requester.voice.channel is None:
             raise ValueError("the requester is not in a voice channel")
-        self.voice = await requester.voice.channel.connect(timeout=self.settings.connect_timeout_s)
+        self.voice = await requester.voice.channel.connect(timeout=self.settings.connect_timeout_s, cls=VoiceClient)
         self._voice_removed = False
         self._check_alone()
 
@@ -400,7 +401,7 @@ class GuildSession:
         try:
             with contextlib.suppress(Exception):
                 await voice.disconnect(force=True)
-            self.voice = await channel.connect(timeout=self.settings.connect_timeout_s)
+            self.voice = await channel.connect(timeout=self.settings.connect_timeout_s, cls=VoiceClient)
         except Exception as error:
             self.voice = None
             self.announce(f"Lost the voice connection and could not rejoin: {error}")

@@ -20,7 +20,8 @@ from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import opus_packets, tone, write_audio
 from musicbot.track import Track
 from musicbot.voice.engine import AudioEngine
-from musicbot.voice.remote import RemoteEngine, RenderProcesses
+from musicbot.voice.processes import RenderProcesses
+from musicbot.voice.remote import RemoteEngine
 from tests.harness import (
     OPUS_SILENCE,
     FakeDiscord,

@@ -1,8 +1,9 @@
 """A decoder thread that turns any media PyAV opens into 48 kHz stereo 20 ms chunks.
 
 Thread model: one daemon thread per open track demuxes (and, unless the source is Opus,
-decodes and resamples) into a bounded queue of about two seconds. The consumer, discord.py's
-player thread or ``musicbot render``, takes chunks without ever touching the network.
+decodes and resamples) into a bounded buffer of about two seconds, refilled from half full
+(``sources/buffer.py``). The consumer, discord.py's player thread or ``musicbot render``, takes
+chunks without ever touching the network.
 
 Opus sources whose packets are 20 ms frames (YouTube's itag 251, Ogg/WebM Opus) are carried
 as packets only: passthrough sends them untouched, and when filters are on the consumer
@@ -12,9 +13,7 @@ passthrough exists to save.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
+from musicbot.sources.buffer import RefillBuffer
 from musicbot.sources.media import _reason, open_container
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Decoder:
         self._headers = dict(headers or {})
         self._start_s = max(0.0, start_s)
         self._allow_passthrough = allow_passthrough
-        self._queue: queue.Queue[Chunk | _EndOfStream | MediaError] = queue.Queue(buffer_frames)
+        self._buffer: RefillBuffer[Chunk | _EndOfStream | MediaError] = RefillBuffer(buffer_frames)
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,17 +93,14 @@ class Decoder:
     def wait_open(self, timeout: float | None = None) -> None:
         """Block until the stream is open (or failed); raises the open error, if any."""
         self._opened.wait(timeout)
-        with contextlib.suppress(queue.Empty):
-            head = self._queue.queue[0] if self._queue.qsize() else None
-            if isinstance(head, MediaError):
-                raise head
+        head = self._buffer.peek()
+        if isinstance(head, MediaError):
+            raise head
 
     def close(self) -> None:
         """Stop the thread and drop buffered audio. Idempotent."""
         self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
+        self._buffer.clear()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
 
@@ -111,19 +108,15 @@ class Decoder:
     def read_nowait(self) -> Chunk | _EndOfStream | None:
         if self._finished:
             return END_OF_STREAM
-        try:
-            item = self._queue.get_nowait()
-        except queue.Empty:
-            return None
-        return self._unwrap(item)
+        item = self._buffer.get_nowait()
+        return None if item is None else self._unwrap(item)
 
     def read(self, timeout: float | None = None) -> Chunk | _EndOfStream:
         if self._finished:
             return END_OF_STREAM
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
-            raise MediaError(f"{self.location}: no audio arrived for {timeout:g} s") from None
+        item = self._buffer.get(timeout)
+        if item is None:
+            raise MediaError(f"{self.location}: no audio arrived for {timeout:g} s")
         return self._unwrap(item)
 
     def _unwrap(self, item: Chunk | _EndOfStream | MediaError) -> Chunk | _EndOfStream:
@@ -136,17 +129,11 @@ class Decoder:
 
     @property
     def buffered_frames(self) -> int:
-        return self._queue.qsize()
+        return len(self._buffer)
 
     # ---------------------------------------------------------------- producer thread
     def _put(self, item: Chunk | _EndOfStream | MediaError) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return self._buffer.put(item, self._stop.is_set)
 
     def _run(self) -> None:
         try:

@@ -18,6 +18,11 @@ second core encodes while the first filters.
 
 ``RenderSlot`` is one player's handshake with the pool: at most one render in flight, its
 result (or exception) collected by the next ``read()``.
+
+``SteppedRender`` is the same handshake without a pool, for a render done in a render worker
+process (``voice/remote.py``): the render runs on the consumer's thread up to the point where it
+waits for the worker's answer (a generator's ``yield``), and is finished at the next ``read()``.
+No thread of this process waits on the worker in between (``voice/processes.py`` says why).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import functools
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import TypeVar
 
 RENDER_THREADS = max(1, min(2, os.cpu_count() or 1))
 """Two keep a core busy with numpy while the other thread is inside libopus (which releases
@@ -150,3 +156,81 @@ class RenderSlot:
             self._error = error
         finally:
             self._done.set()
+
+
+Ready = Callable[[float | None], bool]
+"""What a render yields while another process works for it: ``ready(timeout)`` waits up to
+``timeout`` seconds (None: as long as it takes) and tells whether the answer is in."""
+
+T = TypeVar("T")
+
+
+def run_steps(steps: Generator[Ready, None, T]) -> T:
+    """Run a stepped render to its end, waiting at each step (lending the baton meanwhile)."""
+    try:
+        ready = next(steps)
+        while True:
+            with outside_baton():
+                ready(None)
+            ready = steps.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+class SteppedRender:
+    """One packet rendered ahead by ``steps``: ``request`` runs it up to its first wait (on the
+    consumer's thread, right after it took a packet), ``take`` finishes it at the next turn."""
+
+    def __init__(self, steps: Callable[[], Generator[Ready, None, bytes]]) -> None:
+        self._steps = steps
+        self._running: Generator[Ready, None, bytes] | None = None
+        self._ready: Ready | None = None
+        self._result: bytes | None = None  # finished without waiting
+        self._error: BaseException | None = None
+
+    def request(self) -> None:
+        if self._running is not None or self._result is not None or self._error is not None:
+            return
+        steps = self._steps()
+        try:
+            self._ready = next(steps)
+            self._running = steps
+        except StopIteration as done:
+            self._result = done.value
+        except Exception as error:  # handed to the consumer, as a pool render's would be
+            self._error = error
+
+    def take(self, timeout: float = TAKE_TIMEOUT_S) -> bytes | None:
+        """The packet rendered ahead, or None when none was requested. Re-raises the render's
+        error; ``TimeoutError`` if the answer is not in after ``timeout`` (it stays pending)."""
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        if self._result is not None:
+            result, self._result = self._result, None
+            return result
+        if self._running is None:
+            return None
+        assert self._ready is not None
+        if not self._ready(timeout):
+            raise TimeoutError("the packet rendered ahead is late")
+        steps, self._running = self._running, None
+        try:
+            self._ready = steps.send(None)
+        except StopIteration as done:
+            packet: bytes = done.value
+            return packet
+        # The render needs another answer (a track ended: the next one's first packet): it is
+        # wanted now, so wait for it here.
+        self._running = steps
+        return self.take(timeout)
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Finish a render in flight and drop its result (the sources are about to be closed)."""
+        self._result = self._error = None
+        if self._running is None:
+            return
+        with contextlib.suppress(Exception):
+            self.take(timeout)
+        self._result = self._error = None

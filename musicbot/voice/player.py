@@ -25,7 +25,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,10 +33,11 @@ import discord
 
 from musicbot.dsp.params import FilterSettings
 from musicbot.sources.decoder import Chunk, _EndOfStream
-from musicbot.voice.ahead import RenderPool, RenderSlot, shared_pool
+from musicbot.voice.ahead import Ready, RenderPool, RenderSlot, SteppedRender, run_steps, shared_pool
 from musicbot.voice.crossfade import MAX_CROSSFADE_S
 from musicbot.voice.engine import MAX_PLAYER_VOLUME, OPUS_SILENCE, AudioEngine
-from musicbot.voice.remote import RemoteEngine, remote_render_pool, shared_processes
+from musicbot.voice.processes import shared_processes
+from musicbot.voice.remote import PacketSteps, RemoteEngine
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,14 @@ class Player(discord.AudioSource):
     ) -> None:
         # Render workers started (``musicbot run``): filter and encode there; else in this process.
         self.engine: Engine = engine or (RemoteEngine() if shared_processes().started else AudioEngine())
-        # See voice/ahead.py: the next packet is rendered on a pool thread while discord.py's
-        # thread sleeps. Off, ``read`` renders in place (unit tests drive it frame by frame).
-        pool = render_pool or (remote_render_pool() if isinstance(self.engine, RemoteEngine) else shared_pool())
-        self._ahead = RenderSlot(pool, self._render) if render_ahead else None
+        # See voice/ahead.py: the next packet is rendered while discord.py's thread sleeps, on a
+        # pool thread, or in the render worker (asked right away, the answer read at the next
+        # turn). Off, ``read`` renders in place (unit tests drive it frame by frame).
+        self._ahead: RenderSlot | SteppedRender | None = None
+        if render_ahead and isinstance(self.engine, RemoteEngine) and render_pool is None:
+            self._ahead = SteppedRender(self._render_steps)
+        elif render_ahead:
+            self._ahead = RenderSlot(render_pool or shared_pool(), self._render)
         self._on_event = on_event or (lambda event: None)
         self._dispose = dispose
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
@@ -156,6 +161,8 @@ class Player(discord.AudioSource):
         self._current_token: int | None = None
         self._fade_end_reason = EndReason.FINISHED
         self._last_read = -math.inf
+        self._told_after_send = False  # the voice client calls after_send (voice/client.py)
+        self._request_after_send = False
         self.underruns = 0
 
     # ---------------------------------------------------------------- commands (any thread)
@@ -245,9 +252,19 @@ class Player(discord.AudioSource):
             return OPUS_SILENCE
         if packet is None or (not packet and self.has_pending):
             packet = self._render()  # nothing rendered yet, or commands came after the end was
-        if packet:
+        if packet and self._told_after_send:
+            self._request_after_send = True
+        elif packet:
             self._ahead.request()
         return packet
+
+    def after_send(self) -> None:
+        """Player thread, once discord.py has sent the packet ``read`` returned (voice/client.py):
+        render the next one now. Without this call, ``read`` asks for it itself."""
+        self._told_after_send = True
+        if self._request_after_send and self._ahead is not None:
+            self._request_after_send = False
+            self._ahead.request()
 
     def cleanup(self) -> None:
         """Player thread (the end of ``play``) and ``__del__``: closes the sources held. Idempotent;
@@ -264,6 +281,10 @@ class Player(discord.AudioSource):
     def _render(self) -> bytes:
         """One packet: commands applied first, then the engine (the player thread or a pool thread,
         never both at once)."""
+        return run_steps(self._render_steps())
+
+    def _render_steps(self) -> Generator[Ready, None, bytes]:
+        """``_render`` in steps: it yields while a render worker renders (see ``SteppedRender``)."""
         self._apply_commands()
         if self._current is None:
             self._promote_next()  # a next source handed over after the last one ended
@@ -271,7 +292,7 @@ class Player(discord.AudioSource):
             self._maybe_begin_crossfade()
             failure: Exception | None = None
             try:
-                packet = self.engine.next_packet(self._pull)
+                packet = yield from self._engine_steps()
             except Exception as error:
                 packet, failure = None, error
             if self.engine.take_crossfade_completed():
@@ -297,6 +318,11 @@ class Player(discord.AudioSource):
                 self._underrunning = False
             return packet
         return b""
+
+    def _engine_steps(self) -> PacketSteps:
+        if isinstance(self.engine, RemoteEngine):
+            return (yield from self.engine.packet_steps(self._pull))
+        return self.engine.next_packet(self._pull)
 
     def _pull(self) -> Chunk | _EndOfStream | None:
         assert self._current is not None

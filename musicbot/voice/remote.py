@@ -1,31 +1,23 @@
-"""``RemoteEngine``: an ``AudioEngine`` that runs in a render worker process (``voice/worker.py``).
+"""``RemoteEngine``: an ``AudioEngine`` that runs in a render worker process (``voice/worker.py``,
+started by ``voice/processes.py``, which says why).
 
-Why: in one process, every guild's filters run under one GIL, shared with discord.py's send
-threads, the decoder threads and the event loop; numpy hands the GIL over at every array
-operation, so ten full filter chains plus all that cannot keep a 20 ms clock on two cores.
-A worker process per core has a GIL of its own: the main process keeps only the light work
-(reading sources, sending packets, the event loop) and the workers do the filtering and
-encoding in parallel.
-
-The ``Player`` uses it exactly like an ``AudioEngine``. Settings go to the worker in order,
-unanswered; ``next_packet`` forwards the chunks the source has ready (a few ahead, so the
-worker rarely runs dry) and waits for the packet. If a worker dies, its engines carry on in
-this process with the same settings (only the few chunks in flight are lost: one silent frame).
+The ``Player`` uses it like an ``AudioEngine``. Settings go to the worker in order, unanswered.
+A packet is asked for in two steps (``packet_steps``): the chunks the source has ready are
+forwarded (a few ahead, so the worker rarely runs dry) with the request, and the answer is read
+later, by the same thread, from the engine's own connection: discord.py's send thread asks right
+after taking a packet and reads the answer at its next turn, 20 ms later, never waiting on the
+worker in between. If a worker dies, its engines carry on in this process with the same settings
+(only the few chunks in flight are lost: one silent frame).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
-import itertools
 import logging
-import os
-import socket
-import subprocess
-import sys
+import pickle
+import select
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -34,9 +26,10 @@ from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
-from musicbot.voice.ahead import RenderPool, outside_baton
+from musicbot.voice.ahead import Ready, run_steps
 from musicbot.voice.crossfade import MAX_CROSSFADE_S
 from musicbot.voice.engine import DEFAULT_TARGET_LUFS, MAX_PLAYER_VOLUME, OPUS_SILENCE, AudioEngine, EngineStats
+from musicbot.voice.processes import RenderProcesses, WorkerDied, WorkerProcess, shared_processes
 from musicbot.voice.worker import END_MARK, ERROR_MARK, Item
 
 log = logging.getLogger(__name__)
@@ -44,183 +37,7 @@ log = logging.getLogger(__name__)
 Pull = Callable[[], Chunk | _EndOfStream | None]
 PREFETCH = 3  # chunks forwarded beyond what the last frame needed: 60 ms the worker can draw on
 
-
-# Matrices here are a few hundred values: BLAS threads would only spin for them, and each worker
-# is meant to take one core.
-_SINGLE_THREADED_MATH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-class WorkerDied(RuntimeError):
-    pass
-
-
-class _Reply:
-    """One answer to wait for: a lock taken at creation and released when the answer is in (a
-    lighter latch than an Event, which builds a Condition per wait)."""
-
-    def __init__(self) -> None:
-        self._latch = threading.Lock()
-        self._latch.acquire()
-        self.value: Any = None
-
-    def set(self, value: Any) -> None:
-        self.value = value
-        self._latch.release()
-
-    def wait(self) -> Any:
-        self._latch.acquire()
-        return self.value
-
-
-class WorkerProcess:
-    """One render process (``python -m musicbot.voice.worker``) and its socket. Any thread may
-    ``post`` or ``ask``; answers come back in the order asked, read by a thread of its own.
-
-    A plain subprocess rather than ``multiprocessing``'s spawn: spawn re-imports the parent's
-    ``__main__`` in the child, which runs whatever script started the bot."""
-
-    def __init__(self) -> None:
-        parent, child = socket.socketpair()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
-            pass_fds=[child.fileno()],
-            env=os.environ | _SINGLE_THREADED_MATH,
-        )
-        child.close()
-        self._conn = Connection(parent.detach())
-        self._lock = threading.Lock()
-        self._waiting: list[_Reply] = []
-        self.alive = True
-        self.engines = 0
-        threading.Thread(target=self._read, name="render-worker-reader", daemon=True).start()
-
-    def post(self, message: tuple[Any, ...]) -> None:
-        with self._lock:
-            if self.alive:
-                self._send(message)
-
-    def ask(self, message: tuple[Any, ...]) -> Any:
-        reply = _Reply()
-        with self._lock:
-            if not self.alive:
-                raise WorkerDied("the render worker is gone")
-            self._waiting.append(reply)
-            self._send(message)
-        value = reply.wait()
-        if isinstance(value, WorkerDied):
-            raise value
-        return value
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        try:
-            self._conn.send(message)
-        except (OSError, ValueError):
-            self._fail()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                value = self._conn.recv()
-            except (EOFError, OSError):
-                with self._lock:
-                    self._fail()
-                return
-            with self._lock:
-                reply = self._waiting.pop(0)
-            reply.set(value)
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
-    def stop(self) -> None:
-        with self._lock:
-            self.alive = False
-        self._conn.close()
-        self._process.terminate()
-
-    def _fail(self) -> None:
-        """Lock held."""
-        if self.alive:  # not when stopped on purpose
-            log.error("render worker process %s died; its streams continue in the main process", self._process.pid)
-        self.alive = False
-        for reply in self._waiting:
-            reply.set(WorkerDied("the render worker is gone"))
-        self._waiting.clear()
-
-
-
-
-class RenderProcesses:
-    """The worker processes (spawned: the bot's threads must not be forked). ``start`` them when
-    the bot starts, off the event loop: a worker needs a second or so to import numpy and
-    friends, and a stream's first packets would wait for that."""
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-        self._workers: list[WorkerProcess] = []
-        self._lock = threading.Lock()
-
-    @property
-    def started(self) -> bool:
-        return bool(self._workers)
-
-    def start(self) -> list[int]:
-        """Start the workers (if not yet) and wait until each answers; returns their pids."""
-        with self._lock:
-            workers = self._started()
-        for worker in workers:
-            worker.ask(("ping", 0))
-        return [w.pid for w in workers]
-
-    def assign(self) -> WorkerProcess:
-        """The live worker with the fewest engines (workers start here if ``start`` was not called)."""
-        with self._lock:
-            worker = min((w for w in self._started() if w.alive), key=lambda w: w.engines, default=None)
-            if worker is None:
-                raise WorkerDied("no render worker is alive")
-            worker.engines += 1
-            return worker
-
-    def stop(self) -> None:
-        """End the workers (their engines fail over to this process if still used)."""
-        with self._lock:
-            workers, self._workers = self._workers, []
-        for worker in workers:
-            worker.stop()
-
-    def _started(self) -> list[WorkerProcess]:
-        """Lock held."""
-        if not self._workers:
-            self._workers = [WorkerProcess() for _ in range(self._count)]
-            atexit.register(self.stop)
-        return list(self._workers)
-
-
-@functools.cache
-def shared_processes() -> RenderProcesses:
-    return RenderProcesses(max(1, os.cpu_count() or 1))
-
-
-SWITCH_INTERVAL_S = 0.001
-"""``sys.setswitchinterval`` for the bot's process (set at start, see ``musicbot.cli``)."""
-
-
-def start_render_processes() -> bool:
-    """At bot start, before the event loop runs (it blocks ~1 s): start one render worker per
-    core, so that every ``Player`` created afterwards renders in them. On a single core there is
-    nothing to gain over rendering in this process: returns False and starts nothing."""
-    if (os.cpu_count() or 1) < 2:
-        return False
-    shared_processes().start()
-    return True
-
-
-@functools.cache
-def remote_render_pool() -> RenderPool:
-    """Player-side threads for remote engines: each waits for its worker's answer, so a few more
-    than there are workers keep every worker busy."""
-    return RenderPool(2 * max(1, os.cpu_count() or 1), name="render-remote")
+PacketSteps = Generator[Ready, None, bytes | None]
 
 
 @dataclass
@@ -231,9 +48,10 @@ class _Stream:
 
 
 class RemoteEngine:
-    """``AudioEngine``'s interface as the ``Player`` uses it; the work is done in a worker process."""
+    """``AudioEngine``'s interface as the ``Player`` uses it; the work is done in a worker process.
 
-    _ids = itertools.count(1)
+    One thread at a time renders (asks for packets); settings may come from another (the
+    connection's sends are locked)."""
 
     def __init__(
         self,
@@ -247,7 +65,6 @@ class RemoteEngine:
         self._filters, self._volume, self._normalize, self._target = filters, volume, normalize, target_lufs
         self.crossfade_samples = 0
         self.stats = EngineStats()
-        self._id = next(self._ids)
         self._packet_mode = False
         self._streams = [_Stream(), _Stream()]  # the current source, the one fading in
         self._incoming: Pull | None = None
@@ -255,9 +72,14 @@ class RemoteEngine:
         self._crossfading = False
         self._completed = False
         self._local: AudioEngine | None = None
+        self._send_lock = threading.Lock()
+        self._worker: WorkerProcess | None = None
+        self._conn: Connection | None = None
+        # select.poll registered once: Connection.poll builds a selector on every call.
+        self._poller = select.poll()
         try:
-            self._worker: WorkerProcess | None = (processes or shared_processes()).assign()
-            self._worker.post(("open", self._id, self._engine_kwargs()))
+            self._worker, self._conn = (processes or shared_processes()).connect(self._engine_kwargs())
+            self._poller.register(self._conn.fileno(), select.POLLIN)
         except WorkerDied:
             self._fail_over()
 
@@ -330,18 +152,33 @@ class RemoteEngine:
 
     # ------------------------------------------------------------------ output
     def next_packet(self, pull: Pull) -> bytes | None:
-        """The next packet, rendered by the worker (the caller's render baton is lent out meanwhile)."""
+        """The next packet, waiting for the worker to render it."""
+        return run_steps(self.packet_steps(pull))
+
+    def packet_steps(self, pull: Pull) -> PacketSteps:
+        """``next_packet`` in two steps: the request goes out, then (after the one yield, when the
+        caller resumes the generator) the answer is read. The yielded ``ready`` tells whether
+        the answer is in without reading it."""
         if self._local is not None:
             return self._local.next_packet(pull)
         main = self._forward(self._streams[0], pull)
         incoming = self._forward(self._streams[1], self._incoming) if self._incoming is not None else []
-        assert self._worker is not None
-        try:
-            with outside_baton():
-                reply = self._worker.ask(("frame", self._id, main, incoming))
-        except WorkerDied:
+        conn = self._conn
+        if conn is None or not self._send(("frame", main, incoming)):
             self._fail_over()
             return OPUS_SILENCE
+        yield self._answered
+        try:
+            reply = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            self._fail_over()
+            return OPUS_SILENCE
+        return self._take_reply(reply)
+
+    def _answered(self, timeout: float | None) -> bool:
+        return bool(self._poller.poll(None if timeout is None else timeout * 1000))
+
+    def _take_reply(self, reply: tuple[Any, ...]) -> bytes | None:
         packet, read_main, read_incoming, completed, crossfading, error, stats = reply
         self._streams[0].outstanding -= read_main
         self._streams[0].last_read = read_main
@@ -393,24 +230,45 @@ class RemoteEngine:
                 pass  # handled in begin_crossfade
             else:
                 getattr(self._local, name)(*args)
-        elif self._worker is not None:
-            self._worker.post(("call", self._id, name, args))
+        elif not self._send(("call", name, args)):
+            self._fail_over()
+
+    def _send(self, message: tuple[Any, ...]) -> bool:
+        """False when the worker is gone."""
+        with self._send_lock:
+            if self._conn is None:
+                return False
+            try:
+                # pickle.dumps + send_bytes: Connection.send builds a ForkingPickler per message
+                self._conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+            except (OSError, ValueError):
+                return False
+            return True
 
     def _fail_over(self) -> None:
         """Carry on in this process with the same settings; the current track resumes from the
         next chunk its source has (what was in flight is lost)."""
-        self._worker = None
+        if self._worker is not None and not self._worker.stopped:  # not when stopped on purpose
+            log.error("render worker process %s is gone; a stream continues in the main process", self._worker.pid)
+        self._close_connection()
         self._local = AudioEngine(**self._engine_kwargs())
         self._local.set_crossfade(self.crossfade_samples / 48_000)
         self._local.start_track(packet_mode=self._packet_mode)
         self._incoming, self._crossfading = None, False
 
     def close(self) -> None:
-        """Free the worker's engine (the session is gone)."""
-        if self._worker is not None:
-            self._worker.post(("close", self._id))
-            self._worker.engines -= 1
-            self._worker = None
+        """Free the worker's engine (the session is gone): the worker drops an engine whose
+        connection closed."""
+        self._close_connection()
+
+    def _close_connection(self) -> None:
+        with self._send_lock:
+            conn, self._conn = self._conn, None
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.engines -= 1
+        if conn is not None:
+            conn.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # at interpreter shutdown the worker goes anyway

@@ -13,7 +13,8 @@ from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
 from musicbot.voice.player import EndReason, EventKind, Player, PlayerEvent
-from musicbot.voice.remote import RemoteEngine, RenderProcesses
+from musicbot.voice.processes import RenderProcesses
+from musicbot.voice.remote import RemoteEngine
 from tests.media import tone
 
 RATE = 48_000

@@ -14,7 +14,8 @@ from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
 from musicbot.voice.player import EventKind, Player, PlayerEvent
-from musicbot.voice.remote import RemoteEngine, RenderProcesses
+from musicbot.voice.processes import RenderProcesses
+from musicbot.voice.remote import RemoteEngine
 from tests.media import opus_packets, tone, write_audio
 
 Item = Chunk | _EndOfStream | None

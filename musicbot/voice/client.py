@@ -1,0 +1,27 @@
+"""``VoiceClient``: discord.py's voice client, telling the source when its packet has gone out.
+
+Why: the ``Player`` asks its render worker for the next packet once it has handed out the
+current one. Asked inside ``read()``, that request (forwarding source chunks, a socket write)
+runs before discord.py encrypts and sends the packet, and under load every such step is one more
+chance to wait for the GIL before the send. Told after the send, the player asks then instead,
+with a whole frame of time for it. discord.py has no such hook; this subclass adds it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import discord
+
+
+@runtime_checkable
+class SendListener(Protocol):
+    def after_send(self) -> None: ...
+
+
+class VoiceClient(discord.VoiceClient):
+    def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
+        super().send_audio_packet(data, encode=encode)
+        source = self.source
+        if isinstance(source, SendListener):
+            source.after_send()
