@@ -4,7 +4,9 @@ Why: the ``Player`` asks its render worker for the next packet once it has hande
 current one. Asked inside ``read()``, that request (forwarding source chunks, a socket write)
 runs before discord.py encrypts and sends the packet, and under load every such step is one more
 chance to wait for the GIL before the send. Told after the send, the player asks then instead,
-with a whole frame of time for it. discord.py has no such hook; this subclass adds it.
+with a whole frame of time for it. discord.py has no such hook; this subclass adds it. The
+silence frames discord.py sends itself (at a pause, at the end) are announced too: the
+``Player`` only acts on a send that follows its own ``read``.
 """
 
 from __future__ import annotations

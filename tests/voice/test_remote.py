@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from musicbot.dsp.frame import FRAME_SAMPLES
@@ -17,6 +18,8 @@ from musicbot.voice.player import EventKind, Player, PlayerEvent
 from musicbot.voice.processes import RenderProcesses
 from musicbot.voice.remote import RemoteEngine
 from tests.media import opus_packets, tone, write_audio
+from tests.voice.pyav_opus import OpusPacketDecoder
+from tests.voice.test_crossfade import ToneSource
 
 Item = Chunk | _EndOfStream | None
 CHANGES = {40: parse_filters({"timescale": {"speed": 1.2}, "reverb": {}}), 90: FilterSettings()}
@@ -120,3 +123,48 @@ def test_the_stream_goes_on_in_this_process_when_the_worker_dies(packets: list[b
     assert after.count(OPUS_SILENCE) <= 1  # at most the frame that was in flight
     assert len(before) + len(after) >= len(packets) - 10  # the rest of the track was played
     assert engine.filters == parse_filters({"volume": 0.5})
+
+
+def test_engines_sharing_a_worker_each_get_their_own_packets(processes: RenderProcesses, packets: list[bytes]) -> None:
+    items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
+    settings = [parse_filters({"volume": 0.5}), parse_filters({"timescale": {"pitch": 1.5}})]
+    engines = [RemoteEngine(s, processes=processes) for s in settings]
+    sources = [stream(items), stream(items)]
+    for engine in engines:
+        engine.start_track(packet_mode=True)
+    out: list[list[bytes]] = [[], []]
+    for _ in range(len(packets) // 2):  # interleaved, each with a request in flight as the other asks
+        steps = [engine.packet_steps(lambda s=source: next(s)) for engine, source in zip(engines, sources, strict=True)]
+        for step in steps:
+            next(step)
+        for i, step in enumerate(steps):
+            with pytest.raises(StopIteration) as done:
+                step.send(None)
+            out[i].append(done.value.value)
+    for i, s in enumerate(settings):
+        local = AudioEngine(s)
+        local.start_track(packet_mode=True)
+        fresh = stream(items)
+        assert out[i] == [local.next_packet(lambda: next(fresh)) for _ in range(len(out[i]))]  # noqa: B023
+        engines[i].close()
+
+
+def test_a_change_is_in_the_second_packet_after_it_when_the_worker_renders(processes: RenderProcesses) -> None:
+    player = Player(RemoteEngine(normalize=False, processes=processes), dispose=lambda s: None)
+    player.play(ToneSource(1.2, level=0.4), token=1)  # type: ignore[arg-type]
+    levels: list[float] = []
+    decoder = OpusPacketDecoder()
+
+    def send(count: int) -> None:  # as discord.py with voice/client.py's VoiceClient: read, send, tell
+        for _ in range(count):
+            levels.append(float(np.abs(decoder.decode(player.read())).mean()))
+            player.after_send()
+
+    send(20)
+    player.set_volume(0.25)  # packet 21 was asked for already: it goes out as it was
+    send(20)
+    full = np.median(levels[5:19])
+    changed = next(i for i in range(20, 40) if levels[i] < 0.6 * full)
+    assert changed <= 20 + 2  # as with render threads (test_ahead.py): the packet asked for, then the change
+    assert np.median(levels[24:]) == pytest.approx(0.25 * full, rel=0.1)
+    player.cleanup()
