@@ -3,13 +3,19 @@
 Why not ``queue.Queue``: a full ``Queue`` wakes its producer for every item taken (a Condition
 notify, a thread switch, the GIL handed over and back), so each playing track's decoder thread
 ran 50 times a second to add one 20 ms chunk, and every such wake-up competed with discord.py's
-send threads for the GIL. This buffer lets the producer sleep until the consumer has drained it
-to half, then refill it in one go: one wake-up a second. One producer thread and one consumer
-thread at a time; ``deque`` appends and pops are atomic, so the fast paths take no lock.
+send threads for the GIL. This buffer lets the producer sleep until the consumer has taken a
+batch (down to ``refill_at``), then refill it in one go. The batch is small (a tenth of the
+buffer, ~3 wake-ups a second) and ``refill_at`` differs a little per buffer: tracks started
+together would otherwise refill at the same moments, and ten decoder threads refilling half
+their buffers at once held up every send thread for several milliseconds (benchmarks/voice_load.py).
+
+One producer thread and one consumer thread at a time; ``deque`` appends and pops are atomic,
+so the fast paths take no lock.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,10 +26,16 @@ T = TypeVar("T")
 _WAIT_SLICE_S = 0.1  # how often a waiting producer checks whether it should stop
 
 
+def spread_refill_point(capacity: int) -> int:
+    """A ``refill_at`` for a new buffer: a tenth to a fifth below full, at random."""
+    batch = max(1, capacity // 10)
+    return max(0, capacity - batch - random.randrange(batch))
+
+
 class RefillBuffer(Generic[T]):
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, refill_at: int | None = None) -> None:
         self.capacity = capacity
-        self._low_water = capacity // 2
+        self._low_water = spread_refill_point(capacity) if refill_at is None else min(refill_at, capacity - 1)
         self._items: deque[T] = deque()
         self._room = threading.Event()  # set when a waiting producer may refill
         self._producer_waiting = False
@@ -42,8 +54,8 @@ class RefillBuffer(Generic[T]):
 
     # ---------------------------------------------------------------- producer
     def put(self, item: T, stopped: Callable[[], bool]) -> bool:
-        """Add ``item``; when full, first wait until the buffer is down to half. False (the item
-        dropped) once ``stopped()`` says so."""
+        """Add ``item``; when full, first wait until the buffer is down to ``refill_at``. False
+        (the item dropped) once ``stopped()`` says so."""
         if len(self._items) >= self.capacity:
             self._room.clear()
             self._producer_waiting = True  # then re-check: the consumer may have drained it meanwhile

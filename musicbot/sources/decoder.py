@@ -1,7 +1,7 @@
 """A decoder thread that turns any media PyAV opens into 48 kHz stereo 20 ms chunks.
 
 Thread model: one daemon thread per open track demuxes (and, unless the source is Opus,
-decodes and resamples) into a bounded buffer of about two seconds, refilled from half full
+decodes and resamples) into a bounded buffer of about two seconds, refilled in small batches
 (``sources/buffer.py``). The consumer, discord.py's player thread or ``musicbot render``, takes
 chunks without ever touching the network.
 

@@ -1,11 +1,11 @@
-"""RefillBuffer: a full buffer's producer sleeps until half of it is played, then refills at once."""
+"""RefillBuffer: a full buffer's producer sleeps until a batch is played, then refills at once."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from musicbot.sources.buffer import RefillBuffer
+from musicbot.sources.buffer import RefillBuffer, spread_refill_point
 
 
 def _wait_for(condition: object, timeout: float = 2.0) -> bool:
@@ -29,16 +29,16 @@ def _producer(buffer: RefillBuffer[int], stop: threading.Event, puts: list[float
     return thread
 
 
-def test_the_producer_refills_only_once_half_is_played_and_then_all_at_once() -> None:
-    buffer: RefillBuffer[int] = RefillBuffer(20)
+def test_the_producer_refills_only_once_a_batch_is_played_and_then_all_at_once() -> None:
+    buffer: RefillBuffer[int] = RefillBuffer(20, refill_at=10)
     stop = threading.Event()
     puts: list[float] = []
     thread = _producer(buffer, stop, puts)
     assert _wait_for(lambda: len(buffer) == 20)
     taken = [buffer.get_nowait() for _ in range(9)]
     time.sleep(0.05)
-    assert len(buffer) == 11 and len(puts) == 20  # still more than half: the producer sleeps
-    taken.append(buffer.get_nowait())  # down to half
+    assert len(buffer) == 11 and len(puts) == 20  # still above refill_at: the producer sleeps
+    taken.append(buffer.get_nowait())  # down to refill_at
     assert _wait_for(lambda: len(buffer) == 20)  # refilled in one go
     assert len(puts) == 30
     assert taken == list(range(10))  # in order, nothing lost
@@ -66,3 +66,8 @@ def test_a_blocking_read_gets_what_arrives_and_gives_up_after_its_timeout() -> N
     assert time.monotonic() - started >= 0.04
     threading.Timer(0.05, lambda: buffer.put("late", lambda: False)).start()
     assert buffer.get(5) == "late"
+
+
+def test_buffers_started_together_refill_at_different_points() -> None:
+    points = {spread_refill_point(100) for _ in range(200)}
+    assert min(points) >= 80 and max(points) <= 90 and len(points) > 5
