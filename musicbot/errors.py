@@ -22,3 +22,7 @@ class FilterConfigError(MusicBotError):
 
 class MediaError(MusicBotError):
     """A file or stream could not be opened or decoded."""
+
+
+class DiscordUnreachableError(MusicBotError):
+    """The bot could not log in to Discord (no network, a proxy, or a rejected token)."""

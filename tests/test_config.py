@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import discord
+import discord.http
 import pytest
 
 from musicbot.config import load_config
@@ -54,3 +56,22 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
     toml.write_text("this is = = not toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config({}, toml_path=toml)
+
+
+def test_a_bot_that_cannot_reach_discord_says_so_instead_of_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    from musicbot.bot.client import run_bot
+    from musicbot.errors import DiscordUnreachableError
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = load_config({"DISCORD_TOKEN": "abc.def.ghi", "MUSICBOT_DATA_DIR": str(tmp_path),
+                          "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10"})
+    old_base = discord.http.Route.BASE
+    try:
+        with pytest.raises(DiscordUnreachableError, match=r"cannot reach Discord at http://127\.0\.0\.1:\d+/api/v10"):
+            run_bot(config)
+    finally:
+        discord.http.Route.BASE = old_base

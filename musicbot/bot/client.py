@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+import aiohttp
 import av
 import discord
 from cachetools import TTLCache
@@ -22,6 +23,7 @@ from musicbot.bot.cogs import COGS
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
+from musicbot.errors import DiscordUnreachableError
 from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.storage import (
     Database,
@@ -229,4 +231,15 @@ def run_bot(config: Config) -> None:
     if config.discord_api_base:
         discord.http.Route.BASE = config.discord_api_base.rstrip("/")
     client = MusicBotClient(config)
-    client.run(token, log_handler=None)
+    try:
+        client.run(token, log_handler=None)
+    except discord.LoginFailure as error:
+        raise DiscordUnreachableError(
+            "Discord rejected DISCORD_TOKEN: copy the bot's token again from "
+            "https://discord.com/developers/applications (Bot → Reset Token)"
+        ) from error
+    except aiohttp.ClientConnectionError as error:
+        raise DiscordUnreachableError(
+            f"cannot reach Discord at {discord.http.Route.BASE} ({error}): check the network, DNS and any "
+            "proxy settings of this machine"
+        ) from error
