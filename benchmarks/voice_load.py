@@ -10,8 +10,9 @@ YouTube's itag 251) with the chosen filters, at discord.py's real 20 ms pacing, 
 renders in this process instead) and a 1 ms GIL switch interval. Printed per guild: packets
 received in the measured window, inter-arrival jitter p50/p99 (|gap − 20 ms|), and late packets
 (more than 5 ms behind the 20 ms schedule); also CPU used, and by other processes (a busy machine
-spoils the run: wait for a quiet one). Exit status 0 when the issue's goal is met (no late packet,
-p99 jitter under 3 ms, every packet there).
+spoils the run: wait for a quiet one), and the bot's resident memory while all guilds play.
+Exit status 0 when the issue's goal is met (no late packet, p99 jitter under 3 ms, every packet
+there).
 
 The fake Discord (its voice websocket and the UDP receiver that decrypts every packet) runs in a
 process of its own, as Discord is elsewhere in production: its work does not compete with the
@@ -230,6 +231,7 @@ async def _play_all(
         await asyncio.gather(*(session.play("music", listener) for session, listener in sessions))
         await asyncio.sleep(seconds + 1.0)
         cpu, wall = _cpu_seconds(workers) - cpu_start, time.perf_counter() - wall_start
+        rss_mb = _rss_mb([os.getpid(), *workers])  # while every guild still plays
         fake_cpu = _cpu_seconds([fake_pid], own=False) - fake_start
         others = max(0.0, _machine_busy_seconds() - busy_start - cpu - fake_cpu)
         packets = await asyncio.to_thread(received)
@@ -239,7 +241,7 @@ async def _play_all(
             await session.disconnect()
         # Other processes on the machine take cores from the run: shown so a bad run can be told apart.
         return results, {"cpu_s": cpu, "wall_s": wall, "cpu_cores": cpu / wall, "other_cores": others / wall,
-                         "fake_cores": fake_cpu / wall}
+                         "fake_cores": fake_cpu / wall, "rss_mb": rss_mb}
     finally:
         await factory.close_all()
 
@@ -262,6 +264,18 @@ def _measure(packets: list[RtpPacket], guild_id: int, session: GuildSession, sec
         late=len(late),
         underruns=session.player.underruns,
     )
+
+
+def _rss_mb(pids: list[int]) -> float:
+    """Resident memory of the bot's processes (this one and its render workers), in MiB (Linux)."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total_kb / 1024
 
 
 def _cpu_seconds(children: list[int], *, own: bool = True) -> float:
@@ -320,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" {r.jitter_max_ms:>5.1f}ms {r.late:>10} {r.underruns:>10}")
         print(f"late packets: {late_total}; worst p99 jitter: {all_jitter_p99:.2f} ms; "
               f"CPU {usage['cpu_cores']:.2f} cores ({usage['cpu_s']:.1f} s over {usage['wall_s']:.1f} s); "
-              f"fake Discord {usage['fake_cores']:.2f} cores; other processes {usage['other_cores']:.2f} cores")
+              f"fake Discord {usage['fake_cores']:.2f} cores; other processes {usage['other_cores']:.2f} cores; "
+              f"bot memory (RSS, main + render workers) {usage['rss_mb']:.0f} MiB")
     ok = late_total == 0 and all_jitter_p99 < 3.0 and all(r.packets >= r.expected - 1 for r in results)
     return 0 if ok else 1
 
