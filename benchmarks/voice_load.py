@@ -6,8 +6,8 @@ Each guild gets its own ``GuildSession`` (``Player`` + engine) and discord.py ``
 connected to the offline harness (``tests/harness``: a local fake voice gateway + UDP receiver that
 takes kernel receive timestamps). Every guild plays generated music (an Opus/WebM file, like
 YouTube's itag 251) with the chosen filters, at discord.py's real 20 ms pacing, set up as
-``musicbot run`` sets up the bot: render worker processes (``RemoteEngine``; ``--render thread``
-renders in this process instead) and a 1 ms GIL switch interval. Printed per guild: packets
+``musicbot run`` sets up the bot (``prepare_for_voice``: render worker processes, a 1 ms GIL switch
+interval, ``gc.freeze``; ``--render thread`` renders in this process instead). Printed per guild: packets
 received in the measured window, inter-arrival jitter p50/p99 (|gap − 20 ms|), and late packets
 (more than 5 ms behind the 20 ms schedule); also CPU used, and by other processes (a busy machine
 spoils the run: wait for a quiet one), and the bot's resident memory while all guilds play.
