@@ -30,6 +30,8 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import send_handle
 
+from musicbot.voice.limits import raise_open_file_limit
+
 log = logging.getLogger(__name__)
 
 # Matrices here are a few hundred values: BLAS threads would only spin for them, and each worker
@@ -169,10 +171,12 @@ def prepare_for_voice() -> None:
     - Filters and encoding go to the render workers.
     - The GIL is handed over every 1 ms instead of 5, so a send thread woken for its packet does
       not wait behind another Python thread for a whole interval.
+    - The open-file limit is raised to what the system allows (each engine has a connection).
     - Everything loaded so far (the imported modules: most of the process's objects) is moved
       out of the garbage collector's sight (``gc.freeze``): a full collection walked all of it
       and held the GIL for 50–60 ms, a pause every guild would hear.
     """
+    raise_open_file_limit()  # a connection per guild's engine (voice/limits.py)
     start_render_processes()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.freeze()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import selectors
+import sys
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -20,6 +21,7 @@ from typing import Any
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.engine import AudioEngine
+from musicbot.voice.limits import raise_open_file_limit
 
 END_MARK = "end"  # END_OF_STREAM is a singleton: it would not survive pickling
 ERROR_MARK = "error"  # ("error", message): the source failed at this point
@@ -107,14 +109,25 @@ def serve(control: Connection) -> None:
                 try:
                     message = control.recv()
                     if message[0] == "adopt":
-                        engine = Connection(recv_handle(control))
-                        selector.register(engine, selectors.EVENT_READ, _Hosted(AudioEngine(**message[1])))
+                        _adopt(control, message[1], selector)
                     else:
                         control.send("pong")
                 except (EOFError, OSError):
                     return
             else:
                 _serve_engine(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+
+
+def _adopt(control: Connection, engine_kwargs: dict[str, Any], selector: selectors.BaseSelector) -> None:
+    """Host a new engine on the connection whose socket follows on the control connection."""
+    try:
+        engine = Connection(recv_handle(control))
+    except RuntimeError:
+        # The socket did not arrive (out of file descriptors, say): the main process sees its end
+        # of that engine's connection close and renders that stream itself. The others go on.
+        print("render worker: could not take an engine's connection", file=sys.stderr, flush=True)
+        return
+    selector.register(engine, selectors.EVENT_READ, _Hosted(AudioEngine(**engine_kwargs)))
 
 
 def _serve_engine(conn: Connection, hosted: _Hosted, selector: selectors.BaseSelector) -> None:
@@ -132,7 +145,6 @@ def _serve_engine(conn: Connection, hosted: _Hosted, selector: selectors.BaseSel
 if __name__ == "__main__":
     import gc
     import os
-    import sys
 
     # The worker has a frame of slack (its packets are rendered one ahead); discord.py's send
     # threads in the main process have none. SCHED_IDLE (no privilege needed) lets the kernel run
@@ -147,4 +159,5 @@ if __name__ == "__main__":
     # Everything imported so far lives as long as the process: out of the collector's sight, a
     # full collection only walks what the engines allocated.
     gc.freeze()
+    raise_open_file_limit()
     serve(Connection(int(sys.argv[1])))
