@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import pickle
@@ -55,7 +54,7 @@ from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.track import Track
 from musicbot.voice.engine import AudioEngine
-from musicbot.voice.processes import SWITCH_INTERVAL_S, prepare_for_voice, shared_processes
+from musicbot.voice.processes import prepare_for_voice
 from musicbot.voice.remote import RemoteEngine
 from tests.harness import (
     FakeDiscord,
@@ -183,12 +182,7 @@ async def run_load(
 ) -> tuple[list[GuildResult], dict[str, float]]:
     filters, normalize = _settings(chain)
     # As `musicbot run` sets the process up (musicbot/cli.py).
-    if render == "process":
-        await asyncio.to_thread(prepare_for_voice)
-    else:
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-        gc.freeze()
-    workers = shared_processes().start() if render == "process" else []
+    workers = await asyncio.to_thread(prepare_for_voice, render_workers=render == "process")
     with tempfile.TemporaryDirectory() as tmp:
         media = write_audio(Path(tmp) / "music.webm", music_like(seconds + 4.0))
         source = _OneFile(media, seconds + 4.0)

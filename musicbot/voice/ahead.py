@@ -166,12 +166,12 @@ T = TypeVar("T")
 
 
 def run_steps(steps: Generator[Ready, None, T]) -> T:
-    """Run a stepped render to its end, waiting at each step (lending the baton meanwhile)."""
+    """Run a stepped render to its end, waiting at each step. (Never on a pool thread: a player
+    whose engine renders in a worker uses ``SteppedRender``, so no baton is held here.)"""
     try:
         ready = next(steps)
         while True:
-            with outside_baton():
-                ready(None)
+            ready(None)
             ready = steps.send(None)
     except StopIteration as done:
         result: T = done.value

@@ -146,7 +146,7 @@ class Player(discord.AudioSource):
         # pool thread, or in the render worker (asked right away, the answer read at the next
         # turn). Off, ``read`` renders in place (unit tests drive it frame by frame).
         self._ahead: RenderSlot | SteppedRender | None = None
-        if render_ahead and isinstance(self.engine, RemoteEngine) and render_pool is None:
+        if render_ahead and isinstance(self.engine, RemoteEngine):
             self._ahead = SteppedRender(self._render_steps)
         elif render_ahead:
             self._ahead = RenderSlot(render_pool or shared_pool(), self._render)

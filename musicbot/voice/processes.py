@@ -154,21 +154,13 @@ def shared_processes() -> RenderProcesses:
     return RenderProcesses(max(1, os.cpu_count() or 1))
 
 
-def start_render_processes() -> bool:
-    """Start one render worker per core (it blocks ~1 s), so that every ``Player`` created
-    afterwards renders in them. On a single core there is nothing to gain over rendering in this
-    process: returns False and starts nothing."""
-    if (os.cpu_count() or 1) < 2:
-        return False
-    shared_processes().start()
-    return True
-
-
-def prepare_for_voice() -> None:
+def prepare_for_voice(*, render_workers: bool = True) -> list[int]:
     """``musicbot run`` (and ``benchmarks/voice_load.py``, which measures what it sets up), before
-    the event loop runs: what keeps discord.py's send threads on their 20 ms clock.
+    the event loop runs: what keeps discord.py's send threads on their 20 ms clock. Returns the
+    render workers' pids (none when ``render_workers`` is off or on a single core).
 
-    - Filters and encoding go to the render workers.
+    - Filters and encoding go to one render worker per core (starting them blocks ~1 s). On a
+      single core there is nothing to gain over rendering in this process.
     - The GIL is handed over every 1 ms instead of 5, so a send thread woken for its packet does
       not wait behind another Python thread for a whole interval.
     - The open-file limit is raised to what the system allows (each engine has a connection).
@@ -177,6 +169,7 @@ def prepare_for_voice() -> None:
       and held the GIL for 50–60 ms, a pause every guild would hear.
     """
     raise_open_file_limit()  # a connection per guild's engine (voice/limits.py)
-    start_render_processes()
+    pids = shared_processes().start() if render_workers and (os.cpu_count() or 1) >= 2 else []
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.freeze()
+    return pids
