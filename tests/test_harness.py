@@ -20,6 +20,7 @@ from tests.harness import (
     invoke,
     join_voice,
     leave_voice,
+    play_to_end,
     rms,
     role,
     user,
@@ -33,19 +34,6 @@ ALICE = user(5001, "alice")
 BOB = user(5002, "bob")
 
 
-async def _play(bot: discord.Client, vc: discord.VoiceClient, source: discord.AudioSource) -> None:
-    done = asyncio.Event()
-    errors: list[Exception | None] = []
-
-    def after(err: Exception | None) -> None:
-        errors.append(err)
-        bot.loop.call_soon_threadsafe(done.set)
-
-    vc.play(source, after=after)
-    await asyncio.wait_for(done.wait(), 10)
-    assert errors == [None]
-
-
 async def test_voice_single_guild_real_time(
     offline_bot_factory: OfflineBotFactory, fake_discord: FakeDiscord, voice_receiver: VoiceReceiver
 ) -> None:
@@ -57,7 +45,7 @@ async def test_voice_single_guild_real_time(
     assert fake_discord.sessions[G1].ssrc == vc.ssrc
 
     t0 = time.perf_counter()
-    await _play(bot, vc, SineSource(440.0, 2.0))
+    await play_to_end(bot, vc, SineSource(440.0, 2.0))
     await voice_receiver.wait_until_quiet(G1, quiet_ms=50)
     wall = time.perf_counter() - t0
 
@@ -96,7 +84,7 @@ async def test_voice_two_guilds_at_once(
     vc2: discord.VoiceClient
     vc1, vc2 = await asyncio.gather(c1.connect(timeout=5), c2.connect(timeout=5))
     assert vc1.ssrc != vc2.ssrc
-    await asyncio.gather(_play(bot, vc1, SineSource(440.0, 1.5)), _play(bot, vc2, SineSource(660.0, 1.5)))
+    await asyncio.gather(play_to_end(bot, vc1, SineSource(440.0, 1.5)), play_to_end(bot, vc2, SineSource(660.0, 1.5)))
     await voice_receiver.wait_until_quiet(G1, quiet_ms=50)
     await voice_receiver.wait_until_quiet(G2, quiet_ms=50)
 
@@ -124,7 +112,7 @@ async def test_fast_playback_and_kick(
     assert isinstance(channel, discord.VoiceChannel)
     vc: discord.VoiceClient = await channel.connect(timeout=5)
     t0 = time.perf_counter()
-    await _play(bot, vc, SineSource(660.0, 2.0))
+    await play_to_end(bot, vc, SineSource(660.0, 2.0))
     assert time.perf_counter() - t0 < 1.0
     await voice_receiver.wait_for_packets(G1, 105)
     assert abs(dominant_hz(voice_receiver.decode_pcm(G1)) - 660.0) < 5

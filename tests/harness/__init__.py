@@ -3,7 +3,7 @@ ViewStore) against a local fake of Discord on 127.0.0.1. No network, no main gat
 
 Modules
     fake_discord    ``FakeDiscord``: REST /api/v10 (recorded), voice websocket, voice UDP (decrypts RTP, per guild)
-    gateway         ``FakeGateway``/``make_offline``, ``join_voice``/``leave_voice``, ``invoke``,
+    gateway         ``FakeGateway``/``make_offline``, ``join_voice``/``leave_voice``, ``play_to_end``, ``invoke``,
                     ``dispatch_interaction``, ``ensure_opus`` (libopus from the PyAV wheel), ``fast_audio_player``
     payloads        GUILD/USER/MEMBER/ROLE/VOICE_STATE/MESSAGE and INTERACTION_CREATE builders
     voice_analysis  ``VoiceReceiver`` + decode/pitch/RMS/sequence/timing helpers
@@ -54,6 +54,7 @@ from .gateway import (
     join_voice,
     leave_voice,
     make_offline,
+    play_to_end,
 )
 from .payloads import (
     APP_ID,
@@ -134,6 +135,7 @@ __all__ = [
     "message_payload",
     "modal_submit_payload",
     "option",
+    "play_to_end",
     "playback_runs",
     "rms",
     "role",

@@ -182,6 +182,22 @@ async def leave_voice(bot: discord.Client, guild_id: int, usr: Payload) -> None:
     await asyncio.sleep(0)
 
 
+async def play_to_end(
+    bot: discord.Client, vc: discord.VoiceClient, source: discord.AudioSource, timeout: float = 10.0
+) -> None:
+    """``vc.play(source)`` and wait until discord.py's player finished it; it must end without an error."""
+    done = asyncio.Event()
+    errors: list[Exception | None] = []
+
+    def after(err: Exception | None) -> None:
+        errors.append(err)
+        bot.loop.call_soon_threadsafe(done.set)
+
+    vc.play(source, after=after)
+    await asyncio.wait_for(done.wait(), timeout)
+    assert errors == [None]
+
+
 def bot_voice_channel_id(bot: discord.Client, guild_id: int) -> int | None:
     guild = bot.get_guild(guild_id)
     me = guild.me if guild else None
@@ -304,4 +320,5 @@ __all__ = [
     "join_voice",
     "leave_voice",
     "make_offline",
+    "play_to_end",
 ]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 
 from musicbot.voice.client import VoiceClient
-from tests.harness import OWNER_USER, SineSource, VoiceReceiver, guild_payload
+from tests.harness import OWNER_USER, SineSource, VoiceReceiver, guild_payload, play_to_end
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
 
@@ -39,9 +37,7 @@ async def test_every_packet_sent_is_followed_by_after_send(
     assert isinstance(channel, discord.VoiceChannel)
     vc = await channel.connect(timeout=5, cls=VoiceClient)
     source = CountingSource()
-    done = asyncio.Event()
-    vc.play(source, after=lambda error: bot.loop.call_soon_threadsafe(done.set))
-    await asyncio.wait_for(done.wait(), 10)
+    await play_to_end(bot, vc, source)
     await voice_receiver.wait_until_quiet(GUILD, quiet_ms=50)
     assert source.log[:50] == ["read", "sent"] * 25  # 0.5 s of 20 ms packets, each told after it went out
     assert source.log[50:] == ["sent"] * 5  # discord.py's silence frames at the end go the same way
