@@ -53,6 +53,7 @@ from musicbot.sources.decoder import Decoder
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.track import Track
+from musicbot.voice import realtime
 from musicbot.voice.engine import AudioEngine
 from musicbot.voice.processes import prepare_for_voice
 from musicbot.voice.remote import RemoteEngine
@@ -314,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     discord.utils.setup_logging(level=40)  # errors only: a warning per guild would bury the table
     results, usage = asyncio.run(run_load(args.guilds, args.seconds, args.chain, args.render, args.fake))
     late_total = sum(r.late for r in results)
+    usage["send_threads_real_time"] = bool(realtime.first_outcome())
     all_jitter_p99 = max((r.jitter_p99_ms for r in results), default=0.0)
     if args.json:
         print(json.dumps({"guilds": [asdict(r) for r in results], "usage": usage, "late_total": late_total}))
     else:
         print(f"{args.guilds} guilds × {args.seconds:g} s, chain {args.chain}, render {args.render}, "
-              f"{os.cpu_count()} cores, "
+              f"{os.cpu_count()} cores, send threads "
+              f"{'real-time (SCHED_FIFO)' if usage['send_threads_real_time'] else 'at normal priority'}, "
               f"Python {sys.version.split()[0]}")
         print(f"{'guild':>6} {'packets':>12} {'jitter p50':>11} {'p99':>7} {'max':>7} {'late >5ms':>10}"
               f" {'underruns':>10}")

@@ -7,13 +7,18 @@ chance to wait for the GIL before the send. Told after the send, the player asks
 with a whole frame of time for it. discord.py has no such hook; this subclass adds it. The
 silence frames discord.py sends itself (at a pause, at the end) are announced too: the
 ``Player`` only acts on a send that follows its own ``read``.
+
+The send thread also asks for real-time priority at its first packet (``voice/realtime.py``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol, runtime_checkable
 
 import discord
+
+from musicbot.voice.realtime import promote_current_thread
 
 
 @runtime_checkable
@@ -23,6 +28,8 @@ class SendListener(Protocol):
 
 class VoiceClient(discord.VoiceClient):
     def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
+        if isinstance(threading.current_thread(), discord.player.AudioPlayer):  # never the event loop
+            promote_current_thread()  # once per thread, then a lookup
         super().send_audio_packet(data, encode=encode)
         source = self.source
         if isinstance(source, SendListener):
