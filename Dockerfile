@@ -1,5 +1,6 @@
 # musicbot: one process, SQLite in /data by default. Build: docker build -t musicbot .
-# Run:   docker run -e DISCORD_TOKEN=... -v musicbot-data:/data musicbot
+# Run:   docker run -e DISCORD_TOKEN=... -v musicbot-data:/data --ulimit rtprio=10 musicbot
+#        (--ulimit rtprio=10 lets the voice send threads run at real-time priority: see README)
 FROM node:22-bookworm-slim AS node
 
 FROM python:3.11-slim-bookworm
