@@ -83,6 +83,8 @@ class GuildResult:
     jitter_max_ms: float
     late: int
     underruns: int
+    first_at: float = 0.0  # arrival of the guild's first packet (perf_counter clock)
+    late_at: tuple[float, ...] = ()  # arrivals of its late packets
 
 
 class _OneFile:
@@ -258,7 +260,24 @@ def _measure(packets: list[RtpPacket], guild_id: int, session: GuildSession, sec
         jitter_max_ms=max(jitter, default=0.0),
         late=len(late),
         underruns=session.player.underruns,
+        first_at=start,
+        late_at=tuple(x.packet.t_recv for x in late),
     )
+
+
+def late_bursts(results: list[GuildResult], gap_s: float = 0.1) -> list[tuple[float, int, int]]:
+    """Late packets of all guilds grouped in time (a new group after ``gap_s`` without one):
+    (seconds after the first guild's first packet, packets, guilds). Tells a stall of the whole
+    machine (every guild at once), the start-up of the other guilds, and one guild's trouble apart."""
+    start = min((r.first_at for r in results if r.packets), default=0.0)
+    late = sorted((t, r.guild_id) for r in results for t in r.late_at)
+    bursts: list[list[tuple[float, int]]] = []
+    for t, guild in late:
+        if bursts and t - bursts[-1][-1][0] <= gap_s:
+            bursts[-1].append((t, guild))
+        else:
+            bursts.append([(t, guild)])
+    return [(b[0][0] - start, len(b), len({g for _, g in b})) for b in bursts]
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -333,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
               f"CPU {usage['cpu_cores']:.2f} cores ({usage['cpu_s']:.1f} s over {usage['wall_s']:.1f} s); "
               f"fake Discord {usage['fake_cores']:.2f} cores; other processes {usage['other_cores']:.2f} cores; "
               f"bot memory (RSS, main + render workers) {usage['rss_mb']:.0f} MiB")
+        if late_total:
+            print("late packets came at: " + ", ".join(
+                f"{at:.2f} s ({packets} from {guilds} guilds)" for at, packets, guilds in late_bursts(results)))
     ok = late_total == 0 and all_jitter_p99 < 3.0 and all(r.packets >= r.expected - 1 for r in results)
     return 0 if ok else 1
 

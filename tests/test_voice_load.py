@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks.voice_load import run_load
+from benchmarks.voice_load import GuildResult, late_bursts, run_load
 
 
 def test_the_load_tool_counts_every_guilds_packets() -> None:
@@ -16,3 +16,19 @@ def test_the_load_tool_counts_every_guilds_packets() -> None:
     assert all(r.packets >= r.expected - 1 for r in results), results
     assert len({r.guild_id for r in results}) == 2
     assert usage["cpu_s"] > 0 and usage["rss_mb"] > 50
+    assert all(r.first_at > 0 for r in results)  # where late packets are placed in time from
+
+
+def _result(guild_id: int, first_at: float, late_at: tuple[float, ...]) -> GuildResult:
+    return GuildResult(guild_id, 1500, 1500, 0.0, 0.0, 0.0, len(late_at), 0, first_at=first_at, late_at=late_at)
+
+
+def test_late_packets_are_told_apart_by_when_they_came() -> None:
+    # Three guilds late at once 5 s in (the whole machine stalled), one guild alone 12 s in.
+    results = [
+        _result(1, 100.0, (105.00, 105.02)),
+        _result(2, 100.5, (105.01,)),
+        _result(3, 101.0, (105.04, 112.0)),
+    ]
+    assert late_bursts(results) == [(5.0, 4, 3), (12.0, 1, 1)]
+    assert late_bursts([_result(1, 100.0, ())]) == []
