@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,7 +18,7 @@ import discord
 from musicbot.bot.replies import NO_PINGS
 from musicbot.queue import AutoplayEngine, MusicQueue, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
-from musicbot.storage import GuildSettings
+from musicbot.storage import GuildSettings, StorageError, UserSettings
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -54,13 +55,16 @@ class SessionManager:
     def all(self) -> list[GuildSession]:
         return list(self._sessions.values())
 
-    async def ensure(self, guild: discord.Guild, text_channel_id: int | None = None) -> GuildSession:
-        """The guild's session, created with its settings on first use."""
+    async def ensure(
+        self, guild: discord.Guild, text_channel_id: int | None = None, *, starter: discord.abc.User | None = None
+    ) -> GuildSession:
+        """The guild's session, created with its settings on first use. ``starter`` (who asked for
+        music) sets, where their ``/me`` says so, the volume and autoplay a new session begins with."""
         if text_channel_id is not None:
             self._text_channels[guild.id] = text_channel_id
         session = self._sessions.get(guild.id)
         if session is None:
-            settings = await self.bot.guild_settings(guild.id)
+            settings = _with_preferences(await self.bot.guild_settings(guild.id), await self._preferences(starter))
             session = GuildSession(
                 guild,
                 resolver=self.resolver,
@@ -75,6 +79,15 @@ class SessionManager:
             if settings.autoplay_default:
                 session.autoplay = AutoplayEngine(self.recommender, settings.autoplay_mode)
         return session
+
+    async def _preferences(self, user: discord.abc.User | None) -> UserSettings | None:
+        if user is None:
+            return None
+        try:
+            return await self.bot.user_settings.get(user.id)
+        except StorageError:  # the music starts anyway, with the server's defaults
+            log.warning("user settings unavailable for %s; using the server's defaults", user.id)
+            return None
 
     def apply_settings(self, session: GuildSession, settings: GuildSettings) -> None:
         """Guild settings that act on a live session (after ``/settings`` or at creation)."""
@@ -134,3 +147,14 @@ class SessionManager:
 def queue_limits(settings: GuildSettings) -> QueueLimits:
     return QueueLimits(max_length=settings.max_queue_length, max_track_s=settings.max_track_s)
 
+
+def _with_preferences(settings: GuildSettings, preferences: UserSettings | None) -> GuildSettings:
+    """The guild's settings for a session started by a user with these ``/me`` preferences: theirs
+    win where they set one (volume, autoplay); everything else is the server's."""
+    if preferences is None:
+        return settings
+    if preferences.default_volume is not None:
+        settings = replace(settings, default_volume=preferences.default_volume)
+    if preferences.autoplay is not None:
+        settings = replace(settings, autoplay_default=preferences.autoplay)
+    return settings

@@ -15,7 +15,7 @@ import pytest
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage import AuditLog, GuildSettings, GuildSettingsRepo, UserSettings
 from tests.bot.answers import Answer, command, playing, refused, suggestions
-from tests.bot.world import ADMIN, ALICE, DJ_ROLE, GUILD, TEXT, World, build_world, wait_for
+from tests.bot.world import ADMIN, ALICE, BOB, DJ_ROLE, GUILD, TEXT, World, build_world, wait_for
 from tests.harness import FakeDiscord
 from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.payloads import OPT_CHANNEL, OPT_ROLE, Payload, channel, role
@@ -197,6 +197,39 @@ async def test_me_volume_and_autoplay(world: World) -> None:
     assert (await mine(world)).autoplay is True
     assert done(await me(world, "autoplay", {"setting": "server"}), "Your autoplay: the server's default.")
     assert (await mine(world)).autoplay is None
+
+
+async def test_my_volume_and_autoplay_start_the_music_i_start(world: World) -> None:
+    await world.bot.update_guild_settings(GUILD, ADMIN_ID, default_volume=60)
+    await me(world, "volume", {"percent": 30})
+    await me(world, "autoplay", {"setting": "on"})
+    session = await playing(world)  # Alice starts the music
+    assert session.volume == pytest.approx(0.30)
+    assert session.autoplay is not None
+    await command(world, "play", {"query": "long440"}, user=BOB)  # the session exists: Bob's /play changes nothing
+    assert session.volume == pytest.approx(0.30)
+
+
+async def test_music_someone_else_starts_begins_at_the_servers_volume(world: World) -> None:
+    await world.bot.update_guild_settings(GUILD, ADMIN_ID, default_volume=60)
+    await me(world, "volume", {"percent": 30})  # Alice's, not Bob's
+    session = await playing(world, user=BOB)
+    assert session.volume == pytest.approx(0.60)
+    assert session.autoplay is None
+
+
+async def test_my_autoplay_off_wins_over_the_servers_on(world: World) -> None:
+    await world.bot.update_guild_settings(GUILD, ADMIN_ID, autoplay_default=True)
+    await me(world, "autoplay", {"setting": "off"})
+    assert (await playing(world)).autoplay is None
+
+
+async def test_the_music_starts_when_my_settings_cannot_be_read(world: World) -> None:
+    await world.bot.update_guild_settings(GUILD, ADMIN_ID, default_volume=60)
+    await me(world, "volume", {"percent": 30})
+    await world.bot.db.close()
+    session = await playing(world)  # the database is gone: the server's last known settings
+    assert session.volume == pytest.approx(0.60)
 
 
 async def test_me_filters(world: World) -> None:

@@ -72,7 +72,7 @@ class LibraryCog(MusicCog):
             require_same_channel(member, session.voice.channel)
         saved = await self.bot.playlists.load(member.id, name)
         await defer(interaction)  # joining voice and opening the first track can take seconds
-        session = await self.bot.sessions.ensure(guild, interaction.channel_id)
+        session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
         entries = await session.enqueue(saved.tracks, member, play_next=next)
         text = f"📂 Queued {_tracks(len(entries))} from “{safe(saved.name)}”"
         text += f" ({format_duration(sum(e.track.duration_s or 0.0 for e in entries))})."

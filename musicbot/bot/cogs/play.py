@@ -53,7 +53,7 @@ class PlayCog(MusicCog):
         if session is not None and session.voice is not None and session.voice.is_connected():
             require_same_channel(member, session.voice.channel)
         await defer(interaction)
-        session = await self.bot.sessions.ensure(guild, interaction.channel_id)
+        session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
         was_idle = session.queue.current is None
         entries = await session.play(query, member, play_next=next)
         started = was_idle and len(entries) == 1 and session.queue.current == entries[0]
@@ -85,7 +85,7 @@ class PlayCog(MusicCog):
     async def join(self, interaction: Interaction) -> None:
         guild, member = guild_and_member(interaction)
         channel = voice_channel_of(member)
-        session = await self.bot.sessions.ensure(guild, interaction.channel_id)
+        session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
         if session.voice is not None and session.voice.is_connected():
             if session.voice.channel is not None and session.voice.channel.id == channel.id:
                 await reply(interaction, f"I'm already in {channel.mention}.", ephemeral=True)
@@ -147,7 +147,7 @@ class SearchPicker(discord.ui.View):
             guild, member = guild_and_member(interaction)
             voice_channel_of(member)
             await defer(interaction)
-            session = await self.cog.bot.sessions.ensure(guild, interaction.channel_id)
+            session = await self.cog.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
             was_idle = session.queue.current is None
             entries = await session.enqueue([track], member)
             await reply(interaction, queued_message(entries, started=was_idle, play_next=False))

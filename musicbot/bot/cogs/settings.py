@@ -222,7 +222,7 @@ class SettingsCog(MusicCog):
     async def me_show(self, interaction: Interaction) -> None:
         await reply(interaction, embed=me_embed(await self.bot.user_settings.get(interaction.user.id)), ephemeral=True)
 
-    @me.command(name="volume", description="Your preferred volume (empty: the server's default)")
+    @me.command(name="volume", description="The volume music you start begins at (empty: the server's default)")
     @app_commands.describe(percent="0–200 %; leave empty to use the server's default")
     async def me_volume(self, interaction: Interaction, percent: Range[int, 0, 200] | None = None) -> None:
         await self.bot.user_settings.update(interaction.user.id, default_volume=percent)
@@ -253,7 +253,7 @@ class SettingsCog(MusicCog):
         options += [(n, f"{n} ({preset_kind(n)})") for n in [*sorted(FILTER_PRESETS), *sorted(EQ_PRESETS)]]
         return [app_commands.Choice(name=label, value=value) for value, label in options if typed in value][:25]
 
-    @me.command(name="autoplay", description="Your autoplay preference")
+    @me.command(name="autoplay", description="Autoplay when you start the music (or the server's default)")
     @app_commands.describe(setting="On, off, or the server's default")
     @app_commands.choices(setting=[app_commands.Choice(name="On", value="on"),
                                    app_commands.Choice(name="Off", value="off"),
