@@ -24,6 +24,7 @@ import discord
 from musicbot.dsp.params import FilterSettings
 from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
 from musicbot.sources.models import Resolved, ResolvedKind
+from musicbot.storage.history import PlayOutcome
 from musicbot.track import Track
 from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import EndReason, Engine, EventKind, Player, PlayerEvent, TrackStream
@@ -83,6 +84,7 @@ class GuildSession:
         opener: TrackOpener,
         announce: Callable[[str], None] = lambda text: None,
         on_change: Callable[[], None] = lambda: None,
+        on_play_end: Callable[[QueueEntry, PlayOutcome, str | None], None] = lambda entry, outcome, reason: None,
         settings: SessionSettings | None = None,
         queue: MusicQueue | None = None,
         engine: Engine | None = None,
@@ -93,6 +95,9 @@ class GuildSession:
         self.announce = announce
         # Called whenever what a now-playing panel shows may have changed (track start/end, queue, pause).
         self.on_change = on_change
+        # Called once when a play ends, with how (the history records it): finished or failed as
+        # the player reports it; skipped or stopped when a command ends it (a seek does not).
+        self.on_play_end = on_play_end
         self.settings = settings or SessionSettings()
         self.queue = queue or MusicQueue()
         self.player = Player(engine, on_event=self._post_event)
@@ -113,6 +118,7 @@ class GuildSession:
         self._preopen_task: asyncio.Task[None] | None = None
         self._generation = 0  # bumped whenever a pre-open in flight becomes stale
         self._last_end_error = False
+        self._errors: dict[int, str] = {}  # token → what its TRACK_ERROR said, for its end
         self._player_running = False
         self._voice_removed = False  # the bot was disconnected by someone else: do not rejoin
         self._rejoining = False
@@ -147,19 +153,25 @@ class GuildSession:
 
     async def previous(self) -> QueueEntry:
         """Go back to the track that played before this one (raises ``NoPreviousTrackError``)."""
+        current = self.queue.current
         entry = self.queue.previous()
+        self._end_play(PlayOutcome.SKIPPED, current)
         await self._start(entry)
         return entry
 
     async def replay(self) -> QueueEntry:
         """Restart the current track from the beginning."""
+        current = self.queue.current
         entry = self.queue.replay()
+        self._end_play(PlayOutcome.SKIPPED, current)
         await self._start(entry)
         return entry
 
     async def skip_to(self, index: int) -> QueueEntry:
         """Jump to the upcoming entry at 1-based ``index``."""
+        current = self.queue.current
         entry = self.queue.skip_to(index)
+        self._end_play(PlayOutcome.SKIPPED, current)
         await self._start(entry)
         return entry
 
@@ -194,6 +206,7 @@ class GuildSession:
 
     async def skip(self) -> QueueEntry | None:
         """The next entry (now playing), or None when the queue ran out."""
+        self._end_play(PlayOutcome.SKIPPED)
         entry = self.queue.skip()
         if entry is None:
             self._halt()
@@ -240,6 +253,7 @@ class GuildSession:
 
     def stop(self) -> None:
         """Clear the queue and end the current track; stay connected."""
+        self._end_play(PlayOutcome.STOPPED)
         self.queue.stop()
         self._halt()
 
@@ -292,6 +306,7 @@ class GuildSession:
 
     async def disconnect(self) -> None:
         """Stop and leave the voice channel (the queue is cleared)."""
+        self._end_play(PlayOutcome.STOPPED)
         self.queue.stop()
         self._halt()
         if self._idle_task is not None:
@@ -449,6 +464,19 @@ class GuildSession:
         self.player.queue_next(stream, token)
         self._ensure_playing()
 
+    def _end_play(self, outcome: PlayOutcome, entry: QueueEntry | None = None) -> None:
+        """A command ends what plays now (``entry``: the queue's current one unless given). Its
+        source's own end (REPLACED, STOPPED) comes later and is not reported again."""
+        entry = entry or self.queue.current
+        if entry is not None and self._current_token is not None:
+            self._report_end(entry, outcome)
+
+    def _report_end(self, entry: QueueEntry, outcome: PlayOutcome, reason: str | None = None) -> None:
+        try:
+            self.on_play_end(entry, outcome, reason)
+        except Exception:  # the history must never stop playback
+            log.exception("play end listener failed")
+
     def _notify(self) -> None:
         try:
             self.on_change()
@@ -474,10 +502,16 @@ class GuildSession:
         if event.kind is EventKind.TRACK_ERROR:
             name = entry.track.display_name if entry is not None else "the track"
             self.announce(f"Skipped {name}: {event.message}")
+            self._errors[event.token] = event.message or "the source failed"
         elif event.kind is EventKind.TRACK_START:
             self._on_track_start(event.token)
         elif event.kind is EventKind.TRACK_END:
             self._entries.pop(event.token, None)
+            error = self._errors.pop(event.token, None)
+            if entry is not None and event.reason is EndReason.FINISHED:
+                self._report_end(entry, PlayOutcome.FINISHED)
+            elif entry is not None and event.reason is EndReason.ERROR:
+                self._report_end(entry, PlayOutcome.FAILED, error)
             if self._preopened is not None and event.token == self._preopened[0]:
                 # The player dropped the pre-opened track half faded in (play/seek/stop during a
                 # crossfade): it cannot restart from its beginning, so open it again.

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from musicbot.bot.replies import NO_PINGS
-from musicbot.queue import AutoplayEngine, MusicQueue, QueueLimits, Recommender, YtDlpRecommender
+from musicbot.queue import AutoplayEngine, MusicQueue, QueueEntry, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
-from musicbot.storage import GuildSettings, StorageError, UserSettings
+from musicbot.storage import GuildSettings, PlayOutcome, StorageError, UserSettings
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -71,6 +71,7 @@ class SessionManager:
                 opener=self.opener,
                 announce=functools.partial(self.announce, guild.id),
                 on_change=functools.partial(self.on_change, guild.id),
+                on_play_end=functools.partial(self._play_ended, guild.id),
                 settings=SessionSettings(idle_leave_s=self.idle_leave_s, always_on=settings.stay_24_7),
                 queue=MusicQueue(limits=queue_limits(settings)),
             )
@@ -79,6 +80,10 @@ class SessionManager:
             if settings.autoplay_default:
                 session.autoplay = AutoplayEngine(self.recommender, settings.autoplay_mode)
         return session
+
+    def _play_ended(self, guild_id: int, entry: QueueEntry, outcome: PlayOutcome, reason: str | None) -> None:
+        """The history (``bot/history.py``) listens for this."""
+        self.bot.dispatch("session_play_ended", guild_id, entry.entry_id, outcome, reason)
 
     async def _preferences(self, user: discord.abc.User | None) -> UserSettings | None:
         if user is None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from musicbot.storage import HistoryEntry
+from musicbot.storage import HistoryEntry, PlayOutcome
 from musicbot.track import Track
 from tests.bot.answers import ADMIN_ID, Answer, command, playing, refused, suggestions
 from tests.bot.world import ALICE, BOB, GUILD, TEXT, World, track_for, wait_for
@@ -190,6 +190,54 @@ async def test_seek_is_not_a_new_play_but_replay_is(world: World) -> None:
     assert len(await world.bot.history.recent_by_guild(GUILD)) == 1
     await session.replay()
     await plays(world, 2)
+
+
+async def ended_plays(world: World, count: int, timeout_s: float = 10.0) -> list[HistoryEntry]:
+    """The guild's plays (oldest first) once ``count`` of them have an outcome."""
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        found = [p for p in reversed(await plays(world, count)) if p.outcome is not None]
+        if len(found) >= count:
+            return found
+        if time.perf_counter() > deadline:
+            raise AssertionError(f"{count} ended plays expected, found {len(found)}")
+        await asyncio.sleep(0.02)
+
+
+async def test_how_each_play_ended_is_recorded(world: World) -> None:
+    session = await playing(world, "list:a440,long440,long660")
+    await wait_for(lambda: session.queue.current is not None and session.queue.current.track.id == "local:long440")
+    assert (await command(world, "skip")).error is None  # a440 played to its end; long440 is skipped
+    await plays(world, 3)  # long660 started
+    await command(world, "stop")
+    finished, skipped, stopped = await ended_plays(world, 3)
+    assert (finished.track.id, finished.outcome) == ("local:a440", PlayOutcome.FINISHED)
+    assert (skipped.track.id, skipped.outcome) == ("local:long440", PlayOutcome.SKIPPED)
+    assert (stopped.track.id, stopped.outcome) == ("local:long660", PlayOutcome.STOPPED)
+    assert all(p.ended_at is not None and p.ended_at >= p.started_at for p in (finished, skipped, stopped))
+
+
+async def test_a_seek_ends_nothing_and_the_play_ends_once(world: World) -> None:
+    session = await playing(world, "long440")
+    await wait_for(lambda: session.position_s > 0.2)
+    await session.seek(3.0)
+    await wait_for(lambda: session.position_s >= 3.0)
+    await command(world, "leave")
+    [play] = await ended_plays(world, 1)
+    assert play.outcome is PlayOutcome.STOPPED
+    assert len(await world.bot.history.recent_by_guild(GUILD)) == 1
+
+
+async def test_history_shows_plays_that_did_not_finish(world: World) -> None:
+    session = await playing(world, "list:long440,a660")
+    await wait_for(lambda: session.position_s > 0.2)
+    await command(world, "skip")
+    await ended_plays(world, 1)
+    await plays(world, 2)  # a660 started
+    answer = await command(world, "history")
+    lines = answer.embeds[0]["description"].splitlines()
+    assert "Tone long440" in lines[-1] and "skipped" in lines[-1]
+    assert "Tone a660" in lines[0] and "skipped" not in lines[0]
 
 
 async def test_autoplay_picks_are_recorded_as_such(world: World) -> None:

@@ -18,7 +18,7 @@ from musicbot.bot.checks import guild_and_member, require_same_channel, voice_ch
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.format import format_duration, safe
 from musicbot.bot.replies import OK_COLOUR, defer, reply
-from musicbot.storage import HistoryEntry, StorageError
+from musicbot.storage import HistoryEntry, PlayOutcome, StorageError
 from musicbot.storage.playlists import MAX_NAME_LENGTH
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def listing(lines: Iterable[str], total: int, limit: int = EMBED_TEXT_LIMIT) -> 
 def history_line(entry: HistoryEntry) -> str:
     who = "autoplay" if entry.autoplay or entry.user_id is None else f"<@{entry.user_id}>"
     when = f"<t:{int(entry.started_at.timestamp())}:R>"
-    return f"{when} {safe(entry.track.display_name, 70)} — {who}"
+    # How it ended, when it did not simply play to the end (still playing, or the bot stopped: nothing).
+    ending = "" if entry.outcome in (None, PlayOutcome.FINISHED) else f" · {entry.outcome.value}"
+    return f"{when} {safe(entry.track.display_name, 70)} — {who}{ending}"
 
 
 class LibraryCog(MusicCog):
