@@ -31,12 +31,13 @@ def private(answer: Answer, text: str) -> bool:
     return answer.type == 4 and answer.ephemeral and answer.error is None and text in shown
 
 
-async def plays(world: World, count: int, timeout_s: float = 10.0) -> list[HistoryEntry]:
-    """The guild's plays (newest first) once there are ``count``: recording is write-behind, so flush and look."""
+async def plays(world: World, count: int, *, ended: bool = False, timeout_s: float = 10.0) -> list[HistoryEntry]:
+    """The guild's plays (newest first; with ``ended`` only those with an outcome) once there are
+    ``count``: recording is write-behind, so flush and look."""
     deadline = time.perf_counter() + timeout_s
     while True:
         await world.bot.db.outbox.flush()
-        found = await world.bot.history.recent_by_guild(GUILD)
+        found = [p for p in await world.bot.history.recent_by_guild(GUILD) if p.outcome is not None or not ended]
         if len(found) >= count:
             return found
         if time.perf_counter() > deadline:
@@ -192,25 +193,13 @@ async def test_seek_is_not_a_new_play_but_replay_is(world: World) -> None:
     await plays(world, 2)
 
 
-async def ended_plays(world: World, count: int, timeout_s: float = 10.0) -> list[HistoryEntry]:
-    """The guild's plays (oldest first) once ``count`` of them have an outcome."""
-    deadline = time.perf_counter() + timeout_s
-    while True:
-        found = [p for p in reversed(await plays(world, count)) if p.outcome is not None]
-        if len(found) >= count:
-            return found
-        if time.perf_counter() > deadline:
-            raise AssertionError(f"{count} ended plays expected, found {len(found)}")
-        await asyncio.sleep(0.02)
-
-
 async def test_how_each_play_ended_is_recorded(world: World) -> None:
     session = await playing(world, "list:a440,long440,long660")
     await wait_for(lambda: session.queue.current is not None and session.queue.current.track.id == "local:long440")
     assert (await command(world, "skip")).error is None  # a440 played to its end; long440 is skipped
     await plays(world, 3)  # long660 started
     await command(world, "stop")
-    finished, skipped, stopped = await ended_plays(world, 3)
+    stopped, skipped, finished = await plays(world, 3, ended=True)
     assert (finished.track.id, finished.outcome) == ("local:a440", PlayOutcome.FINISHED)
     assert (skipped.track.id, skipped.outcome) == ("local:long440", PlayOutcome.SKIPPED)
     assert (stopped.track.id, stopped.outcome) == ("local:long660", PlayOutcome.STOPPED)
@@ -223,7 +212,7 @@ async def test_a_seek_ends_nothing_and_the_play_ends_once(world: World) -> None:
     await session.seek(3.0)
     await wait_for(lambda: session.position_s >= 3.0)
     await command(world, "leave")
-    [play] = await ended_plays(world, 1)
+    [play] = await plays(world, 1, ended=True)
     assert play.outcome is PlayOutcome.STOPPED
     assert len(await world.bot.history.recent_by_guild(GUILD)) == 1
 
@@ -232,7 +221,7 @@ async def test_history_shows_plays_that_did_not_finish(world: World) -> None:
     session = await playing(world, "list:long440,a660")
     await wait_for(lambda: session.position_s > 0.2)
     await command(world, "skip")
-    await ended_plays(world, 1)
+    await plays(world, 1, ended=True)
     await plays(world, 2)  # a660 started
     answer = await command(world, "history")
     lines = answer.embeds[0]["description"].splitlines()

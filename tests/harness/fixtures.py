@@ -24,7 +24,7 @@ from discord.ext import commands
 
 from .fake_discord import FakeDiscord
 from .gateway import ensure_opus, fast_audio_player, make_offline
-from .payloads import Payload
+from .payloads import OWNER_USER, Payload, guild_payload
 from .voice_analysis import VoiceReceiver
 
 C = TypeVar("C", bound=discord.Client)
@@ -114,6 +114,19 @@ class OfflineBotFactory:
         if ready:
             bot._ready.set()
         return bot
+
+    async def in_voice(
+        self, guild_id: int, *, cls: type[discord.VoiceClient] = discord.VoiceClient
+    ) -> tuple[discord.Client, discord.VoiceClient]:
+        """A client in one guild its owner (``OWNER_USER``) is in, connected to the guild's voice
+        channel (id ``guild_id + 2``; the text channel is ``guild_id + 1``) with ``cls``."""
+        bot = await self(guilds=[guild_payload(guild_id, text_id=guild_id + 1, voice_id=guild_id + 2,
+                                               members=[OWNER_USER])])
+        channel = bot.get_channel(guild_id + 2)
+        assert isinstance(channel, discord.VoiceChannel)
+        vc = await channel.connect(timeout=5, cls=cls)
+        assert isinstance(vc, cls)
+        return bot, vc
 
     async def close_all(self) -> None:
         for bot in reversed(self.clients):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import discord
-
 from musicbot.voice.client import VoiceClient
-from tests.harness import OWNER_USER, SineSource, VoiceReceiver, guild_payload, play_to_end
+from tests.harness import SineSource, VoiceReceiver, play_to_end
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
 
-GUILD, TEXT, VOICE = 7000, 7001, 7002
+GUILD = 7000
 
 
 class CountingSource(SineSource):
@@ -32,10 +30,7 @@ class CountingSource(SineSource):
 async def test_every_packet_sent_is_followed_by_after_send(
     offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, fast_playback: float
 ) -> None:
-    bot = await offline_bot_factory(guilds=[guild_payload(GUILD, text_id=TEXT, voice_id=VOICE, members=[OWNER_USER])])
-    channel = bot.get_channel(VOICE)
-    assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=5, cls=VoiceClient)
+    bot, vc = await offline_bot_factory.in_voice(GUILD, cls=VoiceClient)
     source = CountingSource()
     await play_to_end(bot, vc, source)
     await voice_receiver.wait_until_quiet(GUILD, quiet_ms=50)

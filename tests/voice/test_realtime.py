@@ -12,16 +12,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from musicbot.voice.client import VoiceClient
 from musicbot.voice.realtime import SEND_THREAD_PRIORITY
-from tests.harness import OWNER_USER, SineSource, VoiceReceiver, guild_payload, play_to_end
+from tests.harness import SineSource, VoiceReceiver, play_to_end
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
 
-GUILD, TEXT, VOICE = 7100, 7101, 7102
+GUILD = 7100
 ROOT = Path(__file__).resolve().parents[2]
 PR_CAPBSET_DROP, CAP_SYS_NICE = 24, 23  # <linux/prctl.h>, <linux/capability.h>
 
@@ -49,10 +48,7 @@ class PolicyRecordingSource(SineSource):
 async def test_the_send_thread_runs_at_real_time_priority_and_nothing_else_does(
     offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, fast_playback: float
 ) -> None:
-    bot = await offline_bot_factory(guilds=[guild_payload(GUILD, text_id=TEXT, voice_id=VOICE, members=[OWNER_USER])])
-    channel = bot.get_channel(VOICE)
-    assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=5, cls=VoiceClient)
+    bot, vc = await offline_bot_factory.in_voice(GUILD, cls=VoiceClient)
     source = PolicyRecordingSource()
     await play_to_end(bot, vc, source)
     # The first read comes before the first send; from the second on, the thread is real-time.
