@@ -23,7 +23,7 @@ async def test_stats_when_idle(world: World) -> None:
     assert re.fullmatch(r"\d+:\d\d", fields["Uptime"])
     assert fields["Servers"] == "1 (1 shard)"
     assert fields["Players"] == "0 playing · 0 in voice"
-    assert fields["Audio engine (filters + output stage)"].startswith("no filtered frames yet")
+    assert fields["Audio engine (filters, output stage, Opus encoding)"].startswith("no filtered frames yet")
     assert fields["Database"] == "ok · 0 writes pending"
 
 
@@ -37,7 +37,7 @@ async def test_stats_while_playing_reports_the_engine_cost(world: World) -> None
     answer = await command(world, "stats")
     fields = shown(answer.embeds)
     assert fields["Players"] == "1 playing · 1 in voice"
-    engine = fields["Audio engine (filters + output stage)"]
+    engine = fields["Audio engine (filters, output stage, Opus encoding)"]
     match = re.match(r"(\d+) µs per frame \((\d+\.\d)% of the 20 ms budget\)\npassthrough: 0% of (\d+) frames", engine)
     assert match, engine
     assert (stats.dsp_frames, stats.dsp_seconds) == (frames, seconds)

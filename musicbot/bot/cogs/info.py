@@ -1,8 +1,8 @@
 """``/stats`` (SPEC §1 info group): uptime, servers, players, and what the audio engine costs.
 
-The engine cost comes from each player's ``EngineStats``: the time spent in the filter chain and
-the output stage (normalizer, volume, limiter) per frame that went through them. Opus encoding
-is not in that figure, and passthrough frames cost next to nothing, so they are counted apart.
+The engine cost comes from each player's ``EngineStats``: the time spent in the filter chain, the
+output stage (normalizer, volume, limiter) and the Opus encoder per frame that went through them.
+Passthrough frames cost next to nothing, so they are counted apart.
 The numbers cover the sessions that exist now (a session keeps its engine across tracks).
 """
 
@@ -72,8 +72,8 @@ class InfoCog(MusicCog):
         shards = self.bot.shard_count or 1
         embed.add_field(name="Servers", value=f"{len(self.bot.guilds)} ({shards} shard{'s' if shards != 1 else ''})")
         embed.add_field(name="Players", value=f"{len(playing)} playing · {len(connected)} in voice")
-        embed.add_field(name="Audio engine (filters + output stage)", value=engine_text(engine_totals(sessions)),
-                        inline=False)
+        embed.add_field(name="Audio engine (filters, output stage, Opus encoding)",
+                        value=engine_text(engine_totals(sessions)), inline=False)
         latency = self.bot.latency
         if math.isfinite(latency):
             embed.add_field(name="Gateway latency", value=f"{latency * 1000:.0f} ms")
