@@ -6,10 +6,10 @@ wait behind anything else that runs. At ``SCHED_FIFO`` it preempts every normal 
 Measured with ``benchmarks/voice_load.py`` (10 guilds, full filter chain), the worst guild's
 p99 inter-arrival jitter went from 0.8–4.1 ms to 0.1–1.3 ms.
 
-Only the send threads get it. The render workers stay at ``SCHED_IDLE`` (``voice/worker.py``):
-a worker at real-time priority takes the cores from this process's normal threads, and when
-one of them holds the GIL, the send thread that needs it waits too. Measured: some guilds'
-packets then left a steady 5–7 ms late.
+Only the send threads get it, not the threads they start. The render workers stay at
+``SCHED_IDLE`` (``voice/worker.py``): a worker at real-time priority takes the cores from this
+process's normal threads, and when one of them holds the GIL, the send thread that needs it
+waits too. Measured: some guilds' packets then left a steady 5–7 ms late.
 
 The kernel reserves 5% of every core for normal tasks (``sched_rt_runtime_us``), whatever a
 real-time thread does.
@@ -75,8 +75,10 @@ def _try_promote() -> tuple[bool, str]:
         return False, "this system has no real-time scheduling"
     _raise_rtprio_limit()
     try:
-        # pid 0 is the calling thread: the policy is per thread on Linux.
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SEND_THREAD_PRIORITY))
+        # pid 0 is the calling thread: the policy is per thread on Linux. SCHED_RESET_ON_FORK:
+        # threads this one starts (a source closed in the background, a stream re-opened, the
+        # render pool's threads started on first use) begin at normal priority, not real-time.
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(SEND_THREAD_PRIORITY))
     except PermissionError:
         return False, "not permitted"
     except OSError as error:

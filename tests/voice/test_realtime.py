@@ -32,15 +32,25 @@ def _may_use_real_time() -> bool:
     return os.geteuid() == 0 or hard == resource.RLIM_INFINITY or hard >= SEND_THREAD_PRIORITY
 
 
+def _policy() -> int:
+    return os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK
+
+
 class PolicyRecordingSource(SineSource):
-    """Records the scheduling policy of the thread that reads it (discord.py's send thread)."""
+    """Records the scheduling policy of the thread that reads it (discord.py's send thread), and of
+    a thread it starts (as the player does to close a source in the background)."""
 
     def __init__(self) -> None:
         super().__init__(440.0, 0.2)
         self.policies: list[int] = []
+        self.started_thread_policies: list[int] = []
 
     def read(self) -> bytes:
-        self.policies.append(os.sched_getscheduler(0))
+        self.policies.append(_policy())
+        if len(self.policies) == 5:
+            thread = threading.Thread(target=lambda: self.started_thread_policies.append(_policy()))
+            thread.start()
+            thread.join()
         return super().read()
 
 
@@ -53,7 +63,8 @@ async def test_the_send_thread_runs_at_real_time_priority_and_nothing_else_does(
     await play_to_end(bot, vc, source)
     # The first read comes before the first send; from the second on, the thread is real-time.
     assert source.policies[1:] and set(source.policies[1:]) == {os.SCHED_FIFO}
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the event loop's thread is left alone
+    assert source.started_thread_policies == [os.SCHED_OTHER]  # what it starts is not real-time
+    assert _policy() == os.SCHED_OTHER  # the event loop's thread is left alone
     assert len(voice_receiver.packets(GUILD)) >= 10  # and the packets went out
     await vc.disconnect(force=True)
 
@@ -67,7 +78,7 @@ def _promote_without_cap_sys_nice(rtprio: tuple[int, int]) -> subprocess.Complet
         "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
         "from musicbot.voice.realtime import promote_current_thread\n"
         "def run():\n"
-        "    print(promote_current_thread(), os.sched_getscheduler(0) == os.SCHED_FIFO)\n"
+        "    print(promote_current_thread(), os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO)\n"
         "t = threading.Thread(target=run); t.start(); t.join()\n"
         "print(os.sched_getscheduler(0) == os.SCHED_FIFO)\n"
     )
@@ -115,7 +126,7 @@ def test_a_thread_that_was_refused_does_not_ask_again() -> None:
     real = os.sched_setscheduler
 
     def counting(pid: int, policy: int, param: os.sched_param) -> None:
-        calls.append(policy)
+        calls.append(policy & ~os.SCHED_RESET_ON_FORK)
         raise PermissionError
 
     results: list[bool] = []
