@@ -268,6 +268,9 @@ async def test_stop_button_ends_playback_and_the_panel_drops_its_buttons(np_worl
     world = np_world
     session = await playing(world, "long440", "long660")
     panel_id = the_panel(world)["id"]
+    # The message is in the channel; wait until the bot has its id too (the send returned), or
+    # the click finds no panel to drop yet and the panel only follows at its next update.
+    await wait_for(lambda: str(panels(world).message_id(GUILD)) == panel_id)
     shown = updated(await click(world, "np:stop"))
     assert session.queue.current is None and not session.queue.upcoming
     assert shown["components"] == [] and "Nothing playing" in shown["embeds"][0]["title"]
