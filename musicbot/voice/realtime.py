@@ -4,7 +4,7 @@ Why: a send thread wakes every 20 ms, takes a packet that is already rendered, s
 sleeps again: microseconds of work that must happen on time. Under the normal policy it can
 wait behind anything else that runs. At ``SCHED_FIFO`` it preempts every normal task at once.
 Measured with ``benchmarks/voice_load.py`` (10 guilds, full filter chain), the worst guild's
-p99 inter-arrival jitter went from 0.8–4.1 ms to 0.1–1.3 ms.
+p99 inter-arrival jitter went from 0.8–4.1 ms to 0.1–1.6 ms (28 runs).
 
 Only the send threads get it, not the threads they start. The render workers stay at
 ``SCHED_IDLE`` (``voice/worker.py``): a worker at real-time priority takes the cores from this
