@@ -118,7 +118,6 @@ class GuildSession:
         self._preopen_task: asyncio.Task[None] | None = None
         self._generation = 0  # bumped whenever a pre-open in flight becomes stale
         self._last_end_error = False
-        self._errors: dict[int, str] = {}  # token → what its TRACK_ERROR said, for its end
         self._player_running = False
         self._voice_removed = False  # the bot was disconnected by someone else: do not rejoin
         self._rejoining = False
@@ -502,16 +501,14 @@ class GuildSession:
         if event.kind is EventKind.TRACK_ERROR:
             name = entry.track.display_name if entry is not None else "the track"
             self.announce(f"Skipped {name}: {event.message}")
-            self._errors[event.token] = event.message or "the source failed"
         elif event.kind is EventKind.TRACK_START:
             self._on_track_start(event.token)
         elif event.kind is EventKind.TRACK_END:
             self._entries.pop(event.token, None)
-            error = self._errors.pop(event.token, None)
             if entry is not None and event.reason is EndReason.FINISHED:
                 self._report_end(entry, PlayOutcome.FINISHED)
             elif entry is not None and event.reason is EndReason.ERROR:
-                self._report_end(entry, PlayOutcome.FAILED, error)
+                self._report_end(entry, PlayOutcome.FAILED, event.message)
             if self._preopened is not None and event.token == self._preopened[0]:
                 # The player dropped the pre-opened track half faded in (play/seek/stop during a
                 # crossfade): it cannot restart from its beginning, so open it again.

@@ -69,7 +69,7 @@ class EndReason(enum.Enum):
     FINISHED = "finished"  # the source ran out (or errored, see ERROR): the queue moves on
     REPLACED = "replaced"  # play()/skip() put another source in its place
     STOPPED = "stopped"  # stop()
-    ERROR = "error"  # the source raised; a TRACK_ERROR event with the message came first
+    ERROR = "error"  # the source raised; a TRACK_ERROR event came first, both carry the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +302,7 @@ class Player(discord.AudioSource):
             if failure is not None:
                 message = str(failure) or type(failure).__name__
                 self._emit(PlayerEvent(EventKind.TRACK_ERROR, current.token, message=message))
-                self._end_current(EndReason.ERROR)
+                self._end_current(EndReason.ERROR, message)
                 self._promote_next()
                 continue
             if packet is None:
@@ -410,13 +410,13 @@ class Player(discord.AudioSource):
                     self._dispose(self._next.source)
                     self._next = None
 
-    def _end_current(self, reason: EndReason) -> None:
+    def _end_current(self, reason: EndReason, message: str | None = None) -> None:
         if self._current is None:
             return
         slot, self._current = self._current, None
         self._current_token = None
         self._dispose(slot.source)
-        self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=reason))
+        self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=reason, message=message))
 
     def _promote_next(self) -> None:
         if self._next is not None:

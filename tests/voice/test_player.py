@@ -135,6 +135,8 @@ def test_source_error_reports_and_moves_on() -> None:
     errors = [e for e in events if e.kind is EventKind.TRACK_ERROR]
     assert len(errors) == 1 and errors[0].token == 1 and "connection reset" in (errors[0].message or "")
     assert (EventKind.TRACK_END, 1, EndReason.ERROR) in kinds(events)
+    [end] = [e for e in events if e.kind is EventKind.TRACK_END and e.token == 1]
+    assert end.message == errors[0].message  # the end says why too (the history records it)
     assert (EventKind.TRACK_START, 2, None) in kinds(events)
 
 
