@@ -152,24 +152,21 @@ class GuildSession:
 
     async def previous(self) -> QueueEntry:
         """Go back to the track that played before this one (raises ``NoPreviousTrackError``)."""
-        current = self.queue.current
-        entry = self.queue.previous()
-        self._end_play(PlayOutcome.SKIPPED, current)
-        await self._start(entry)
-        return entry
+        return await self._jump(self.queue.previous)
 
     async def replay(self) -> QueueEntry:
         """Restart the current track from the beginning."""
-        current = self.queue.current
-        entry = self.queue.replay()
-        self._end_play(PlayOutcome.SKIPPED, current)
-        await self._start(entry)
-        return entry
+        return await self._jump(self.queue.replay)
 
     async def skip_to(self, index: int) -> QueueEntry:
         """Jump to the upcoming entry at 1-based ``index``."""
+        return await self._jump(lambda: self.queue.skip_to(index))
+
+    async def _jump(self, move: Callable[[], QueueEntry]) -> QueueEntry:
+        """Move the queue (which raises when it cannot: then nothing ended) and play where it is;
+        what played until now counts as skipped."""
         current = self.queue.current
-        entry = self.queue.skip_to(index)
+        entry = move()
         self._end_play(PlayOutcome.SKIPPED, current)
         await self._start(entry)
         return entry
