@@ -38,6 +38,10 @@ class Config:
     discord_api_base: str | None
     discord_gateway_url: str | None
     dev_guild: int | None
+    # Added for operations (issue 13); defaults keep older constructions valid.
+    http_host: str = "127.0.0.1"
+    snapshot_interval_s: float = 2.0  # while playing, a guild's snapshot is written at least this often
+    snapshot_max_age_s: float = 86_400.0  # older snapshots are not resumed at start
 
     def require_token(self) -> str:
         if not self.discord_token:
@@ -85,6 +89,11 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         discord_api_base=_str(get("discord_api_base")),
         discord_gateway_url=_str(get("discord_gateway_url")),
         dev_guild=_int("MUSICBOT_DEV_GUILD", get("musicbot_dev_guild"), low=1),
+        http_host=str(get("musicbot_http_host", "127.0.0.1")),
+        snapshot_interval_s=_seconds("MUSICBOT_SNAPSHOT_INTERVAL", get("musicbot_snapshot_interval"), 2.0,
+                                     low=0.2, high=60.0),
+        snapshot_max_age_s=_seconds("MUSICBOT_SNAPSHOT_MAX_AGE", get("musicbot_snapshot_max_age"), 86_400.0,
+                                    low=0.0, high=365 * 86_400.0),
     )
 
 
@@ -116,6 +125,21 @@ def _int(name: str, value: object, *, low: int | None = None, high: int | None =
     if (low is not None and number < low) or (high is not None and number > high):
         bounds = f"{low if low is not None else '…'}–{high if high is not None else '…'}"
         raise ConfigError(f"{name} must be in {bounds}, got {number}")
+    return number
+
+
+def _seconds(name: str, value: object, default: float, *, low: float, high: float) -> float:
+    """Seconds as a number (``90``, ``0.5``) or with one unit suffix: ``s``, ``m``, ``h``, ``d``."""
+    if value in (None, ""):
+        return default
+    text = str(value).strip().lower()
+    scale = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}.get(text[-1:], None)
+    try:
+        number = float(text[:-1] if scale else text) * (scale or 1.0)
+    except ValueError:
+        raise ConfigError(f"{name} must be a duration like 30, 30s, 5m, 12h or 1d, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {value!r}")
     return number
 
 
