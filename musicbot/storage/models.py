@@ -127,3 +127,8 @@ class SnapshotRow(Base):
     autoplay: Mapped[bool] = mapped_column(sa.Boolean)
     paused: Mapped[bool] = mapped_column(sa.Boolean)
     saved_at: Mapped[datetime] = mapped_column()
+    history: Mapped[list[Any]] = mapped_column(sa.JSON, server_default=sa.text("'[]'"))
+    crossfade_s: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0"))
+    autoplay_mode: Mapped[str | None] = mapped_column(sa.String(16))
+    panel_channel_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    panel_message_id: Mapped[int | None] = mapped_column(sa.BigInteger)

@@ -40,9 +40,12 @@ class SnapshotEntry:
 class SessionSnapshot:
     """Everything needed to resume a guild's session.
 
-    ``queue`` is the upcoming tracks in order (not the current one). ``position_s`` is how far
-    into ``current`` playback was, in seconds. ``filters`` is the Lavalink-style filters object
+    ``queue`` is the upcoming tracks in order (not the current one); ``history`` what played
+    before it, oldest first (what ``/previous`` goes back to). ``position_s`` is how far into
+    ``current`` playback was, in seconds. ``filters`` is the Lavalink-style filters object
     (``musicbot.dsp.settings.settings_to_json``); treat it as read-only. ``volume`` is percent.
+    ``autoplay_mode`` is set when autoplay is on. ``panel_*`` locate the now-playing panel, so a
+    resumed session edits it in place.
     """
 
     guild_id: int
@@ -57,6 +60,11 @@ class SessionSnapshot:
     autoplay: bool = False
     paused: bool = False
     saved_at: datetime = field(default_factory=utcnow)
+    history: tuple[SnapshotEntry, ...] = ()
+    crossfade_s: float = 0.0
+    autoplay_mode: str | None = None
+    panel_channel_id: int | None = None
+    panel_message_id: int | None = None
 
 
 def save_op(snapshot: SessionSnapshot) -> WriteOp:
@@ -75,6 +83,11 @@ def save_op(snapshot: SessionSnapshot) -> WriteOp:
         "autoplay": snapshot.autoplay,
         "paused": snapshot.paused,
         "saved_at": snapshot.saved_at,
+        "history": [_entry_to_json(e) for e in snapshot.history],
+        "crossfade_s": float(snapshot.crossfade_s),
+        "autoplay_mode": snapshot.autoplay_mode,
+        "panel_channel_id": snapshot.panel_channel_id,
+        "panel_message_id": snapshot.panel_message_id,
     }
 
     async def op(session: AsyncSession) -> None:
@@ -117,6 +130,14 @@ class SnapshotRepo:
                 log.exception("session snapshot of guild %d is unreadable; not resuming it", row.guild_id)
         return snapshots
 
+    async def delete_older_than(self, cutoff: datetime) -> list[int]:
+        """Drop snapshots saved before ``cutoff`` (too old to resume); returns their guild ids."""
+        async with self._db.transaction() as session:
+            stale = SnapshotRow.saved_at < cutoff
+            guilds = list((await session.scalars(sa.select(SnapshotRow.guild_id).where(stale))).all())
+            await session.execute(sa.delete(SnapshotRow).where(stale))
+        return guilds
+
     async def delete(self, guild_id: int) -> None:
         async with self._db.transaction() as session:
             await delete_op(guild_id)(session)
@@ -149,4 +170,9 @@ def _from_row(row: SnapshotRow) -> SessionSnapshot:
         autoplay=row.autoplay,
         paused=row.paused,
         saved_at=row.saved_at,
+        history=tuple(_entry_from_json(e) for e in row.history or ()),
+        crossfade_s=row.crossfade_s,
+        autoplay_mode=row.autoplay_mode,
+        panel_channel_id=row.panel_channel_id,
+        panel_message_id=row.panel_message_id,
     )

@@ -47,6 +47,11 @@ def make_snapshot(guild_id: int = 1234567890123456789, *, queue_len: int = 5, po
         loop_mode=LoopMode.QUEUE,
         volume=volume,
         autoplay=True,
+        autoplay_mode="artist",
+        history=(SnapshotEntry(make_track(500), requester_id=7), SnapshotEntry(make_track(501), autoplay=True)),
+        crossfade_s=4.5,
+        panel_channel_id=876543210987654321,
+        panel_message_id=1111222233334444555,
         paused=False,
         saved_at=saved_at,
     )

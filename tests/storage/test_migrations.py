@@ -19,6 +19,7 @@ from musicbot.storage import (
     GuildSettingsRepo,
     HistoryRepo,
     PlaylistRepo,
+    SnapshotRepo,
     current_revision,
     head_revision,
     upgrade,
@@ -57,9 +58,14 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          "VALUES (7, 'Old Mix', 'old mix', 1, 60.0, :ts, :ts)", {"ts": ts}),
         ("INSERT INTO playlist_tracks (playlist_id, position, track) "
          "SELECT id, 0, :t FROM playlists WHERE owner_id = 7", {"t": track}),
+        ("INSERT INTO session_snapshots (guild_id, voice_channel_id, text_channel_id, queue, current, position_s, "
+         "filters, loop_mode, volume, autoplay, paused, saved_at) VALUES (:g, 5, NULL, :q, :c, 12.5, :f, 'off', "
+         "90, false, true, :ts)",
+         {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
+          "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0002"
-    assert await current_revision(url) == "0002"
+    assert await upgrade(url) == head_revision() == "0003"
+    assert await current_revision(url) == "0003"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -71,6 +77,11 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         assert (await GuildSettingsRepo(db).update(2**62, crossfade_s=6.5, actor_id=1)).crossfade_s == 6.5
         [played] = await HistoryRepo(db).recent_by_guild(2**62)
         assert played.track.id == "youtube:old" and played.started_at == T0
+        # A snapshot written before 0003 resumes: no history, no crossfade, the panel found by looking.
+        [snapshot] = await SnapshotRepo(db).load_all()
+        assert snapshot.current is not None and snapshot.current.track.id == "youtube:old"
+        assert (snapshot.position_s, snapshot.paused, snapshot.history, snapshot.crossfade_s) == (12.5, True, (), 0.0)
+        assert snapshot.panel_message_id is None
         playlist = await PlaylistRepo(db).load(7, "old mix")
         assert playlist.name == "Old Mix" and [t.id for t in playlist.tracks] == ["youtube:old"]
         [audited] = await AuditLog(db).recent(2**62)  # the table 0002 created

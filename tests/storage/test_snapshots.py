@@ -89,3 +89,11 @@ async def test_schedule_delete_wins_over_a_pending_save(db: Database) -> None:
 def test_defaults_make_a_minimal_snapshot() -> None:
     snap = SessionSnapshot(guild_id=1, voice_channel_id=2)
     assert snap.queue == () and snap.current is None and snap.filters == {} and snap.saved_at.tzinfo is not None
+
+
+async def test_snapshots_older_than_the_cutoff_are_dropped(db: Database) -> None:
+    repo = SnapshotRepo(db)
+    await repo.save(make_snapshot(1, saved_at=at(0)))
+    await repo.save(make_snapshot(2, saved_at=at(100)))
+    assert await repo.delete_older_than(at(50)) == [1]
+    assert [s.guild_id for s in await repo.load_all()] == [2]
