@@ -1,9 +1,10 @@
 """yt-dlp as a source: YouTube (and every other site yt-dlp knows), searches, playlists, live streams.
 
-Set up for YouTube as it is in 2026: ``yt-dlp[default]`` brings yt-dlp-ejs, and YouTube's
-signature challenges need a JavaScript runtime. yt-dlp enables only deno by default, so node
-is passed explicitly when it is new enough (yt-dlp 2026.8.19 rejects node older than 22, see
-``yt_dlp.utils._jsruntime.NodeJsRuntime.MIN_SUPPORTED_VERSION``).
+Set up for YouTube as it is in 2026: ``yt-dlp[default,deno]`` brings yt-dlp-ejs and deno, and
+YouTube's signature challenges need a JavaScript runtime. Which one is yt-dlp's own discovery's
+answer (``sources/jsruntime.py``: the environment's scripts folder first, then PATH; node only
+from 22 on). The option given to yt-dlp names exactly that runtime, or is left out so yt-dlp keeps
+its default: an empty ``js_runtimes`` would *replace* the default and disable every runtime.
 
 Every extraction is blocking network I/O and runs in a worker thread (``asyncio.to_thread``);
 one ``YoutubeDL`` per call because the object is not thread-safe.
@@ -13,16 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import shutil
-import subprocess
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from musicbot.sources.errors import NotFoundError, SourceError, UnsupportedError, classify_ytdlp_error
+from musicbot.sources.jsruntime import JsRuntime, discover_js_runtime, missing_runtime_advice
 from musicbot.sources.models import Resolved, ResolvedKind, StreamInfo, url_expiry
 from musicbot.track import Track
 
@@ -30,71 +28,14 @@ log = logging.getLogger(__name__)
 
 AUDIO_FORMAT = "bestaudio[acodec=opus]/bestaudio/best"  # itag 251 (WebM/Opus 48 kHz) passes through untouched
 SEARCH_LIMIT = 5
-_FALLBACK_NODE_MIN = (22, 0, 0)
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
-@dataclass(frozen=True)
-class JsRuntimes:
-    """The ``js_runtimes`` option for yt-dlp and why each candidate was or was not used."""
+def ytdlp_options(*, js_runtime: JsRuntime | None, cookies_file: Path | None = None) -> dict[str, Any]:
+    """The ``YoutubeDL`` parameters every call uses.
 
-    runtimes: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
-    notes: tuple[str, ...] = ()
-
-    def as_option(self) -> dict[str, dict[str, str]]:
-        return {name: dict(config) for name, config in self.runtimes.items()}
-
-
-def node_min_version() -> tuple[int, ...]:
-    """The oldest node yt-dlp's challenge solver accepts, read from the installed yt-dlp."""
-    try:
-        from yt_dlp.utils._jsruntime import NodeJsRuntime
-
-        return tuple(NodeJsRuntime.MIN_SUPPORTED_VERSION)
-    except (ImportError, AttributeError):
-        return _FALLBACK_NODE_MIN
-
-
-def exe_version(path: str) -> tuple[int, ...] | None:
-    """``path --version`` as a tuple, None when it cannot be run. Blocking (a subprocess)."""
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _VERSION.search(out)
-    return tuple(int(g) for g in match.groups()) if match else None
-
-
-def detect_js_runtimes(
-    *,
-    which: Callable[[str], str | None] = shutil.which,
-    version_of: Callable[[str], tuple[int, ...] | None] = exe_version,
-    node_min: tuple[int, ...] | None = None,
-) -> JsRuntimes:
-    """Find deno and node on PATH. Called once at start, from any thread (it runs subprocesses)."""
-    runtimes: dict[str, Mapping[str, str]] = {}
-    notes: list[str] = []
-    deno = which("deno")
-    if deno:
-        runtimes["deno"] = MappingProxyType({"path": deno})
-        notes.append(f"deno at {deno}")
-    node = which("node")
-    minimum = node_min or node_min_version()
-    if node:
-        version = version_of(node)
-        shown = ".".join(map(str, version)) if version else "unknown"
-        if version is not None and version >= minimum:
-            runtimes["node"] = MappingProxyType({"path": node})
-            notes.append(f"node {shown} at {node}")
-        else:
-            notes.append(f"node {shown} at {node} is too old for yt-dlp (needs ≥ {'.'.join(map(str, minimum))})")
-    if not runtimes:
-        notes.append("no JavaScript runtime: YouTube will fail or lose formats; install deno or a recent node")
-    return JsRuntimes(MappingProxyType(runtimes), tuple(notes))
-
-
-def ytdlp_options(*, js_runtimes: JsRuntimes, cookies_file: Path | None = None) -> dict[str, Any]:
-    """The ``YoutubeDL`` parameters every call uses."""
+    ``js_runtime`` None (none was found) leaves ``js_runtimes`` out, so yt-dlp keeps its default
+    (deno, looked for again when a challenge needs it) instead of running with every runtime off.
+    """
     options: dict[str, Any] = {
         "quiet": True,
         "no_warnings": True,
@@ -105,12 +46,22 @@ def ytdlp_options(*, js_runtimes: JsRuntimes, cookies_file: Path | None = None) 
         "extract_flat": "in_playlist",  # playlists come back as titles and ids; entries resolve when played
         "noplaylist": True,  # watch?v=X&list=Y plays the video the user pasted, not the whole list
         "socket_timeout": 15,
-        "js_runtimes": js_runtimes.as_option(),
         "logger": _YtDlpLog(),  # without a logger yt-dlp prints errors to stderr even when quiet
     }
+    if js_runtime is not None:
+        # Exactly the runtime the start-up line names: what is logged is what yt-dlp runs.
+        options["js_runtimes"] = {js_runtime.name: {"path": js_runtime.path}}
     if cookies_file is not None:
         options["cookiefile"] = str(cookies_file)
     return options
+
+
+def log_js_runtime(runtime: JsRuntime | None) -> None:
+    """The one start-up line saying which runtime YouTube's challenges run in, or how to get one."""
+    if runtime is not None:
+        log.info("yt-dlp JavaScript runtime: %s", runtime.describe())
+    else:
+        log.warning("yt-dlp JavaScript runtime: none found. %s", missing_runtime_advice())
 
 
 class _YtDlpLog:
@@ -131,11 +82,15 @@ class _YtDlpLog:
 class YtDlpBackend:
     """Resolves URLs and searches with yt-dlp; coroutines for the event loop, work in worker threads."""
 
-    def __init__(self, *, cookies_file: Path | None = None, js_runtimes: JsRuntimes | None = None) -> None:
-        self.js_runtimes = js_runtimes if js_runtimes is not None else detect_js_runtimes()
-        for note in self.js_runtimes.notes:
-            log.info("yt-dlp JavaScript runtime: %s", note)
-        self.options = ytdlp_options(js_runtimes=self.js_runtimes, cookies_file=cookies_file)
+    def __init__(self, *, cookies_file: Path | None = None,
+                 js_runtime: JsRuntime | Literal["discover"] | None = "discover") -> None:
+        """``js_runtime="discover"`` (the bot, once at start; blocking: runs each candidate's
+        ``--version``) finds and logs the runtime; tests may name one, or None for yt-dlp's default."""
+        if js_runtime == "discover":
+            js_runtime = discover_js_runtime()
+            log_js_runtime(js_runtime)
+        self.js_runtime = js_runtime
+        self.options = ytdlp_options(js_runtime=js_runtime, cookies_file=cookies_file)
 
     async def resolve(self, url: str) -> Resolved:
         """A video/track URL → one track; a playlist/album → its entries, flat (not yet playable)."""

@@ -22,7 +22,7 @@ from musicbot.sources.resolver import Resolver
 from musicbot.sources.spotify import SpotifyBackend, StaticToken
 from musicbot.sources.ssrf import UrlGuard
 from musicbot.sources.stream import StreamOpener
-from musicbot.sources.ytdlp import JsRuntimes, YtDlpBackend
+from musicbot.sources.ytdlp import YtDlpBackend
 from musicbot.track import Track
 from tests.sources.server import SPOTIFY_TRACK, MediaServer
 from tests.sources.timeline import collect
@@ -191,7 +191,7 @@ async def test_a_search_never_lists_symlinks_leading_outside(library: LocalLibra
 # ---------------------------------------------------------------------- end to end on 127.0.0.1
 @pytest.fixture(scope="module")
 def real_ytdlp() -> YtDlpBackend:
-    return YtDlpBackend(js_runtimes=JsRuntimes())
+    return YtDlpBackend()
 
 
 async def test_direct_audio_and_radio_resolve_without_ytdlp(server: MediaServer, real_ytdlp: YtDlpBackend) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from musicbot.sources import errors
+from musicbot.sources.jsruntime import discover_js_runtime
 from musicbot.sources.models import ResolvedKind
-from musicbot.sources.ytdlp import JsRuntimes, YtDlpBackend, detect_js_runtimes, track_from_info, ytdlp_options
+from musicbot.sources.ytdlp import YtDlpBackend, track_from_info, ytdlp_options
 from tests.sources.server import MediaServer
-
-NO_RUNTIMES = JsRuntimes()
 
 
 @pytest.fixture(scope="module")
 def backend() -> YtDlpBackend:
-    return YtDlpBackend(js_runtimes=NO_RUNTIMES)
+    return YtDlpBackend()  # as the bot builds it: the JS runtime discovered (no network involved)
 
 
 async def test_generic_extractor_resolves_a_local_media_url(server: MediaServer, backend: YtDlpBackend) -> None:
@@ -46,33 +45,18 @@ async def test_a_missing_file_is_classified_unavailable(server: MediaServer, bac
     assert not caught.value.retryable
 
 
-def test_node_is_configured_when_new_enough_and_deno_whenever_present() -> None:
-    paths = {"node": "/opt/node/bin/node", "deno": "/usr/local/bin/deno"}
-    found = detect_js_runtimes(which=paths.get, version_of=lambda _: (22, 11, 0), node_min=(22, 0, 0))
-    assert found.as_option() == {"deno": {"path": "/usr/local/bin/deno"}, "node": {"path": "/opt/node/bin/node"}}
-
-    old = detect_js_runtimes(which={"node": "/usr/bin/node"}.get, version_of=lambda _: (20, 20, 2),
-                             node_min=(22, 0, 0))
-    assert old.as_option() == {}
-    assert any("too old" in note for note in old.notes)
-
-    nothing = detect_js_runtimes(which=lambda _: None)
-    assert nothing.as_option() == {} and "no JavaScript runtime" in nothing.notes[-1]
-
-
 def test_options_hand_runtimes_and_cookies_to_youtube_dl(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import yt_dlp
 
     cookies = tmp_path / "cookies.txt"
     cookies.write_text("# Netscape HTTP Cookie File\n")
-    runtimes = detect_js_runtimes()  # whatever this machine has; no network involved
-    options = ytdlp_options(js_runtimes=runtimes, cookies_file=cookies)
+    runtime = discover_js_runtime()  # whatever this machine has; no network involved
+    options = ytdlp_options(js_runtime=runtime, cookies_file=cookies)
     assert options["cookiefile"] == str(cookies)
     assert options["extract_flat"] == "in_playlist" and options["noplaylist"] is True
     with yt_dlp.YoutubeDL(options) as ydl:  # yt-dlp validates the js_runtimes shape here
-        assert set(ydl._js_runtimes) == set(runtimes.as_option())
-        for name, runtime in ydl._js_runtimes.items():
-            assert runtime is not None and runtime.info is not None and runtime.info.supported, name
+        for name, enabled in ydl._js_runtimes.items():
+            assert enabled is not None and enabled.info is not None and enabled.info.supported, name
 
 
 @pytest.mark.parametrize(("text", "cls", "retryable"), [
