@@ -2,11 +2,15 @@
 
 The TOML file (``musicbot.toml`` in the working folder, or the path in ``MUSICBOT_CONFIG``)
 uses the same names in lower case; an environment variable wins over the file. Every error
-names the variable and says what a valid value looks like.
+names the variable and says what a valid value looks like. ``SETTINGS`` is the one list of
+known names: a key the file has, or a ``MUSICBOT_*`` variable the environment has, that is not
+in it is an error naming the nearest known one (a typo would otherwise leave a default in force
+without a word). This module imports nothing heavy: ``musicbot run`` reads it before the bot.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -18,6 +22,54 @@ from musicbot.errors import ConfigError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("pretty", "json")
+DEFAULT_TOML = Path("musicbot.toml")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as a user writes it: ``env`` in the environment, ``env.lower()`` in the file."""
+
+    env: str
+    meaning: str
+    default: str  # as the README shows it
+    in_file: bool = True  # False: only the environment can set it
+
+    @property
+    def key(self) -> str:
+        """The name in ``musicbot.toml``."""
+        return self.env.lower()
+
+
+# The README's configuration table lists exactly these (tests/test_config.py checks it).
+# A new setting is one row here, one field on Config and one line in load_config.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DISCORD_TOKEN", "bot token", "required for `run` and `sync`"),
+    Setting("DATABASE_URL", "`sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`", "`./data/musicbot.db`"),
+    Setting("MUSICBOT_CONFIG", "path of the TOML settings file (environment only); must exist when set",
+            "`./musicbot.toml` if present", in_file=False),
+    Setting("MUSICBOT_DATA_DIR", "data folder", "`./data`"),
+    Setting("MUSICBOT_HTTP_HOST", "address `/health`, `/ready` and `/metrics` listen on",
+            "`127.0.0.1` (Docker image: `0.0.0.0`)"),
+    Setting("MUSICBOT_HTTP_PORT", "port of `/health`, `/ready` and `/metrics` (0 = off)", "8080"),
+    Setting("MUSICBOT_LOG_LEVEL", "`debug`, `info`, `warning` or `error`", "`info`"),
+    Setting("MUSICBOT_LOG_FORMAT", "`pretty` or `json`", "`pretty`"),
+    Setting("SPOTIFY_CLIENT_ID", "Spotify support (with the secret)", "unset"),
+    Setting("SPOTIFY_CLIENT_SECRET", "Spotify support (with the id)", "unset"),
+    Setting("MUSICBOT_MUSIC_DIR", "local music folder", "unset (off)"),
+    Setting("MUSICBOT_ALLOWED_HOSTS", "hosts/CIDRs exempt from the private-address guard", "empty"),
+    Setting("MUSICBOT_YTDLP_COOKIES", "cookies file for yt-dlp", "unset"),
+    Setting("SHARD_COUNT", "number of shards", "automatic"),
+    Setting("SHARD_IDS", "shards this process runs, e.g. `0,1` (needs `SHARD_COUNT`)", "all"),
+    Setting("DISCORD_API_BASE", "REST API base URL (a proxy)", "`https://discord.com/api/v10`"),
+    Setting("DISCORD_GATEWAY_URL", "gateway URL (a proxy)", "Discord's"),
+    Setting("MUSICBOT_DEV_GUILD", "guild to sync commands to while developing", "unset"),
+    Setting("MUSICBOT_SNAPSHOT_INTERVAL", "a playing guild's state is saved at least this often "
+            "(`30`, `30s`, `5m`; 0.2 s to 60 s)", "`2s`"),
+    Setting("MUSICBOT_SNAPSHOT_MAX_AGE", "older saved states are not resumed at start (`12h`, `1d`)", "`1d`"),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+# Variables of our own prefix that are not settings: knobs of the test suite.
+_NOT_SETTINGS_PREFIXES = ("MUSICBOT_TEST_", "MUSICBOT_FUZZ_")
 
 
 @dataclass(frozen=True)
@@ -53,11 +105,20 @@ class Config:
 
 
 def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = None) -> Config:
-    """Read and validate all settings. Raises ``ConfigError`` naming the first bad variable."""
+    """Read and validate all settings. Raises ``ConfigError`` naming the first bad setting.
+
+    ``env`` defaults to ``os.environ``. ``toml_path`` is where to look for the file when
+    ``MUSICBOT_CONFIG`` is not set (default ``./musicbot.toml``); only that default location may
+    be absent: a file ``MUSICBOT_CONFIG`` names must exist.
+    """
     environ = dict(os.environ if env is None else env)
-    values = _read_toml(toml_path or _default_toml(environ))
-    values.update({k.lower(): v for k, v in environ.items() if v != ""})
-    get = values.get
+    _check_environment_names(environ)
+    values = _read_file(environ, toml_path)
+    values.update({k.lower(): v for k, v in environ.items() if v != "" and k.lower() in _BY_KEY})
+
+    def get(key: str, default: object = None) -> object:
+        assert key in _BY_KEY, f"{key} is read but missing from SETTINGS"
+        return values.get(key, default)
 
     data_dir = Path(str(get("musicbot_data_dir", "./data"))).expanduser()
     database_url = str(get("database_url") or f"sqlite+aiosqlite:///{(data_dir / 'musicbot.db').as_posix()}")
@@ -97,18 +158,59 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     )
 
 
-def _default_toml(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("MUSICBOT_CONFIG", "musicbot.toml"))
+def _check_environment_names(environ: Mapping[str, str]) -> None:
+    """Our prefix is ours: a ``MUSICBOT_*`` variable that is no setting is a typo. Other
+    variables belong to other programs and are none of our business."""
+    unknown = [
+        name for name, value in environ.items()
+        if name.upper().startswith("MUSICBOT_") and value != ""
+        and not name.upper().startswith(_NOT_SETTINGS_PREFIXES) and name.lower() not in _BY_KEY
+    ]
+    if unknown:
+        names = [s.env for s in SETTINGS]
+        raise ConfigError("; ".join(
+            f"environment: unknown setting {name!r}{_nearest(name.upper(), names)} (unset it if it is not for musicbot)"
+            for name in sorted(unknown)
+        ))
 
 
-def _read_toml(path: Path) -> dict[str, object]:
-    if not path.exists():
-        return {}
+def _read_file(environ: Mapping[str, str], default: Path | None) -> dict[str, object]:
+    named = environ.get("MUSICBOT_CONFIG", "")
+    path = Path(named).expanduser() if named else (default or DEFAULT_TOML)
     try:
         with path.open("rb") as fh:
-            return {str(k).lower(): v for k, v in tomllib.load(fh).items()}
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        if not named:
+            return {}  # the default location is optional
+        raise ConfigError(
+            f"MUSICBOT_CONFIG={named}: no such file: create it (settings in lower case, e.g. "
+            'musicbot_log_level = "debug") or unset MUSICBOT_CONFIG'
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a settings file: point MUSICBOT_CONFIG at a .toml file") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the settings file {path}: {err.strerror or err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from None
+    problems = [_file_key_problem(path, str(key)) for key in data]
+    if any(problems):
+        raise ConfigError("; ".join(p for p in problems if p))
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _file_key_problem(path: Path, key: str) -> str | None:
+    setting = _BY_KEY.get(key.lower())
+    if setting is None:
+        return f"{path}: unknown setting {key!r}{_nearest(key.lower(), [s.key for s in SETTINGS if s.in_file])}"
+    if not setting.in_file:
+        return f"{path}: {key!r} can only be set in the environment ({setting.env})"
+    return None
+
+
+def _nearest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; known settings: {', '.join(known)}"
 
 
 def _str(value: object) -> str | None:
@@ -133,14 +235,22 @@ def _seconds(name: str, value: object, default: float, *, low: float, high: floa
     if value in (None, ""):
         return default
     text = str(value).strip().lower()
-    scale = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}.get(text[-1:], None)
+    scale = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}.get(text[-1:])
     try:
         number = float(text[:-1] if scale else text) * (scale or 1.0)
     except ValueError:
         raise ConfigError(f"{name} must be a duration like 30, 30s, 5m, 12h or 1d, got {value!r}") from None
     if not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {value!r}")
+        raise ConfigError(f"{name} must be between {_duration(low)} and {_duration(high)}, got {value!r}")
     return number
+
+
+def _duration(seconds: float) -> str:
+    """Seconds in the largest unit ``_seconds`` reads that divides them: 60 -> 1m, 86400 -> 1d."""
+    for suffix, scale in (("d", 86_400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds and seconds % scale == 0:
+            return f"{seconds / scale:g}{suffix}"
+    return f"{seconds:g}s"
 
 
 def _int_list(name: str, value: object) -> tuple[int, ...] | None:

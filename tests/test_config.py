@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import discord
 import discord.http
 import pytest
 
-from musicbot.config import load_config
+from musicbot.config import SETTINGS, load_config
 from musicbot.errors import ConfigError
 
 
@@ -75,3 +76,120 @@ def test_a_bot_that_cannot_reach_discord_says_so_instead_of_a_traceback(tmp_path
             run_bot(config)
     finally:
         discord.http.Route.BASE = old_base
+
+
+def test_a_missing_musicbot_config_file_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "etc" / "musicbot.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config({"MUSICBOT_CONFIG": str(missing)})
+    assert str(caught.value).startswith(f"MUSICBOT_CONFIG={missing}: no such file")
+    assert "unset MUSICBOT_CONFIG" in str(caught.value)
+
+
+def test_musicbot_config_names_the_file_to_read(tmp_path: Path) -> None:
+    named = tmp_path / "elsewhere.toml"
+    named.write_text("musicbot_http_port = 9100\n")
+    (tmp_path / "default.toml").write_text("musicbot_http_port = 9200\n")
+    config = load_config({"MUSICBOT_CONFIG": str(named)}, toml_path=tmp_path / "default.toml")
+    assert config.http_port == 9100
+
+
+def test_musicbot_config_naming_a_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder, not a settings file"):
+        load_config({"MUSICBOT_CONFIG": str(tmp_path)})
+
+
+def test_an_unknown_key_in_the_file_names_the_nearest_setting(tmp_path: Path) -> None:
+    toml = tmp_path / "musicbot.toml"
+    toml.write_text("musicbot_http_prot = 9000\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, toml_path=toml)
+    assert str(caught.value) == f"{toml}: unknown setting 'musicbot_http_prot'; did you mean 'musicbot_http_port'?"
+
+
+def test_every_unknown_key_is_named_at_once_and_far_off_ones_list_the_settings(tmp_path: Path) -> None:
+    toml = tmp_path / "musicbot.toml"
+    toml.write_text('discord_tokne = "x"\ncolour = "blue"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, toml_path=toml)
+    message = str(caught.value)
+    assert "unknown setting 'discord_tokne'; did you mean 'discord_token'?" in message
+    assert "unknown setting 'colour'; known settings: discord_token, database_url, " in message
+    assert "musicbot_config" not in message  # not a file setting, so not offered
+
+
+def test_musicbot_config_cannot_be_set_in_the_file(tmp_path: Path) -> None:
+    toml = tmp_path / "musicbot.toml"
+    toml.write_text('musicbot_config = "other.toml"\n')
+    with pytest.raises(ConfigError, match="'musicbot_config' can only be set in the environment"):
+        load_config({}, toml_path=toml)
+
+
+def test_an_unknown_musicbot_variable_in_the_environment_names_the_nearest_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"MUSICBOT_HTTP_PROT": "9000"}, toml_path=tmp_path / "absent.toml")
+    assert str(caught.value).startswith(
+        "environment: unknown setting 'MUSICBOT_HTTP_PROT'; did you mean 'MUSICBOT_HTTP_PORT'?"
+    )
+
+
+def test_other_programs_variables_and_the_test_suites_knobs_are_left_alone(tmp_path: Path) -> None:
+    env = {"HOME": "/root", "HTTP_PORT": "1", "DISCORD_TOKEN_FILE": "x", "MUSICBOT_TEST_POSTGRES": "postgresql://x",
+           "MUSICBOT_FUZZ_SEED": "7", "MUSICBOT_UNUSED": ""}
+    config = load_config(env, toml_path=tmp_path / "absent.toml")
+    assert config.http_port == 8080 and config.discord_token is None
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "0.5"}, (0.5, 86_400.0)),
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "30s"}, (30.0, 86_400.0)),
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "1m"}, (60.0, 86_400.0)),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "12h"}, (2.0, 43_200.0)),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "7d"}, (2.0, 604_800.0)),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "0"}, (2.0, 0.0)),
+    ],
+)
+def test_durations_take_units(tmp_path: Path, env: dict[str, str], expected: tuple[float, float]) -> None:
+    config = load_config(env, toml_path=tmp_path / "absent.toml")
+    assert (config.snapshot_interval_s, config.snapshot_max_age_s) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "soon"}, "MUSICBOT_SNAPSHOT_INTERVAL must be a duration like 30, 30s, 5m"),
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "5x"}, "MUSICBOT_SNAPSHOT_INTERVAL must be a duration like"),
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "0.1"}, "MUSICBOT_SNAPSHOT_INTERVAL must be between 0.2s and 1m"),
+        ({"MUSICBOT_SNAPSHOT_INTERVAL": "2h"}, "MUSICBOT_SNAPSHOT_INTERVAL must be between 0.2s and 1m"),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "-1d"}, "MUSICBOT_SNAPSHOT_MAX_AGE must be between 0s and 365d"),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "nan"}, "MUSICBOT_SNAPSHOT_MAX_AGE must be between"),
+        ({"MUSICBOT_SNAPSHOT_MAX_AGE": "1 week"}, "MUSICBOT_SNAPSHOT_MAX_AGE must be a duration like"),
+    ],
+)
+def test_bad_durations_name_the_variable(tmp_path: Path, env: dict[str, str], words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env, toml_path=tmp_path / "absent.toml")
+    assert words in str(caught.value)
+
+
+def test_a_bad_duration_in_the_file_names_the_setting(tmp_path: Path) -> None:
+    toml = tmp_path / "musicbot.toml"
+    toml.write_text('musicbot_snapshot_max_age = "forever"\n')
+    with pytest.raises(ConfigError, match="MUSICBOT_SNAPSHOT_MAX_AGE must be a duration like"):
+        load_config({}, toml_path=toml)
+
+
+def _readme_configuration_variables() -> set[str]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")][2:]  # after header and rule
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+@pytest.mark.xfail(strict=False, reason="README table is updated by the lead")
+def test_the_readme_configuration_table_lists_exactly_the_settings() -> None:
+    documented = _readme_configuration_variables()
+    known = {s.env for s in SETTINGS}
+    assert (sorted(known - documented), sorted(documented - known)) == ([], [])
