@@ -1,7 +1,11 @@
-"""The ``musicbot`` command: run, render, bench, db, sync.
+"""The ``musicbot`` command: run, render, bench, db, sync, doctor, ``--version``.
 
 Every error a user can cause ends with one line on stderr and exit code 2 (bad input) or 1
 (the media failed); tracebacks only with ``--debug``.
+
+Importing this module stays light (argparse, config, errors): the settings are read and checked
+before discord.py, numpy or PyAV are imported, which takes seconds on a small machine, so a
+missing token or a misspelled setting is reported at once.
 """
 
 from __future__ import annotations
@@ -11,18 +15,30 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from musicbot.dsp.params import FilterSettings
-from musicbot.dsp.presets import apply_preset, preset_names
-from musicbot.dsp.settings import merge_filters, parse_filters_json
+from musicbot import __version__
+from musicbot.config import load_config
 from musicbot.errors import ConfigError, FilterConfigError, MusicBotError
+
+if TYPE_CHECKING:
+    from musicbot.dsp.params import FilterSettings
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 
+def version_line() -> str:
+    """What ``musicbot --version`` prints: the package version (``musicbot/__init__.py``, also what
+    pyproject's dynamic version reads, so a frozen binary says the same) and the Python."""
+    return f"musicbot {__version__} (Python {'.'.join(map(str, sys.version_info[:3]))})"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from musicbot.dsp.presets import preset_names  # names only: imports no numpy (tests/test_cli_run.py)
+
     parser = argparse.ArgumentParser(prog="musicbot", description="A Discord music bot with its own audio engine.")
+    parser.add_argument("--version", action="version", version=version_line())
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -49,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--guild", type=int, metavar="ID", help="register in this guild only (shows at once); "
                       "default: MUSICBOT_DEV_GUILD, else global")
 
+    commands.add_parser("doctor", help="check the set-up (Python, libopus, PyAV/FFmpeg, JavaScript runtime, "
+                        "database, Discord and token, real-time priority, music folder), one line each with a fix")
+
     bench = commands.add_parser("bench", help="measure the engine's cost per frame and streams per core")
     bench.add_argument("--json", action="store_true", help="print machine-readable JSON")
     bench.add_argument("--seconds", type=float, default=10.0, help="audio per measurement (default 10)")
@@ -70,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args.action)
         if args.command == "sync":
             return _sync(args.dry_run, args.guild)
+        if args.command == "doctor":
+            from musicbot.doctor import run_doctor
+
+            return run_doctor()
     except (ConfigError, FilterConfigError) as err:
         return _fail(args, err, EXIT_BAD_INPUT)
     except MusicBotError as err:
@@ -80,12 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run() -> int:
+    config = load_config()
+    config.require_token()  # before the imports below, which take seconds
     from musicbot.bot.client import run_bot
-    from musicbot.config import load_config
     from musicbot.logs import setup_logging
     from musicbot.voice.processes import prepare_for_voice
 
-    config = load_config()
     setup_logging(config.log_level, config.log_format)
     prepare_for_voice()
     run_bot(config)
@@ -95,7 +118,6 @@ def _run() -> int:
 def _db(action: str) -> int:
     import asyncio
 
-    from musicbot.config import load_config
     from musicbot.storage import current_revision, upgrade
     from musicbot.storage.engine import redact
 
@@ -113,7 +135,6 @@ def _sync(dry_run: bool, guild_id: int | None) -> int:
     import json
 
     from musicbot.bot import sync
-    from musicbot.config import load_config
 
     config = load_config()
     guild_id = guild_id or config.dev_guild
@@ -148,6 +169,10 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _filters_from_args(filters_arg: str | None, presets: list[str]) -> FilterSettings:
+    from musicbot.dsp.params import FilterSettings
+    from musicbot.dsp.presets import apply_preset
+    from musicbot.dsp.settings import merge_filters, parse_filters_json, settings_to_json
+
     settings = FilterSettings()
     for name in presets:
         settings = apply_preset(settings, name)
@@ -160,8 +185,6 @@ def _filters_from_args(filters_arg: str | None, presets: list[str]) -> FilterSet
             except OSError as err:
                 raise FilterConfigError("--filters", f"cannot read {path}: {err.strerror}") from None
         patch = parse_filters_json(text)
-        from musicbot.dsp.settings import settings_to_json
-
         settings = merge_filters(settings, settings_to_json(patch)) if presets else patch
     return settings
 
