@@ -1,16 +1,36 @@
 # Two entry points (see README): `make run` and `make test`. Everything else is a helper.
+# Installing is two steps: `deps`, the requirement set (pyproject's dependencies plus EXTRAS), then
+# `install`, the code itself (editable). The Dockerfile runs these same two targets with EXTRAS=
+# (no dev tools), the first in a cached layer of its own: the image installs what the quick start
+# installs, by construction (tests/test_deploy.py compares the commands).
 PYTHON ?= python3
 VENV   := .venv
+EXTRAS := dev
 BIN    := $(VENV)/bin
+DEPS   := $(VENV)/.deps-$(EXTRAS)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean deps install update
 
-$(STAMP): pyproject.toml
+$(DEPS): pyproject.toml deploy/requirements.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python deploy/requirements.py $(EXTRAS) > $(VENV)/requirements.txt
+	$(BIN)/pip install --quiet -r $(VENV)/requirements.txt
+	touch $(DEPS)
+
+$(STAMP): $(DEPS)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+deps: $(DEPS)
+
+install: $(STAMP)
+
+# YouTube changes often break older yt-dlp releases: the newest yt-dlp, its challenge solver and
+# deno, without reinstalling the bot. Restart the bot afterwards.
+update: $(STAMP)
+	$(BIN)/pip install --quiet --upgrade 'yt-dlp[default,deno]'
 
 run: $(STAMP)
 	$(BIN)/musicbot run
