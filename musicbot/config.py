@@ -174,9 +174,15 @@ def _check_environment_names(environ: Mapping[str, str]) -> None:
         ))
 
 
+def settings_file(env: Mapping[str, str] | None = None, default: Path | None = None) -> Path:
+    """The TOML file ``load_config`` reads: ``MUSICBOT_CONFIG``, else ``default`` (``./musicbot.toml``)."""
+    named = (os.environ if env is None else env).get("MUSICBOT_CONFIG", "")
+    return Path(named).expanduser() if named else (default or DEFAULT_TOML)
+
+
 def _read_file(environ: Mapping[str, str], default: Path | None) -> dict[str, object]:
     named = environ.get("MUSICBOT_CONFIG", "")
-    path = Path(named).expanduser() if named else (default or DEFAULT_TOML)
+    path = settings_file(environ, default)
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
