@@ -68,8 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MUSICBOT_SNAPSHOT_MAX_AGE", "older saved states are not resumed at start (`12h`, `1d`)", "`1d`"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
-# Variables of our own prefix that are not settings: knobs of the test suite.
-_NOT_SETTINGS_PREFIXES = ("MUSICBOT_TEST_", "MUSICBOT_FUZZ_")
+# Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
+# binary's build (packaging/musicbot.spec), which may be set in the shell the bot starts from.
+_NOT_SETTINGS_PREFIXES = ("MUSICBOT_TEST_", "MUSICBOT_FUZZ_", "MUSICBOT_BINARY_")
 
 
 @dataclass(frozen=True)

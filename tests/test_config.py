@@ -133,9 +133,9 @@ def test_an_unknown_musicbot_variable_in_the_environment_names_the_nearest_setti
     )
 
 
-def test_other_programs_variables_and_the_test_suites_knobs_are_left_alone(tmp_path: Path) -> None:
+def test_other_programs_variables_and_the_test_and_build_knobs_are_left_alone(tmp_path: Path) -> None:
     env = {"HOME": "/root", "HTTP_PORT": "1", "DISCORD_TOKEN_FILE": "x", "MUSICBOT_TEST_POSTGRES": "postgresql://x",
-           "MUSICBOT_FUZZ_SEED": "7", "MUSICBOT_UNUSED": ""}
+           "MUSICBOT_FUZZ_SEED": "7", "MUSICBOT_BINARY_DENO": "0", "MUSICBOT_UNUSED": ""}
     config = load_config(env, toml_path=tmp_path / "absent.toml")
     assert config.http_port == 8080 and config.discord_token is None
 
