@@ -16,7 +16,7 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -216,16 +216,27 @@ def run_checks(env: Mapping[str, str] | None = None) -> Iterator[CheckResult]:
     config_result = check_config(env)
     yield config_result
     config = load_config(env) if config_result.status is Status.OK else None
-    yield check_python()
-    yield check_libopus()
-    yield check_pyav()
-    yield check_js_runtime()
+    yield _guarded("python", check_python)
+    yield _guarded("libopus", check_libopus)
+    yield _guarded("pyav", check_pyav)
+    yield _guarded("js runtime", check_js_runtime)
     if config is not None:
-        yield asyncio.run(doctor_net.check_database(config.database_url))
-        yield asyncio.run(doctor_net.check_discord(config.discord_token, config.discord_api_base))
-    yield check_realtime()
+        yield _guarded("database", lambda: asyncio.run(doctor_net.check_database(config.database_url)))
+        yield _guarded("discord", lambda: asyncio.run(
+            doctor_net.check_discord(config.discord_token, config.discord_api_base)))
+    yield _guarded("real-time", check_realtime)
     if config is not None:
-        yield check_music_dir(config.music_dir)
+        yield _guarded("music folder", lambda: check_music_dir(config.music_dir))
+
+
+def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    """A check that raised (a library it imports is broken or missing) is that check's FAIL line,
+    and the other checks still run."""
+    try:
+        return check()
+    except Exception as err:
+        return fail(name, f"the check could not run: {type(err).__name__}: {err}",
+                    "reinstall the bot's dependencies (`make install`, or `pip install -e .` in its environment)")
 
 
 def run_doctor(env: Mapping[str, str] | None = None) -> int:

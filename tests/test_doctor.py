@@ -386,3 +386,21 @@ def test_doctor_with_bad_settings_says_which_and_skips_what_needs_them(tmp_path:
     assert checks["config"][0] == "FAIL"
     assert checks["config"][1].startswith(f"MUSICBOT_CONFIG={missing}: no such file")
     assert list(checks) == ["config", "python", "libopus", "pyav", "js runtime", "real-time"]
+
+
+def test_a_broken_install_is_a_line_per_check_not_a_traceback(tmp_path: Path) -> None:
+    # What a user sees after a half-deleted wheel: importing the package fails. Both packages are
+    # shadowed by ones whose import fails that way (first on PYTHONPATH).
+    broken = tmp_path / "broken"
+    for package in ("av", "yt_dlp"):
+        (broken / package).mkdir(parents=True)
+        (broken / package / "__init__.py").write_text(
+            f"raise ImportError('lib{package}.so: cannot open shared object file: No such file or directory')\n")
+    done = doctor(sys.executable, tmp_path, {"PYTHONPATH": os.pathsep.join([str(broken), str(ROOT)])})
+    checks = lines_by_check(done.stdout)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert checks["libopus"][0] == checks["pyav"][0] == checks["js runtime"][0] == "FAIL"
+    assert checks["pyav"][1].startswith("cannot import PyAV: libav.so: cannot open shared object file")
+    assert "pip install --force-reinstall av" in checks["libopus"][1]
+    assert checks["js runtime"][1].startswith("the check could not run: ImportError: libyt_dlp.so: cannot open")
+    assert checks["python"][0] == "ok" and list(checks)[-1] == "music folder"  # the rest still ran
