@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from musicbot.errors import MusicBotError
+from musicbot.errors import MediaError, MusicBotError
 
 
 class SourceError(MusicBotError):
     """A query could not be resolved or a track could not be streamed. ``str(err)`` is for users."""
 
+    kind = "other"  # the label of musicbot_source_failures_total (see failure_kind)
     retryable: bool = False
     default_message = "This could not be played."
 
@@ -25,46 +26,56 @@ class SourceError(MusicBotError):
 
 
 class UnavailableError(SourceError):
+    kind = "unavailable"
     default_message = "This video or track is unavailable (it may have been removed)."
 
 
 class PrivateError(SourceError):
+    kind = "private"
     default_message = "This video or playlist is private."
 
 
 class AgeRestrictedError(SourceError):
+    kind = "age_restricted"
     default_message = "This video is age-restricted; the bot needs a signed-in cookies file to play it."
 
 
 class RegionBlockedError(SourceError):
+    kind = "region_blocked"
     default_message = "This is not available in the bot's country."
 
 
 class RateLimitedError(SourceError):
+    kind = "rate_limited"
     retryable = True
     default_message = "The site is rate-limiting the bot; try again in a few minutes."
 
 
 class NetworkError(SourceError):
+    kind = "network"
     retryable = True
     default_message = "A network error stopped this; try again."
 
 
 class UnsupportedError(SourceError):
+    kind = "unsupported"
     default_message = "This link is not supported."
 
 
 class NotFoundError(SourceError):
+    kind = "not_found"
     default_message = "Nothing was found for that."
 
 
 class BlockedUrlError(SourceError):
     """The URL points at a private, loopback, link-local, multicast or unspecified address."""
 
+    kind = "blocked_url"
     default_message = "That link points at a private or local network address, which the bot refuses to open."
 
 
 class PlaylistNotReadableError(SourceError):
+    kind = "playlist_not_readable"
     default_message = (
         "Spotify does not let the bot read this playlist: since 2026 Spotify only returns the items of "
         "playlists that the bot's app owner owns or collaborates on. Make a copy you own, or share an "
@@ -73,10 +84,12 @@ class PlaylistNotReadableError(SourceError):
 
 
 class SourceDisabledError(SourceError):
+    kind = "disabled"
     default_message = "That source is turned off on this bot."
 
 
 class LocalPathError(SourceError):
+    kind = "local_path"
     default_message = "That file is not in the bot's music folder."
 
 
@@ -112,3 +125,27 @@ def classify_ytdlp_error(exc: BaseException) -> SourceError:
         if pattern.search(text):
             return cls(detail=text)
     return SourceError("This could not be played (the site returned an unexpected error).", detail=text)
+
+
+STREAM_FAILURE = "stream"
+"""The kind of a ``MediaError``: a stream that could not be opened or decoded, or was given up mid-track."""
+
+SOURCE_FAILURE_KINDS: tuple[str, ...] = (
+    *(cls.kind for cls in (
+        SourceError, UnavailableError, PrivateError, AgeRestrictedError, RegionBlockedError, RateLimitedError,
+        NetworkError, UnsupportedError, NotFoundError, BlockedUrlError, PlaylistNotReadableError,
+        SourceDisabledError, LocalPathError,
+    )),
+    STREAM_FAILURE,
+)
+"""Every value ``failure_kind`` returns (the ``kind`` label of ``musicbot_source_failures_total``)."""
+
+
+def failure_kind(error: BaseException) -> str:
+    """A short, fixed name for what went wrong with a source: the ``SourceError`` class's ``kind``,
+    ``"stream"`` for a ``MediaError``, ``"other"`` for anything else."""
+    if isinstance(error, SourceError):
+        return error.kind
+    if isinstance(error, MediaError):
+        return STREAM_FAILURE
+    return SourceError.kind

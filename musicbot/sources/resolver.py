@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from musicbot.config import Config
+from musicbot.metrics import count_source_failure
 from musicbot.sources.cache import METADATA_TTL_S, SEARCH_TTL_S, AsyncTtlCache
 from musicbot.sources.errors import NotFoundError, SourceDisabledError, UnsupportedError
 from musicbot.sources.http import HttpBackend, has_audio_extension, is_attachment
@@ -69,7 +70,15 @@ class Resolver:
 
     # ------------------------------------------------------------------ metadata
     async def resolve(self, query: str) -> Resolved:
-        """Resolve a link or search words. Raises a ``SourceError`` subclass with a user message."""
+        """Resolve a link or search words. Raises a ``SourceError`` subclass with a user message
+        (counted in ``musicbot_source_failures_total`` by its kind)."""
+        try:
+            return await self._resolve(query)
+        except Exception as error:
+            count_source_failure(error)
+            raise
+
+    async def _resolve(self, query: str) -> Resolved:
         text = query.strip()
         if not text:
             raise NotFoundError("Type something to search for, or paste a link.")

@@ -21,6 +21,7 @@ from typing import Any
 
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
+from musicbot.metrics import count_source_failure
 from musicbot.sources.decoder import BUFFER_FRAMES, END_OF_STREAM, Chunk, Decoder, _EndOfStream
 from musicbot.sources.models import StreamInfo
 from musicbot.track import Track
@@ -176,7 +177,7 @@ class ResilientStream:
     def _failed(self, err: MediaError | None) -> None:
         self._failures += 1
         if self._failures > self._max_attempts:
-            self._fatal = err or MediaError("The stream kept ending early and was given up.")
+            self._give_up(err or MediaError("The stream kept ending early and was given up."))
             return
         log.info("stream %s dropped at %.2f s (%s); reopening", self.info.url[:60], self.position_s, err or "early end")
         self._start_worker(err, reason="drop")
@@ -219,9 +220,16 @@ class ResilientStream:
                         return
                     continue
                 return
-            self._fatal = last if isinstance(last, MediaError) else MediaError(str(last or "The stream failed."))
+            fatal = last if isinstance(last, MediaError) else MediaError(str(last or "The stream failed."))
+            self._give_up(fatal, cause=last)
         finally:
             self._busy.clear()
+
+    def _give_up(self, fatal: MediaError, *, cause: MusicBotError | None = None) -> None:
+        """No more attempts: the next read raises ``fatal``. Counted once per stream given up, by what
+        caused it (a re-resolution's ``SourceError`` keeps its kind)."""
+        count_source_failure(cause or fatal)
+        self._fatal = fatal
 
     def _new_decoder(self, position: int | None = None) -> Decoder:
         position = self._position if position is None else position
@@ -256,9 +264,13 @@ class StreamOpener:
     async def open(
         self, track: Track, *, start_s: float = 0.0, allow_passthrough: bool = True, buffer_frames: int = BUFFER_FRAMES
     ) -> ResilientStream:
-        info: StreamInfo = await self.resolver.stream_info(track)
-        if info.expired():
-            info = await self.resolver.stream_info(track, fresh=True)
+        try:
+            info: StreamInfo = await self.resolver.stream_info(track)
+            if info.expired():
+                info = await self.resolver.stream_info(track, fresh=True)
+        except Exception as error:
+            count_source_failure(error)
+            raise
         loop = asyncio.get_running_loop()
 
         def reresolve() -> StreamInfo:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from musicbot.metrics import DATABASE_SECONDS
 from musicbot.storage.columns import utcnow
 from musicbot.storage.engine import create_engine, is_transient, parse_url, redact
 from musicbot.storage.errors import StorageError, StorageUnavailableError
@@ -121,10 +123,12 @@ class Database:
         """A session in a transaction, committed when the block ends without an error.
 
         Transient failures (unreachable, timed out, locked) become ``StorageUnavailableError``
-        and mark the database degraded until the next success.
+        and mark the database degraded until the next success. Its time, from asking for a
+        connection to the commit or the failure, goes to ``musicbot_database_seconds``.
         """
         if self._closed:
             raise StorageUnavailableError("the database is closed")
+        started = time.perf_counter()
         try:
             async with self._sessions() as session, session.begin():
                 yield session
@@ -135,6 +139,8 @@ class Database:
                 self._note_failure(err)
                 raise StorageUnavailableError(str(err)) from err
             raise
+        finally:
+            DATABASE_SECONDS.observe(time.perf_counter() - started)
         self._note_success()
 
     async def ping(self, timeout_s: float = 2.0) -> DatabaseHealth:

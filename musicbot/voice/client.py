@@ -9,16 +9,35 @@ silence frames discord.py sends itself (at a pause, at the end) are announced to
 ``Player`` only acts on a send that follows its own ``read``.
 
 The send thread also asks for real-time priority at its first packet (``voice/realtime.py``).
+
+``send_lateness_s`` reads discord.py's schedule for ``musicbot_voice_packets_late_total``
+(``musicbot/metrics.py`` defines "late").
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Protocol, runtime_checkable
 
 import discord
 
 from musicbot.voice.realtime import promote_current_thread
+
+
+def send_lateness_s() -> float | None:
+    """On discord.py's send thread: how long after its slot on the absolute 20 ms schedule the packet
+    being sent goes out (``AudioPlayer`` sends packet ``loops`` at ``_start + loops × DELAY``; both
+    are reset at a resume and a reconnect). None on any other thread."""
+    thread = threading.current_thread()
+    if not isinstance(thread, discord.player.AudioPlayer):
+        return None
+    # Private attributes of discord.py 2.7's AudioPlayer (pinned <2.8): if they move, lateness is unknown.
+    start: float | None = getattr(thread, "_start", None)
+    loops: int | None = getattr(thread, "loops", None)
+    if start is None or loops is None:
+        return None
+    return time.perf_counter() - (start + loops * thread.DELAY)
 
 
 @runtime_checkable

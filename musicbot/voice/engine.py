@@ -86,6 +86,7 @@ class AudioEngine:
         self.set_volume(volume)
         self.limiter = Limiter()
         self.stats = EngineStats()
+        self.last_render_s = 0.0  # wall time of the last next_packet, seconds
         self._encoder: OpusEncoder | None = None
         self._decoder: PacketDecoder | None = None
         self._packet_mode = False
@@ -196,7 +197,15 @@ class AudioEngine:
 
     # ------------------------------------------------------------------ output
     def next_packet(self, pull: Pull) -> bytes | None:
-        """The next Opus packet; ``OPUS_SILENCE`` on underrun; None at the end of the stream."""
+        """The next Opus packet; ``OPUS_SILENCE`` on underrun; None at the end of the stream. Its
+        wall time goes to ``last_render_s`` (``musicbot_frame_render_seconds``, observed by the player)."""
+        started = time.perf_counter()
+        try:
+            return self._next_packet(pull)
+        finally:
+            self.last_render_s = time.perf_counter() - started
+
+    def _next_packet(self, pull: Pull) -> bytes | None:
         if self._ended:
             return None
         self._pull_override = None

@@ -32,8 +32,10 @@ from typing import Protocol
 import discord
 
 from musicbot.dsp.params import FilterSettings
+from musicbot.metrics import FRAME_RENDER_SECONDS, UNDERRUNS, count_sent
 from musicbot.sources.decoder import Chunk, _EndOfStream
 from musicbot.voice.ahead import Ready, RenderPool, RenderSlot, SteppedRender, run_steps, shared_pool
+from musicbot.voice.client import send_lateness_s
 from musicbot.voice.crossfade import MAX_CROSSFADE_S
 from musicbot.voice.engine import MAX_PLAYER_VOLUME, OPUS_SILENCE, AudioEngine
 from musicbot.voice.processes import shared_processes
@@ -163,6 +165,7 @@ class Player(discord.AudioSource):
         self._last_read = -math.inf
         self._told_after_send = False  # the voice client calls after_send (voice/client.py)
         self._request_after_send = False
+        self._awaiting_send = False  # read() returned a packet that after_send has not counted yet
         self.underruns = 0
 
     # ---------------------------------------------------------------- commands (any thread)
@@ -243,12 +246,17 @@ class Player(discord.AudioSource):
         With render-ahead, the packet was rendered after the previous ``read`` returned; the
         first one of a ``play`` is rendered here."""
         self._last_read = time.monotonic()
+        packet = self._take_packet()
+        self._awaiting_send = bool(packet)  # after_send counts it once discord.py has sent it
+        return packet
+
+    def _take_packet(self) -> bytes:
         if self._ahead is None:
             return self._render()
         try:
             packet = self._ahead.take()
         except TimeoutError:
-            self.underruns += 1
+            self._count_underrun()
             return OPUS_SILENCE
         if packet is None or (not packet and self.has_pending):
             packet = self._render()  # nothing rendered yet, or commands came after the end was
@@ -260,8 +268,14 @@ class Player(discord.AudioSource):
 
     def after_send(self) -> None:
         """Player thread, once discord.py has sent the packet ``read`` returned (voice/client.py):
-        render the next one now. Without this call, ``read`` asks for it itself."""
+        render the next one now. Without this call, ``read`` asks for it itself.
+
+        Also counts the packet for ``/metrics`` (sent, and late: ``musicbot/metrics.py``); a send
+        that follows no ``read`` of ours is discord.py's own silence and is not counted."""
         self._told_after_send = True
+        if self._awaiting_send:
+            self._awaiting_send = False
+            count_sent(send_lateness_s())
         if self._request_after_send and self._ahead is not None:
             self._request_after_send = False
             self._ahead.request()
@@ -310,7 +324,7 @@ class Player(discord.AudioSource):
                 self._promote_next()
                 continue
             if packet == OPUS_SILENCE:
-                self.underruns += 1
+                self._count_underrun()
                 if not self._underrunning:
                     self._underrunning = True
                     self._emit(PlayerEvent(EventKind.UNDERRUN, current.token))
@@ -321,8 +335,17 @@ class Player(discord.AudioSource):
 
     def _engine_steps(self) -> PacketSteps:
         if isinstance(self.engine, RemoteEngine):
-            return (yield from self.engine.packet_steps(self._pull))
-        return self.engine.next_packet(self._pull)
+            packet = yield from self.engine.packet_steps(self._pull)
+        else:
+            packet = self.engine.next_packet(self._pull)
+        if packet is not None:
+            FRAME_RENDER_SECONDS.observe(self.engine.last_render_s)  # measured where it was rendered
+        return packet
+
+    def _count_underrun(self) -> None:
+        """No audio was ready for a slot: silence goes out instead (``musicbot/metrics.py``)."""
+        self.underruns += 1
+        UNDERRUNS.inc()
 
     def _pull(self) -> Chunk | _EndOfStream | None:
         assert self._current is not None

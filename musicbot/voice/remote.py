@@ -65,6 +65,7 @@ class RemoteEngine:
         self._filters, self._volume, self._normalize, self._target = filters, volume, normalize, target_lufs
         self.crossfade_samples = 0
         self.stats = EngineStats()
+        self._last_render_s = 0.0
         self._packet_mode = False
         self._streams = [_Stream(), _Stream()]  # the current source, the one fading in
         self._incoming: Pull | None = None
@@ -151,6 +152,11 @@ class RemoteEngine:
         return completed
 
     # ------------------------------------------------------------------ output
+    @property
+    def last_render_s(self) -> float:
+        """Engine time of the last packet, measured in the worker (or here after a fail-over)."""
+        return self._local.last_render_s if self._local is not None else self._last_render_s
+
     def next_packet(self, pull: Pull) -> bytes | None:
         """The next packet, waiting for the worker to render it."""
         return run_steps(self.packet_steps(pull))
@@ -179,7 +185,8 @@ class RemoteEngine:
         return bool(self._poller.poll(None if timeout is None else timeout * 1000))
 
     def _take_reply(self, reply: tuple[Any, ...]) -> bytes | None:
-        packet, read_main, read_incoming, completed, crossfading, error, stats = reply
+        packet, read_main, read_incoming, completed, crossfading, error, stats, render_s = reply
+        self._last_render_s = render_s
         self._streams[0].outstanding -= read_main
         self._streams[0].last_read = read_main
         self._streams[1].outstanding -= read_incoming

@@ -91,8 +91,11 @@ class _Hosted:
         if completed:
             self.buffers = [self.buffers[1], _Buffer()]
         stats = self.engine.stats
+        # The render time travels with the answer: the main process observes it for /metrics
+        # (musicbot/metrics.py says why this rather than prometheus-client's multiprocess mode).
         return (packet, consumed[0], consumed[1], completed, self.engine.crossfading, error,
-                (stats.dsp_frames, stats.passthrough_frames, stats.underruns, stats.dsp_seconds))
+                (stats.dsp_frames, stats.passthrough_frames, stats.underruns, stats.dsp_seconds),
+                self.engine.last_render_s)
 
 
 def serve(control: Connection) -> None:
