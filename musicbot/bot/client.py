@@ -20,6 +20,7 @@ from cachetools import TTLCache
 from discord.ext import commands
 
 from musicbot.bot.cogs import COGS
+from musicbot.bot.ops import ops_server
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
@@ -114,6 +115,18 @@ class MusicBotClient(commands.AutoShardedBot):
         for cog in COGS:
             await self.add_cog(cog(self))  # type: ignore[call-arg]
 
+    async def login(self, token: str) -> None:
+        """The ops endpoints first: ``/health`` answers (and ``/ready`` says what it waits for)
+        while the login, the database migration and the command sync run, or fail."""
+        await self.start_ops_server()
+        await super().login(token)
+
+    async def start_ops_server(self) -> None:
+        """``/health``, ``/ready``, ``/metrics`` on ``MUSICBOT_HTTP_HOST:MUSICBOT_HTTP_PORT`` (port 0: off)."""
+        if self._ops is None and self.config.http_port:
+            self._ops = ops_server(self)
+            await self._ops.start()
+
     async def setup_hook(self) -> None:
         path = load_bundled_opus()
         if path:
@@ -135,10 +148,6 @@ class MusicBotClient(commands.AutoShardedBot):
             from musicbot.bot.sync import sync_if_changed  # sync.py builds on this module
 
             await sync_if_changed(self)
-        if self.config.http_port:
-            self._ops = OpsServer(port=self.config.http_port, database_health=self.database.health,
-                                  discord_ready=self.is_ready)
-            await self._ops.start()
 
     # ---------------------------------------------------------------- shared services
     @property

@@ -2,7 +2,8 @@
 
 Users see a short ephemeral message for everything they can cause (``MusicBotError`` and
 discord.py's own check/transform errors); anything else is a bug: the traceback goes to the log
-and the user gets a neutral apology, never a traceback.
+and the user gets a neutral apology, never a traceback. Every command's outcome is counted there
+too (``musicbot_commands_total``: ok, user_error, rate_limited, error).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from musicbot.bot.options import problem as options_problem
 from musicbot.bot.ratelimit import RateLimiter
 from musicbot.bot.replies import refuse
 from musicbot.errors import MusicBotError
+from musicbot.metrics import CommandOutcome, count_command
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -56,6 +58,8 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
     def __init__(self, client: MusicBotClient, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self.rate_limiter = RateLimiter()
+        # discord.py tells of a command that ran to its end only by this event (errors reach on_error).
+        client.add_listener(self._completed, "on_app_command_completion")
 
     async def interaction_check(self, interaction: discord.Interaction[MusicBotClient]) -> bool:
         if interaction.type is discord.InteractionType.autocomplete:
@@ -65,11 +69,13 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         if wait:
             # Answered here: discord.py only routes AppCommandErrors from this hook to on_error.
             await refuse(interaction, str(RateLimitedError(wait)))
+            count_command(command_name(interaction), CommandOutcome.RATE_LIMITED)
             return False
         if isinstance(interaction.command, app_commands.Command):
             wrong = options_problem(interaction.command, interaction.data)
             if wrong is not None:
                 await refuse(interaction, wrong)
+                count_command(command_name(interaction), CommandOutcome.USER_ERROR)
                 return False
         return True
 
@@ -77,6 +83,7 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         self, interaction: discord.Interaction[MusicBotClient], error: app_commands.AppCommandError
     ) -> None:
         message = user_message(error)
+        count_command(command_name(interaction), outcome_of(error, message))
         if message is None:
             name = interaction.command.qualified_name if interaction.command is not None else "?"
             log.error("command /%s failed", name, exc_info=error)
@@ -85,3 +92,21 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
             await refuse(interaction, message)
         except discord.HTTPException:
             log.warning("could not tell the user about an error", exc_info=True)
+
+    async def _completed(self, interaction: discord.Interaction[MusicBotClient], _command: object) -> None:
+        count_command(command_name(interaction), CommandOutcome.OK)
+
+
+def command_name(interaction: discord.Interaction[Any]) -> str:
+    """The label of ``musicbot_commands_total``: the full name (``filter set``); a bounded set."""
+    return interaction.command.qualified_name if interaction.command is not None else "unknown"
+
+
+def outcome_of(error: BaseException, message: str | None) -> CommandOutcome:
+    """How a command that reached ``on_error`` ended; ``message`` is ``user_message(error)``."""
+    if message is None:
+        return CommandOutcome.ERROR
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, app_commands.CommandOnCooldown | RateLimitedError):
+        return CommandOutcome.RATE_LIMITED
+    return CommandOutcome.USER_ERROR

@@ -1,42 +1,108 @@
-"""``/health``, ``/ready`` and ``/metrics`` on ``MUSICBOT_HTTP_PORT`` (aiohttp, on the event loop).
+"""``/health``, ``/ready`` and ``/metrics`` on ``MUSICBOT_HTTP_HOST:MUSICBOT_HTTP_PORT`` (aiohttp, on the
+event loop). The bot starts this server before it logs in to Discord (``bot/client.py``), so a
+probe gets an answer from the first second, whatever Discord and the database are doing.
 
 - ``/health``: the process is alive (always 200 while the loop runs).
-- ``/ready``: 200 when Discord is connected and the database is usable; a database outage shows
-  as ``"degraded"`` (still 200: playback goes on and writes are queued), a closed or never
-  opened database as 503. The body says why, for humans and for probes.
-- ``/metrics``: Prometheus text format from ``prometheus_client``.
+- ``/ready``: 200 when Discord is connected and the database is usable, else 503. The body says what
+  is awaited (``"waiting_for": ["discord", "database"]``), the state of each shard and of the
+  database. A database outage shows as ``"degraded"`` (still 200: playback goes on and writes are
+  queued); a database not yet open, or closed, as awaited. Shutting down is not ready.
+- ``/metrics``: Prometheus text format: ``musicbot/metrics.py``'s metrics, prometheus-client's
+  process metrics, and the scrape-time collectors given (the bot's state).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from musicbot.storage.database import DatabaseHealth, HealthState
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class ShardStatus:
+    connected: bool
+    latency_s: float | None  # None before the first heartbeat is answered
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What ``/ready`` reports, read from the bot at each request (event loop)."""
+
+    discord_ready: bool  # every shard connected and READY received
+    database: DatabaseHealth | None  # None: not open yet (it is opened after the login)
+    shards: Mapping[int, ShardStatus] = field(default_factory=dict)
+    stopping: bool = False
+
+    @property
+    def waiting_for(self) -> list[str]:
+        """What keeps the bot from being ready, in the order it is set up."""
+        waiting = ["shutdown"] if self.stopping else []
+        if not self.discord_ready:
+            waiting.append("discord")
+        if self.database is None or self.database.state is HealthState.DOWN:
+            waiting.append("database")
+        return waiting
+
+    @property
+    def ready(self) -> bool:
+        return not self.waiting_for
+
+    def as_dict(self) -> dict[str, Any]:
+        discord = "shutting down" if self.stopping else "connected" if self.discord_ready else "connecting"
+        return {
+            "status": "ready" if self.ready else "not ready",
+            "waiting_for": self.waiting_for,
+            "discord": discord,
+            "shards": {
+                str(shard): {"state": "connected" if status.connected else "connecting",
+                             "latency_ms": None if status.latency_s is None else round(status.latency_s * 1000, 1)}
+                for shard, status in sorted(self.shards.items())
+            },
+            "database": {"state": "opening"} if self.database is None else self.database.as_dict(),
+        }
+
+
+class _Including(Collector):
+    """Another registry's metrics, as one collector of this server's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._registry.collect())
+
+
 class OpsServer:
-    """Serves the three endpoints; ``start``/``stop`` on the event loop."""
+    """Serves the three endpoints; ``start``/``stop`` on the event loop.
+
+    ``readiness`` is asked at each ``/ready``; ``registry`` (prometheus-client's default, which
+    ``musicbot/metrics.py`` fills) and ``collectors`` (per bot: its state) make ``/metrics``."""
 
     def __init__(
         self,
         *,
         port: int,
-        host: str = "0.0.0.0",
-        database_health: Callable[[], DatabaseHealth] | None = None,
-        discord_ready: Callable[[], bool] = lambda: True,
+        host: str = "127.0.0.1",
+        readiness: Callable[[], Readiness] = lambda: Readiness(discord_ready=True, database=None),
         registry: CollectorRegistry = REGISTRY,
+        collectors: Iterable[Collector] = (),
     ) -> None:
         self._host, self._port = host, port
-        self._database_health = database_health
-        self._discord_ready = discord_ready
-        self._registry = registry
+        self._readiness = readiness
+        self._registry = CollectorRegistry()
+        self._registry.register(_Including(registry))
+        for collector in collectors:
+            self._registry.register(collector)
         self._runner: web.AppRunner | None = None
         app = web.Application()
         app.router.add_get("/health", self._health)
@@ -68,14 +134,8 @@ class OpsServer:
         return web.json_response({"status": "ok"})
 
     async def _ready(self, _: web.Request) -> web.Response:
-        body: dict[str, Any] = {"discord": "connected" if self._discord_ready() else "connecting"}
-        ready = self._discord_ready()
-        if self._database_health is not None:
-            health = self._database_health()
-            body["database"] = health.as_dict()
-            ready = ready and health.state is not HealthState.DOWN
-        body["status"] = "ready" if ready else "not ready"
-        return web.json_response(body, status=200 if ready else 503)
+        readiness = self._readiness()
+        return web.json_response(readiness.as_dict(), status=200 if readiness.ready else 503)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self._registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
