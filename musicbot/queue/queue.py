@@ -118,6 +118,9 @@ class MusicQueue:
     @loop.setter
     def loop(self, mode: LoopMode) -> None:
         self._loop = mode
+        # An edit like any other: in fair mode the rounds come back (after /previous broke them,
+        # an advance in loop TRACK would otherwise keep the unfair order indefinitely).
+        self._refair()
 
     @property
     def fair(self) -> bool:
@@ -214,6 +217,22 @@ class MusicQueue:
             self._push_history(self._current)
             self._current = None
         return removed
+
+    def restore(
+        self,
+        current: tuple[Track, int | None, bool] | None,
+        upcoming: Iterable[tuple[Track, int | None, bool]],
+        history: Iterable[tuple[Track, int | None, bool]] = (),
+    ) -> None:
+        """Put back a queue saved before a restart: ``(track, requester_id, autoplay)`` each.
+
+        Limits are not checked: these were accepted when they were added, and a restart must
+        not lose them. Entries get new ids (ids are per queue object).
+        """
+        self._current = None if current is None else self._new_entry(*current)
+        self._upcoming = [self._new_entry(*item) for item in upcoming]
+        self._history = deque(self._new_entry(*item) for item in history)
+        self._trim_history()
 
     # -- playing ---------------------------------------------------------------------------
 
