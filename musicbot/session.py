@@ -22,9 +22,11 @@ from typing import Any, Protocol
 import discord
 
 from musicbot.dsp.params import FilterSettings
+from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.storage.history import PlayOutcome
+from musicbot.storage.snapshots import SessionSnapshot, SnapshotEntry
 from musicbot.track import Track
 from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import EndReason, Engine, EventKind, Player, PlayerEvent, TrackStream
@@ -121,6 +123,9 @@ class GuildSession:
         self._player_running = False
         self._voice_removed = False  # the bot was disconnected by someone else: do not rejoin
         self._rejoining = False
+        # Resumed paused after a restart: the track is open at its position, and discord.py's
+        # player starts only at /resume (starting it paused would send a packet or two first).
+        self._held = False
         self._idle_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -192,13 +197,16 @@ class GuildSession:
         self._notify()
 
     def resume(self) -> None:
-        if self.voice is not None:
+        if self._held:
+            self._held = False
+            self._ensure_playing()
+        elif self.voice is not None:
             self.voice.resume()
         self._notify()
 
     @property
     def paused(self) -> bool:
-        return self.voice is not None and self.voice.is_paused()
+        return self.voice is not None and (self._held or self.voice.is_paused())
 
     async def skip(self) -> QueueEntry | None:
         """The next entry (now playing), or None when the queue ran out."""
@@ -252,6 +260,54 @@ class GuildSession:
         self._end_play(PlayOutcome.STOPPED)
         self.queue.stop()
         self._halt()
+
+    # ---------------------------------------------------------------- snapshots (restart)
+    def snapshot(self) -> SessionSnapshot | None:
+        """What a restart needs to carry on, or None when there is nothing to carry on (not in
+        voice). Text channel and panel are the bot's to fill in."""
+        channel = self.voice.channel if self.voice is not None and self.voice.is_connected() else None
+        if channel is None:
+            return None
+        current = self.queue.current
+        return SessionSnapshot(
+            guild_id=self.guild.id,
+            voice_channel_id=channel.id,
+            queue=tuple(_snapshot_entry(e) for e in self.queue.upcoming),
+            current=None if current is None else _snapshot_entry(current),
+            position_s=self.position_s if current is not None else 0.0,
+            history=tuple(_snapshot_entry(e) for e in self.queue.history),
+            filters=settings_to_json(self._filters),
+            loop_mode=self.queue.loop,
+            volume=round(self._volume * 100),
+            autoplay=self.autoplay is not None,
+            autoplay_mode=self.autoplay.mode.value if self.autoplay is not None else None,
+            paused=self.paused,
+            crossfade_s=self.settings.crossfade_s,
+        )
+
+    async def restore(self, snapshot: SessionSnapshot, channel: discord.abc.Connectable) -> None:
+        """Carry on where ``snapshot`` left off: queue, history, loop, filters, volume and
+        crossfade as they were, then join ``channel`` and play the current track from its
+        position (held, not playing, if it was paused). A track that no longer opens is skipped
+        with a message, like any other. Autoplay is the caller's (it needs a recommender)."""
+        self.queue.loop = snapshot.loop_mode
+        self.queue.restore(
+            None if snapshot.current is None else _queued(snapshot.current),
+            [_queued(e) for e in snapshot.queue],
+            [_queued(e) for e in snapshot.history],
+        )
+        self.set_filters(parse_filters(snapshot.filters))
+        self.set_volume(snapshot.volume / 100)
+        if snapshot.crossfade_s != self.settings.crossfade_s:
+            self.set_crossfade(snapshot.crossfade_s)
+        self.voice = await channel.connect(timeout=self.settings.connect_timeout_s, cls=VoiceClient)
+        self._voice_removed = False
+        self._check_alone()
+        self._held = snapshot.paused
+        if self.queue.current is not None:
+            await self._start(self.queue.current, start_s=snapshot.position_s)
+        else:
+            self._notify()
 
     def set_filters(self, settings: FilterSettings) -> None:
         self._filters = settings
@@ -313,6 +369,7 @@ class GuildSession:
             await voice.disconnect(force=True)
         self._player_running = False
         self.player.discard_pending()
+        self._notify()  # out of voice now: nothing to resume
 
     # ---------------------------------------------------------------- listeners (event loop)
     def on_voice_state_update(
@@ -371,6 +428,7 @@ class GuildSession:
         self._ensure_playing()
 
     def _halt(self) -> None:
+        self._held = False
         self._current_token = None
         self._preopened = None
         self._generation += 1
@@ -379,7 +437,7 @@ class GuildSession:
 
     def _ensure_playing(self) -> None:
         voice = self.voice
-        if voice is None or not voice.is_connected() or self._player_running or voice.is_playing():
+        if voice is None or not voice.is_connected() or self._player_running or voice.is_playing() or self._held:
             return  # a player that is still finishing restarts from _on_player_stopped
         self._player_running = True
         voice.play(self.player, after=self._after_player)
@@ -549,3 +607,11 @@ class GuildSession:
             self._spawn(self.continue_with_autoplay())
         else:
             self._notify()  # the queue ran out: nothing plays now
+
+
+def _snapshot_entry(entry: QueueEntry) -> SnapshotEntry:
+    return SnapshotEntry(entry.track, entry.requester_id, entry.autoplay)
+
+
+def _queued(entry: SnapshotEntry) -> tuple[Track, int | None, bool]:
+    return entry.track, entry.requester_id, entry.autoplay

@@ -7,6 +7,7 @@ module, bound per client); there are no prefix commands and no message-content i
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import logging
 import os
@@ -20,7 +21,9 @@ from cachetools import TTLCache
 from discord.ext import commands
 
 from musicbot.bot.cogs import COGS
+from musicbot.bot.lifecycle import serve
 from musicbot.bot.ops import ops_server
+from musicbot.bot.resume import SessionKeeper
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
@@ -105,6 +108,10 @@ class MusicBotClient(commands.AutoShardedBot):
         self.sessions: SessionManager = SessionManager(
             self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed
         )
+        # Snapshots of every session, and their resume after a restart (bot/resume.py).
+        self.keeper = SessionKeeper(self, interval_s=config.snapshot_interval_s, max_age_s=config.snapshot_max_age_s,
+                                    listener_wait_s=self.sessions.idle_leave_s)
+        self._closed: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:
@@ -203,6 +210,7 @@ class MusicBotClient(commands.AutoShardedBot):
 
     def _session_changed(self, guild_id: int) -> None:
         """A session's now-playing state may have changed; the panel (if installed) listens here."""
+        self.keeper.changed(guild_id)
         self.dispatch("session_changed", guild_id)
 
     # ---------------------------------------------------------------- events
@@ -210,18 +218,36 @@ class MusicBotClient(commands.AutoShardedBot):
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:
         await self.sessions.on_voice_state_update(member, before, after)
+        self.keeper.on_voice_state_update(member, after)
 
     async def on_ready(self) -> None:
         log.info("connected as %s in %d guilds", self.user, len(self.guilds))
+        if self.database is not None:
+            self.keeper.start()
+            await self.keeper.resume_all()
 
     async def close(self) -> None:
-        """Shutdown (SIGTERM/SIGINT): leave voice, stop serving, write everything pending, disconnect."""
-        self.closing = True
+        """Shutdown (SIGTERM/SIGINT; ``bot/lifecycle.py``): refuse new commands, snapshot every
+        session, leave voice (which ends the open plays in the history), write everything
+        pending, disconnect. Safe to call more than once."""
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_task(self._shutdown())
+        await asyncio.shield(self._closed)
+
+    async def _shutdown(self) -> None:
+        self.closing = True  # from here on interactions are answered "restarting" (tree.py)
+        await self.keeper.stop()
+        if self.database is not None:
+            resuming = self.keeper.save_all()
+            log.info("shutting down: %d sessions will resume after the restart", resuming)
         await self.sessions.close()
-        if self._ops is not None:
-            await self._ops.stop()
+        # Leaving voice ended each open play; the history listeners those ends dispatched run now,
+        # before the database closes and writes what they queued.
+        await asyncio.sleep(0)
         if self.database is not None:
             await self.database.close()
+        if self._ops is not None:
+            await self._ops.stop()
         await super().close()
 
 
@@ -237,11 +263,12 @@ class _Unready:
 
 def run_bot(config: Config) -> None:
     token = config.require_token()
-    if config.discord_api_base:
-        discord.http.Route.BASE = config.discord_api_base.rstrip("/")
+    from musicbot.bot.proxies import apply_proxies
+
     client = MusicBotClient(config)
+    apply_proxies(client, config)  # DISCORD_API_BASE, DISCORD_GATEWAY_URL, HTTPS_PROXY, SSL_CERT_FILE
     try:
-        client.run(token, log_handler=None)
+        asyncio.run(serve(client, token))
     except discord.LoginFailure as error:
         raise DiscordUnreachableError(
             "Discord rejected DISCORD_TOKEN: copy the bot's token again from "

@@ -55,3 +55,10 @@ class BadTimeError(CommandRefusedError):
         super().__init__(
             f"“{text[:40]}” is not a time. Use 1:23, 1:02:03, 90 (seconds), +10 or -15."
         )
+
+
+class RestartingError(CommandRefusedError):
+    """Shutdown has begun (SIGTERM): the music will resume after the restart."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm restarting, back in a moment: the music carries on where it was. Try again then.")

@@ -131,8 +131,8 @@ class PanelManager:
     guild comes from the interaction); it is what lets later changes edit the message instead of
     posting new ones. After a restart the first post looks for this bot's panel among the channel's
     last ``PANEL_LOOKBACK`` messages and edits that one, so a restart doesn't leave two live panels;
-    a panel further up keeps working buttons and is simply no longer edited. (Storing the id would
-    need a schema change for the same result.)
+    a panel further up keeps working buttons and is simply no longer edited. A session resumed
+    from its snapshot brings its panel's place along (``location``/``adopt``) and edits it directly.
     """
 
     def __init__(self, bot: MusicBotClient, controls: PanelControls, *, interval_s: float = 2.0) -> None:
@@ -144,6 +144,19 @@ class PanelManager:
     def message_id(self, guild_id: int) -> int | None:
         panel = self._panels.get(guild_id)
         return panel.message_id if panel is not None else None
+
+    def location(self, guild_id: int) -> tuple[int, int] | None:
+        """(channel id, message id) of the guild's live panel, if it has one."""
+        panel = self._panels.get(guild_id)
+        if panel is None or panel.channel_id is None or panel.message_id is None:
+            return None
+        return panel.channel_id, panel.message_id
+
+    def adopt(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        """The panel an earlier run of the bot posted: later changes edit it in place."""
+        panel = self._panels.setdefault(guild_id, _Panel())
+        if panel.message_id is None:
+            panel.channel_id, panel.message_id, panel.shown = channel_id, message_id, None
 
     def changed(self, guild_id: int) -> None:
         if self.bot.closing:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from musicbot.bot.errors import GuildOnlyError, RateLimitedError
+from musicbot.bot.errors import GuildOnlyError, RateLimitedError, RestartingError
 from musicbot.bot.options import problem as options_problem
 from musicbot.bot.ratelimit import RateLimiter
 from musicbot.bot.replies import refuse
@@ -62,6 +62,13 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         client.add_listener(self._completed, "on_app_command_completion")
 
     async def interaction_check(self, interaction: discord.Interaction[MusicBotClient]) -> bool:
+        if self.client.closing:
+            # Shutting down: nothing new starts (its state would not be in the last snapshot).
+            if interaction.type is discord.InteractionType.autocomplete:
+                await interaction.response.autocomplete([])
+            else:
+                await refuse(interaction, str(RestartingError()))
+            return False
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # typing is not a command; the search cache absorbs it
         command = interaction.command.qualified_name if interaction.command is not None else None

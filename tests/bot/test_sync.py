@@ -23,10 +23,11 @@ GUILD_ID = 424242
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """A clean environment: no token, no dev guild, no config file, data in tmp."""
+    """A clean environment: no token, no dev guild, an empty config file, data in tmp."""
     for name in ("DISCORD_TOKEN", "MUSICBOT_DEV_GUILD", "DISCORD_API_BASE", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MUSICBOT_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "empty.toml").write_text("")
+    monkeypatch.setenv("MUSICBOT_CONFIG", str(tmp_path / "empty.toml"))
     monkeypatch.setenv("MUSICBOT_DATA_DIR", str(tmp_path / "data"))
     return monkeypatch
 

@@ -20,7 +20,7 @@ from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.cogs.control import DEFER_AFTER_S, MAX_VOLUME_PERCENT, NothingPlayingRefusal
 from musicbot.bot.cogs.sound import FilterNotAllowedError, changed_filters
 from musicbot.bot.embeds import ended_embed, now_playing_embed, snapshot
-from musicbot.bot.errors import CommandRefusedError, NotDJError, RateLimitedError
+from musicbot.bot.errors import CommandRefusedError, NotDJError, RateLimitedError, RestartingError
 from musicbot.bot.panel import (
     FILTER,
     FILTERS_OFF,
@@ -85,6 +85,8 @@ class NowPlayingCog(MusicCog):
         """Act, then answer by updating the clicked message to the session as it is now (type 7), or
         refuse ephemerally."""
         try:
+            if self.bot.closing:
+                raise RestartingError()
             tree = self.bot.tree
             wait = tree.rate_limiter.retry_after(interaction.user.id, CLICK_COMMANDS.get(action)) \
                 if isinstance(tree, MusicTree) else 0.0
