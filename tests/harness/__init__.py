@@ -1,8 +1,15 @@
 """Offline Discord harness: discord.py 2.7.1's real classes (VoiceClient, AudioPlayer, Interaction, CommandTree,
-ViewStore) against a local fake of Discord on 127.0.0.1. No network, no main gateway.
+ViewStore) against a local fake of Discord on 127.0.0.1. No network. In process, the main gateway is replaced
+(``FakeGateway``); a bot that really connects (``musicbot run`` as a subprocess) uses the fake's real one.
 
 Modules
-    fake_discord    ``FakeDiscord``: REST /api/v10 (recorded), voice websocket, voice UDP (decrypts RTP, per guild)
+    fake_discord    ``FakeDiscord``: REST /api/v10 or any prefix (recorded), voice websocket (optionally TLS),
+                    voice UDP (decrypts RTP, per guild); ``fake.main_gateway``
+    main_gateway    ``MainGateway``: the real main gateway websocket (IDENTIFY/READY/GUILD_CREATE, RESUME, op 4
+                    voice state → VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE, shards), guilds and voice states
+    tls             ``make_self_signed_cert`` (openssl) and TLS contexts for the fake's ``wss://`` voice endpoint
+    http_proxy      ``HttpProxy``: a forwarding HTTP proxy (CONNECT and absolute-form) that records connections
+    bot_process     ``BotProcess``/``bot_env``: ``musicbot run`` as a subprocess against the fake; ``bot_processes``
     gateway         ``FakeGateway``/``make_offline``, ``join_voice``/``leave_voice``, ``play_to_end``, ``invoke``,
                     ``dispatch_interaction``, ``ensure_opus`` (libopus from the PyAV wheel), ``fast_audio_player``
     payloads        GUILD/USER/MEMBER/ROLE/VOICE_STATE/MESSAGE and INTERACTION_CREATE builders
@@ -56,6 +63,7 @@ from .gateway import (
     make_offline,
     play_to_end,
 )
+from .main_gateway import BotVoiceUpdate, GatewayConnection, GatewaySession, MainGateway
 from .payloads import (
     APP_ID,
     BOT_ID,
@@ -100,9 +108,13 @@ __all__ = [
     "OPUS_SILENCE",
     "OWNER_ID",
     "OWNER_USER",
+    "BotVoiceUpdate",
     "FakeDiscord",
     "FakeGateway",
+    "GatewayConnection",
+    "GatewaySession",
     "LatePacket",
+    "MainGateway",
     "Payload",
     "PcmSource",
     "RecordedRequest",

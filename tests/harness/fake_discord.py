@@ -1,7 +1,14 @@
-"""A local fake of Discord for offline tests: REST (/api/v10), voice gateway websocket and voice UDP.
+"""A local fake of Discord for offline tests: REST (/api/v10), main gateway, voice gateway websocket and voice UDP.
 
 Everything binds to 127.0.0.1. Point discord.py at it with :meth:`FakeDiscord.start` (sets
-``discord.http.Route.BASE``; :meth:`FakeDiscord.stop` restores it) and :func:`tests.harness.gateway.make_offline`.
+``discord.http.Route.BASE``; :meth:`FakeDiscord.stop` restores it) and :func:`tests.harness.gateway.make_offline`,
+or (a bot that really connects, e.g. ``musicbot run``) with ``DISCORD_API_BASE=fake.base_url`` and
+``DISCORD_GATEWAY_URL=fake.main_gateway.url`` (:mod:`tests.harness.main_gateway`).
+
+REST can be served under any prefix (``FakeDiscord(api_prefix="/proxy/api/v10")``), as a REST proxy such as
+nirn-proxy would; only that prefix is served then, and a request anywhere else is recorded in ``unrouted``.
+The voice websocket can also be served over TLS (:meth:`FakeDiscord.serve_voice_tls`), which discord.py's
+hard-coded ``wss://`` voice URL needs when the bot cannot be patched.
 
 Voice: every voice websocket gets its own SSRC and secret key at IDENTIFY; the SSRC is mapped to the guild
 from IDENTIFY's ``server_id``, so many guilds can stream at once over the one UDP socket. A RESUME (op 7)
@@ -18,6 +25,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -30,6 +38,7 @@ import nacl.secret
 from aiohttp import web
 from discord.http import Route
 
+from .main_gateway import MainGateway
 from .payloads import (
     APP_INFO,
     BOT_USER,
@@ -59,6 +68,7 @@ class RecordedRequest:
     query: dict[str, str]
     json: Any  # parsed JSON body (multipart: payload_json, plus '_files': [filenames]); None if no body
     t: float  # time.perf_counter() at receipt
+    url_path: str = ""  # the path as requested, prefix included, e.g. '/proxy/api/v10/channels/11/messages'
 
 
 @dataclass(slots=True)
@@ -98,10 +108,12 @@ RestHandler = Callable[[RecordedRequest, "re.Match[str]"], Awaitable[web.StreamR
 
 
 class FakeDiscord:
-    """aiohttp server: REST under ``/api/v10``, voice websocket at ``/``, plus a UDP voice socket.
+    """aiohttp server: REST under ``/api/v10`` (or ``api_prefix``), voice websocket at ``/``, the main gateway at
+    ``/gateway`` (``main_gateway``), plus a UDP voice socket.
 
     Recorded state (read freely from tests):
       ``requests``      every REST call (:class:`RecordedRequest`), in order
+      ``unrouted``      (method, path) of every HTTP request outside the REST prefix and the websockets
       ``messages``      message id → MESSAGE payload (created by callbacks, followups, channel sends; edits merged)
       ``commands``      scope (``'global'`` or guild id) → last bulk-overwritten command list (with ids)
       ``voice_frames``  every JSON frame any bot sent on any voice websocket (:class:`VoiceFrame`)
@@ -109,8 +121,12 @@ class FakeDiscord:
       ``sessions``      guild id → current :class:`VoiceSession`
     """
 
-    def __init__(self, *, heartbeat_interval_ms: float = 5000.0) -> None:
+    def __init__(self, *, heartbeat_interval_ms: float = 5000.0, api_prefix: str = "/api/v10") -> None:
+        if not api_prefix.startswith("/") or api_prefix.endswith("/"):
+            raise ValueError(f"api_prefix must start with / and not end with one, got {api_prefix!r}")
+        self.api_prefix = api_prefix
         self.requests: list[RecordedRequest] = []
+        self.unrouted: list[tuple[str, str]] = []
         self.messages: dict[str, Payload] = {}
         self.deleted_messages: set[str] = set()
         self.commands: dict[str | int, list[Payload]] = {}
@@ -121,6 +137,7 @@ class FakeDiscord:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.port = 0
         self.udp_port = 0
+        self.voice_port: int | None = None  # the TLS site's port once serve_voice_tls() ran
         self._ssrcs = itertools.count(1001)
         self._ssrc_session: dict[int, VoiceSession] = {}
         self._interactions: dict[str, Payload] = {}  # token -> INTERACTION_CREATE payload
@@ -130,9 +147,13 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._udp: _UdpReceiver | None = None
         self._old_base: str | None = None
+        self._tls_site: web.TCPSite | None = None
+        self.main_gateway = MainGateway(voice_endpoint=lambda: self.voice_endpoint)
         self.app = web.Application()
         self.app.router.add_get("/", self._voice_ws_handler)
-        self.app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self.main_gateway.install(self.app)
+        self.app.router.add_route("*", api_prefix + "/{tail:.*}", self._rest)
+        self.app.router.add_route("*", "/{tail:.*}", self._unrouted)  # last: anything no route above took
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -143,11 +164,12 @@ class FakeDiscord:
         server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.main_gateway.port = self.port
         self._udp = _UdpReceiver(self)
         self._udp.start()
         self.udp_port = self._udp.port
         self._old_base = Route.BASE
-        Route.BASE = f"http://127.0.0.1:{self.port}/api/v10"  # REST + webhooks + interaction callbacks
+        Route.BASE = self.base_url  # REST + webhooks + interaction callbacks
 
     async def stop(self) -> None:
         if self._old_base is not None:
@@ -155,6 +177,7 @@ class FakeDiscord:
             self._old_base = None
         for ws in list(self._voice_ws.values()):
             await ws.close()
+        await self.main_gateway.close_all()
         if self._udp is not None:
             self._udp.stop()
             self._udp = None
@@ -171,12 +194,27 @@ class FakeDiscord:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v10"
+        """What ``DISCORD_API_BASE`` / ``Route.BASE`` should say (the prefix included)."""
+        return f"http://127.0.0.1:{self.port}{self.api_prefix}"
 
     @property
     def voice_endpoint(self) -> str:
-        """What VOICE_SERVER_UPDATE's ``endpoint`` should say."""
-        return f"127.0.0.1:{self.port}"
+        """What VOICE_SERVER_UPDATE's ``endpoint`` should say (the TLS port once :meth:`serve_voice_tls` ran)."""
+        return f"127.0.0.1:{self.voice_port or self.port}"
+
+    async def serve_voice_tls(self, context: ssl.SSLContext) -> int:
+        """Serve this app (the voice websocket is what matters) over TLS too, on a port of its own, and hand
+        that port out as the voice endpoint: discord.py then really speaks ``wss://``, trusting the certificate
+        only if its TLS context does (a subprocess bot: ``SSL_CERT_FILE``). Build ``context`` with
+        :func:`tests.harness.tls.server_context`. Returns the port."""
+        if self._runner is None:
+            raise RuntimeError("start() the fake first")
+        self._tls_site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
+        await self._tls_site.start()
+        server = self._tls_site._server
+        assert server is not None
+        self.voice_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        return self.voice_port
 
     # ------------------------------------------------------------------ REST: queries
     def calls(self, method: str | None = None, pattern: str = "") -> list[RecordedRequest]:
@@ -333,7 +371,7 @@ class FakeDiscord:
             raw = form.get("payload_json")
             body = json.loads(raw) if isinstance(raw, str) else {}
             body["_files"] = [f.filename for f in form.values() if isinstance(f, web.FileField)]
-        rec = RecordedRequest(request.method, path, dict(request.query), body, time.perf_counter())
+        rec = RecordedRequest(request.method, path, dict(request.query), body, time.perf_counter(), request.path)
         self.requests.append(rec)
         for method, pattern, handler in self._handlers:
             if method in ("*", request.method) and (m := pattern.fullmatch(path)):
@@ -341,13 +379,19 @@ class FakeDiscord:
                 return res if isinstance(res, web.StreamResponse) else await res
         return self._default_rest(request.method, path, body if isinstance(body, dict) else {}, body)
 
+    async def _unrouted(self, request: web.Request) -> web.StreamResponse:
+        self.unrouted.append((request.method, request.path))
+        return json_response({"message": f"fake: nothing at {request.path} (REST is under {self.api_prefix})"}, 404)
+
     def _default_rest(self, m: str, path: str, body: Payload, raw: Any) -> web.StreamResponse:
         if m == "GET" and path == "/users/@me":
             return json_response(BOT_USER)
         if m == "GET" and path == "/oauth2/applications/@me":
             return json_response(APP_INFO)
         if m == "GET" and path == "/gateway":
-            return json_response({"url": f"ws://127.0.0.1:{self.port}/gateway-unused"})
+            return json_response({"url": self.main_gateway.bot_gateway()["url"]})
+        if m == "GET" and path == "/gateway/bot":
+            return json_response(self.main_gateway.bot_gateway())
         if (r := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)) and m == "POST":
             return json_response(self._interaction_callback(r.group(1), r.group(2), body))
         if r := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/([^/]+))?", path):
