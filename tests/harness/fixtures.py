@@ -8,6 +8,8 @@ importing the names into a sub-package ``conftest.py``.
 - ``offline_bot_factory`` ``await offline_bot_factory(cls_or_instance, guilds=[...])`` → a logged-in client
 - ``voice_receiver``      a :class:`VoiceReceiver` on ``fake_discord``
 - ``fast_playback``       ``AudioPlayer.DELAY = 0.002`` for the test (restored); real-time pacing otherwise
+- ``bot_processes``       ``bot_processes.start(fake, bot_env(fake, ...))`` → a ``musicbot run`` subprocess
+                          (:mod:`tests.harness.bot_process`); all killed at teardown, their logs' tails printed
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import discord
@@ -22,6 +25,7 @@ import pytest
 import pytest_asyncio
 from discord.ext import commands
 
+from .bot_process import BotProcesses
 from .fake_discord import FakeDiscord
 from .gateway import ensure_opus, fast_audio_player, make_offline
 from .payloads import OWNER_USER, Payload, guild_payload
@@ -179,4 +183,21 @@ def fast_playback() -> Iterator[float]:
         yield delay
 
 
-__all__ = ["OfflineBotFactory", "fake_discord", "fast_playback", "offline_bot_factory", "voice_receiver"]
+@pytest.fixture
+def bot_processes(tmp_path: Path) -> Iterator[BotProcesses]:
+    """Start ``musicbot run`` subprocesses; each is killed (its process group too) at teardown."""
+    processes = BotProcesses(tmp_path / "bot-logs")
+    try:
+        yield processes
+    finally:
+        processes.close_all()
+
+
+__all__ = [
+    "OfflineBotFactory",
+    "bot_processes",
+    "fake_discord",
+    "fast_playback",
+    "offline_bot_factory",
+    "voice_receiver",
+]
