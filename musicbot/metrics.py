@@ -14,8 +14,9 @@ player had no frame, ``deficit`` = 3000 expected minus both), as counters Promet
   in ``Player.after_send`` (``voice/client.py``'s ``VoiceClient`` calls it after each send).
 - **late** (``musicbot_voice_packets_late_total``): sent packets that went out more than
   ``LATE_AFTER_S`` (5 ms, the threshold ``benchmarks/voice_load.py`` uses at the receiver) after
-  their slot. discord.py's ``AudioPlayer`` keeps an absolute schedule: since the last start, resume
-  or reconnect, packet n is due at ``start + n × 20 ms``. A stall (the GIL held elsewhere, a busy
+  their slot. discord.py's ``AudioPlayer`` keeps an absolute schedule: from the last start, resume
+  or reconnect, the first packet at once, packet n ≥ 1 at ``start + (n + 1) × 20 ms``
+  (``voice/client.py``'s ``send_lateness_s``). A stall (the GIL held elsewhere, a busy
   machine, a render not finished) puts the sends behind it, and discord.py then sends the packets
   that follow back to back until it has caught up: a 100 ms stall makes about five late packets.
   Listeners hear late packets as jitter, or as gaps once their jitter buffer runs dry. This is
@@ -48,11 +49,15 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from musicbot.sources.errors import SOURCE_FAILURE_KINDS, failure_kind
+
+# No ``*_created`` series next to every counter and histogram: nothing here queries when a series
+# began, and they would double what each scrape carries.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client 0.26
 
 LATE_AFTER_S = 0.005
 """A packet sent more than this after its slot on discord.py's 20 ms schedule is late."""

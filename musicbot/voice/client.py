@@ -26,9 +26,15 @@ from musicbot.voice.realtime import promote_current_thread
 
 
 def send_lateness_s() -> float | None:
-    """On discord.py's send thread: how long after its slot on the absolute 20 ms schedule the packet
-    being sent goes out (``AudioPlayer`` sends packet ``loops`` at ``_start + loops × DELAY``; both
-    are reset at a resume and a reconnect). None on any other thread."""
+    """On discord.py's send thread: how long after its slot the packet being sent goes out. None on
+    any other thread.
+
+    ``AudioPlayer`` counts ``loops`` from ``_start`` (both reset at a resume and a reconnect) and,
+    after sending packet ``loops``, sleeps ``DELAY + (start + loops × DELAY − now)``: until one
+    ``DELAY`` past that packet's own deadline. So the first packet goes at ``start`` and packet
+    n ≥ 1 at ``start + (n + 1) × DELAY``; when it is behind, it sends at once until it has caught up.
+    (tests/voice/test_lateness.py runs discord.py's loop on a fake clock to hold it to this.)
+    """
     thread = threading.current_thread()
     if not isinstance(thread, discord.player.AudioPlayer):
         return None
@@ -37,7 +43,8 @@ def send_lateness_s() -> float | None:
     loops: int | None = getattr(thread, "loops", None)
     if start is None or loops is None:
         return None
-    return time.perf_counter() - (start + loops * thread.DELAY)
+    due = start + (loops + 1) * thread.DELAY if loops else start
+    return time.perf_counter() - due
 
 
 @runtime_checkable

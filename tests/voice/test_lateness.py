@@ -1,0 +1,86 @@
+"""Late packets (``musicbot_voice_packets_late_total``) as discord.py's own send loop makes them.
+
+discord.py's ``AudioPlayer`` runs for real (its thread, its loop, our ``VoiceClient`` and ``Player``,
+the harness's voice server), on a fake clock: its ``sleep`` moves the clock instead of waiting, and
+the track's source stalls the clock once by 100 ms. What is late is then exact, whatever the machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+
+import discord
+import pytest
+from prometheus_client import REGISTRY
+
+import musicbot.voice.client
+from musicbot.voice.client import VoiceClient
+from musicbot.voice.engine import AudioEngine
+from musicbot.voice.player import Player
+from tests.harness import VoiceReceiver, play_to_end
+from tests.harness.fixtures import *  # noqa: F403
+from tests.harness.fixtures import OfflineBotFactory
+from tests.voice.test_crossfade import Item, ToneSource
+
+GUILD = 7200
+DELAY_S = discord.player.AudioPlayer.DELAY  # 20 ms
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def perf_counter(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class StallingTone(ToneSource):
+    """A PCM track whose ``stall_at``-th chunk takes ``stall_s`` to arrive (the clock moves meanwhile)."""
+
+    def __init__(self, seconds: float, clock: FakeClock, *, stall_at: int, stall_s: float) -> None:
+        super().__init__(seconds)
+        self.clock, self.stall_at, self.stall_s = clock, stall_at, stall_s
+
+    def read_nowait(self) -> Item:
+        if self.reads == self.stall_at:
+            self.clock.advance(self.stall_s)
+        return super().read_nowait()
+
+
+def counter(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_a_stall_makes_the_packets_late_until_discord_py_has_caught_up(
+    offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    fake_time = types.SimpleNamespace(perf_counter=clock.perf_counter, sleep=clock.sleep)
+    monkeypatch.setattr(discord.player, "time", fake_time)  # discord.py's send loop
+    monkeypatch.setattr(musicbot.voice.client, "time", fake_time)  # and our reading of it
+    bot, vc = await offline_bot_factory.in_voice(GUILD, cls=VoiceClient)
+    # Rendered in place, on the send thread: the stall happens between a packet's read and its send.
+    player = Player(AudioEngine(normalize=False), render_ahead=False, dispose=lambda source: None)
+    player.play(StallingTone(0.6, clock, stall_at=10, stall_s=0.1), token=1)  # type: ignore[arg-type]
+    sent, late = counter("musicbot_voice_packets_sent_total"), counter("musicbot_voice_packets_late_total")
+
+    await play_to_end(bot, vc, player)
+    await voice_receiver.wait_until_quiet(GUILD, quiet_ms=50)
+
+    assert counter("musicbot_voice_packets_sent_total") - sent == 30  # 0.6 s; not discord.py's 5 silence frames
+    assert len(voice_receiver.packets(GUILD)) == 30 + 5
+    # Packet 10 leaves 100 ms behind its slot; discord.py then sends without sleeping, each packet
+    # 20 ms less behind (80, 60, 40, 20 ms), and packet 15 is on time again: five late packets.
+    # Every other packet leaves exactly at its slot.
+    assert counter("musicbot_voice_packets_late_total") - late == 5
+    await vc.disconnect(force=True)
