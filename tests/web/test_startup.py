@@ -12,7 +12,7 @@ import pytest
 
 from musicbot.bot.client import MusicBotClient
 from musicbot.config import load_config
-from tests.web.scrape import free_port, get_json
+from tests.web.scrape import free_port, get_json, scrape
 
 
 async def test_health_answers_and_ready_says_what_it_waits_for_while_discord_never_answers(
@@ -43,8 +43,7 @@ async def test_health_answers_and_ready_says_what_it_waits_for_while_discord_nev
         assert status == 503 and body["status"] == "not ready"
         assert body["waiting_for"] == ["discord", "database"]  # the database opens after the login
         assert body["discord"] == "connecting" and body["database"] == {"state": "opening"}
-        _, metrics = await get_json_text(port, "/metrics")
-        assert "musicbot_ready 0.0" in metrics
+        assert (await scrape(port)).value("musicbot_ready") == 0
         assert not login.done()  # still waiting for Discord all along
     finally:
         login.cancel()
@@ -56,7 +55,3 @@ async def test_health_answers_and_ready_says_what_it_waits_for_while_discord_nev
         with pytest.raises(aiohttp.ClientConnectionError):
             await http.get(f"http://127.0.0.1:{port}/health")  # closed with the bot
 
-
-async def get_json_text(port: int, path: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}{path}") as resp:
-        return resp.status, await resp.text()
