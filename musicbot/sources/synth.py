@@ -45,6 +45,21 @@ def tone(freq_hz: float, seconds: float, rate: int = 48000, amplitude: float = 0
     return np.stack([mono, mono], axis=1)
 
 
+def sweep(seconds: float, start_hz: float = 300.0, hz_per_s: float = 20.0, rate: int = 48000,
+          amplitude: float = 0.4) -> npt.NDArray[np.float32]:
+    """A stereo sine whose frequency rises linearly: at ``t`` seconds it is ``start_hz + hz_per_s·t``,
+    so the pitch heard tells where in the file playback is (``sweep_position``)."""
+    t = np.arange(round(seconds * rate)) / rate
+    phase = 2 * np.pi * (start_hz * t + hz_per_s * t * t / 2)
+    mono = (amplitude * np.sin(phase)).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def sweep_position(heard_hz: float, start_hz: float = 300.0, hz_per_s: float = 20.0) -> float:
+    """Seconds into a ``sweep`` where its frequency is ``heard_hz``."""
+    return (heard_hz - start_hz) / hz_per_s
+
+
 def write_audio(path: Path, samples: npt.NDArray[np.float32], rate: int = 48000) -> Path:
     """Encode (n, 2) float samples into ``path``; the container follows the suffix."""
     fmt, codec = CODECS[path.suffix]

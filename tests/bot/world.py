@@ -23,7 +23,7 @@ from musicbot.config import Config, load_config
 from musicbot.queue import OfflineRecommender
 from musicbot.sources.errors import NotFoundError
 from musicbot.sources.models import Resolved, ResolvedKind
-from musicbot.sources.synth import tone, write_audio
+from musicbot.sources.synth import sweep, tone, write_audio
 from musicbot.storage import Database
 from musicbot.track import Track
 from tests.harness import FakeDiscord, guild_payload, join_voice, member, role, user
@@ -53,8 +53,18 @@ def make_media(root: Path) -> dict[str, Path]:
     return {name: write_audio(root / f"{name}.flac", tone(hz, seconds)) for name, (hz, seconds) in MEDIA.items()}
 
 
+SWEEP_S = 30.0  # ``add_sweep``: a tone rising 20 Hz a second, so the pitch heard says the position
+
+
+def add_sweep(world: World) -> str:
+    """Make ``/play sweep`` play a 30 s ``synth.sweep`` (for tests that check where playback is)."""
+    world.media["sweep"] = world.resolver.media["sweep"] = write_audio(
+        world.media["a440"].parent / "sweep.flac", sweep(SWEEP_S))
+    return "sweep"
+
+
 def track_for(name: str, path: Path) -> Track:
-    _, seconds = MEDIA[name]
+    _, seconds = MEDIA.get(name, (0.0, SWEEP_S))
     return Track(id=f"local:{name}", title=f"Tone {name}", artist="Generator", duration_s=seconds,
                  url=str(path), source="local")
 
@@ -161,5 +171,5 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
         await asyncio.sleep(0.005)
 
 
-__all__ = ["ADMIN", "ALICE", "BOB", "DJ", "DJ_ROLE", "GUILD", "TEXT", "VOICE", "VOICE2", "World", "build_world",
-           "np", "restart_world", "wait_for"]
+__all__ = ["ADMIN", "ALICE", "BOB", "DJ", "DJ_ROLE", "GUILD", "SWEEP_S", "TEXT", "VOICE", "VOICE2", "World",
+           "add_sweep", "build_world", "np", "restart_world", "wait_for"]
