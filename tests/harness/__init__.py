@@ -5,6 +5,7 @@ ViewStore) against a local fake of Discord on 127.0.0.1. No network. In process,
 Modules
     fake_discord    ``FakeDiscord``: REST /api/v10 or any prefix (recorded), voice websocket (optionally TLS),
                     voice UDP (decrypts RTP, per guild); ``fake.main_gateway``
+    voice_server    the voice websocket and UDP receiver (``VoiceServer``, FakeDiscord's base class)
     main_gateway    ``MainGateway``: the real main gateway websocket (IDENTIFY/READY/GUILD_CREATE, RESUME, op 4
                     voice state → VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE, shards), guilds and voice states
     tls             ``make_self_signed_cert`` (openssl) and TLS contexts for the fake's ``wss://`` voice endpoint
