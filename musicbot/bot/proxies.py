@@ -18,7 +18,8 @@ What goes where (discord.py 2.7.1):
 - HTTP proxy: chosen per URL from the environment like curl does (``https://``/``wss://`` → ``HTTPS_PROXY``,
   ``http://``/``ws://`` → ``HTTP_PROXY``, lower-case names win, ``NO_PROXY`` host suffixes bypass): REST through
   discord.py's own ``proxy`` option (one REST base, one decision); the gateway and voice websockets in the
-  replaced ``ws_connect``. Voice audio is UDP and is never proxied. discord.py's aiohttp session has
+  replaced ``ws_connect``. The proxy itself may be ``https://`` (TLS to the proxy, TLS inside for ``https``
+  targets; Python ≥ 3.11). Voice audio is UDP and is never proxied. discord.py's aiohttp session has
   ``trust_env`` off, so without this nothing would use these variables.
 - ``SSL_CERT_FILE``: aiohttp's verified TLS context is ``ssl.create_default_context()``, and OpenSSL reads
   ``SSL_CERT_FILE``/``SSL_CERT_DIR`` there (certifi is not involved), so REST, the gateway and the voice
@@ -91,7 +92,7 @@ def discord_routes(config: Config, environ: Mapping[str, str] | None = None) -> 
     proxies = _proxy_variables(env)
     for scheme, value in proxies.items():
         if scheme != "no":
-            _url(f"{scheme.upper()}_PROXY", value, ("http",), "http://proxy.example:3128")
+            _url(f"{scheme.upper()}_PROXY", value, ("http", "https"), "http://proxy.example:3128")
     return DiscordRoutes(api_base, gateway, proxies, _ca_file(env.get("SSL_CERT_FILE")))
 
 

@@ -200,14 +200,16 @@ async def test_no_proxy_keeps_listed_hosts_direct(
 
 
 @pytest.mark.skipif(not openssl_available(), reason="needs the openssl command for a test certificate")
+@pytest.mark.parametrize("proxy_tls", [False, True], ids=["http-proxy", "https-proxy"])
 async def test_https_proxy_carries_the_tls_voice_websocket(
-    fake: FakeDiscord, toml: str, running: list[discord.Client], tmp_path: Path
+    fake: FakeDiscord, toml: str, running: list[discord.Client], tmp_path: Path, proxy_tls: bool
 ) -> None:
     """REST and the gateway are plain http/ws here, so only the wss:// voice websocket uses HTTPS_PROXY: through
-    a CONNECT tunnel, TLS end to end with the fake's own certificate."""
+    a CONNECT tunnel, TLS end to end with the fake's own certificate (inside TLS to the proxy, for an https://
+    proxy)."""
     cert = make_self_signed_cert(tmp_path)
     await fake.serve_voice_tls(server_context(cert))
-    async with HttpProxy() as proxy:
+    async with HttpProxy(tls=server_context(cert) if proxy_tls else None) as proxy:
         client = sharded_client(shard_count=1, connector=discord.http.aiohttp.TCPConnector(ssl=client_context(cert)))
         apply_proxies(client, settings(fake, toml), environ={"HTTPS_PROXY": proxy.url})
         await start(client, running)
@@ -256,6 +258,7 @@ def test_only_main_gateway_urls_move_to_the_gateway_url(fake: FakeDiscord, toml:
         ({"DISCORD_API_BASE": "nirn:8080/api/v10"}, "DISCORD_API_BASE"),
         ({"DISCORD_GATEWAY_URL": "https://gateway.example"}, "DISCORD_GATEWAY_URL"),
         ({"HTTPS_PROXY": "socks5://user:pw@proxy:1080"}, "HTTPS_PROXY=socks5://user:***@proxy:1080"),
+        ({"http_proxy": "ftp://proxy:21"}, "HTTP_PROXY=ftp://proxy:21 is not a http:// or https:// URL"),
         ({"SSL_CERT_FILE": "/nonexistent/ca.pem"}, "SSL_CERT_FILE=/nonexistent/ca.pem is not a file"),
     ],
 )

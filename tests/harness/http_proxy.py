@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,9 +26,12 @@ class ProxiedConnection:
 
 
 class HttpProxy:
-    """``async with HttpProxy() as proxy``: ``proxy.url`` is what HTTPS_PROXY/HTTP_PROXY should say."""
+    """``async with HttpProxy() as proxy``: ``proxy.url`` is what HTTPS_PROXY/HTTP_PROXY should say. With ``tls``
+    (a server context, :func:`tests.harness.tls.server_context`) clients reach the proxy itself over TLS
+    (``https://`` proxy URL; a CONNECT tunnel then carries TLS inside TLS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.connections: list[ProxiedConnection] = []
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -35,13 +39,13 @@ class HttpProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def targets(self) -> list[str]:
         return [c.target for c in self.connections]
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0, ssl=self.tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
