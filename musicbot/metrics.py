@@ -15,8 +15,8 @@ player had no frame, ``deficit`` = 3000 expected minus both), as counters Promet
 - **late** (``musicbot_voice_packets_late_total``): sent packets that went out more than
   ``LATE_AFTER_S`` (5 ms, the threshold ``benchmarks/voice_load.py`` uses at the receiver) after
   their slot. discord.py's ``AudioPlayer`` keeps an absolute schedule: from the last start, resume
-  or reconnect, the first packet at once, packet n ≥ 1 at ``start + (n + 1) × 20 ms``
-  (``voice/client.py``'s ``send_lateness_s``). A stall (the GIL held elsewhere, a busy
+  or reconnect, the first packet at once (it opens the schedule: never late), packet n ≥ 1 at
+  ``start + (n + 1) × 20 ms`` (``voice/client.py``'s ``send_lateness_s``). A stall (the GIL held elsewhere, a busy
   machine, a render not finished) puts the sends behind it, and discord.py then sends the packets
   that follow back to back until it has caught up: a 100 ms stall makes about five late packets.
   Listeners hear late packets as jitter, or as gaps once their jitter buffer runs dry. This is
