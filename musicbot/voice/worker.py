@@ -163,4 +163,11 @@ if __name__ == "__main__":
     # full collection only walks what the engines allocated.
     gc.freeze()
     raise_open_file_limit()
+    # Ctrl-C in a terminal (and a supervisor signalling the whole group) reaches the workers too;
+    # the bot shuts down gracefully and keeps streaming while it does, so the workers leave it to
+    # the bot: they end when it closes their control connection (or dies).
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(Connection(int(sys.argv[1])))
