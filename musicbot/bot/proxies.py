@@ -25,6 +25,9 @@ What goes where (discord.py 2.7.1):
   ``SSL_CERT_FILE``/``SSL_CERT_DIR`` there (certifi is not involved), so REST, the gateway and the voice
   websocket (``wss://``) already trust it. It is checked here because OpenSSL silently ignores a missing or
   unreadable file, which would surface much later as a certificate error on the voice connection.
+
+:func:`discord_routes` (the checks) imports neither discord.py nor aiohttp, so settings can be checked before
+the heavy imports; :func:`route_discord` applies them.
 """
 
 from __future__ import annotations
@@ -35,15 +38,16 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-import discord
 import yarl
-from discord.http import Route
 
 from musicbot.config import Config
 from musicbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    import aiohttp
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +102,13 @@ def discord_routes(config: Config, environ: Mapping[str, str] | None = None) -> 
 
 def route_discord(client: discord.Client, routes: DiscordRoutes) -> None:
     """Point ``client`` (before it logs in) at ``routes``."""
+    from discord.http import Route
+
     Route.BASE = routes.api_base  # a class attribute: there is one Discord per process
     http = client.http
     http.proxy = routes.proxy_for(routes.api_base)
     # Proxy credentials stay in the URL (aiohttp sends them as Proxy-Authorization); its proxy_auth argument
-    # is deprecated since aiohttp 3.13.
+    # is deprecated (aiohttp 3.14 warns).
 
     async def ws_connect(url: str, *, compress: int = 0) -> aiohttp.ClientWebSocketResponse:
         # discord.py's HTTPClient.ws_connect, with the destination and its proxy chosen per URL (its own uses
@@ -131,11 +137,13 @@ def apply_proxies(client: discord.Client, config: Config, environ: Mapping[str, 
     route_discord(client, routes)
     rest_proxy = routes.proxy_for(routes.api_base)
     log.info("Discord REST at %s%s", routes.api_base, f" through proxy {_redact(rest_proxy)}" if rest_proxy else "")
-    if routes.gateway_url is not None:
-        gateway = str(routes.gateway_url)
-        proxy = routes.proxy_for(gateway)
-        log.info("Discord gateway at %s for every shard, resume and reconnect%s", gateway,
-                 f" through proxy {_redact(proxy)}" if proxy else "")
+    gateway = str(routes.gateway_url) if routes.gateway_url is not None else None
+    proxy = routes.proxy_for(gateway or "wss://gateway.discord.gg/")
+    via = f" through proxy {_redact(proxy)}" if proxy else ""
+    if gateway is not None:
+        log.info("Discord gateway at %s for every shard, resume and reconnect%s", gateway, via)
+    elif proxy:
+        log.info("Discord gateway and voice websockets%s", via)
     if routes.ssl_cert_file is not None:
         log.info("TLS trusts the certificates in SSL_CERT_FILE=%s", routes.ssl_cert_file)
     return routes
@@ -181,6 +189,8 @@ def _ca_file(value: str | None) -> Path | None:
 
 
 def _ws_timeout() -> Any:
+    import aiohttp
+
     try:  # as discord.py does: a float before aiohttp 3.10 (pyproject allows 3.9)
         return aiohttp.ClientWSTimeout(ws_close=30.0)
     except (AttributeError, TypeError):
