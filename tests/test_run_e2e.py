@@ -90,3 +90,17 @@ async def test_musicbot_run_plays_through_the_proxies_and_stops_on_sigint(
     assert {c.path for c in fake.main_gateway.connections} == {GATEWAY_PATH}
     assert any(r.method == "PUT" and r.path.endswith("/commands") for r in fake.requests)
     validate_requests(fake.requests)
+
+
+async def test_a_missing_ca_file_stops_musicbot_run_with_one_line(
+    fake: FakeDiscord, tmp_path: Path, bot_processes: BotProcesses  # noqa: F811
+) -> None:
+    """OpenSSL would ignore it silently and voice would fail much later with a certificate error."""
+    missing = tmp_path / "no-such-ca.pem"
+    bot = bot_processes.start(fake, bot_env(fake, tmp_path / "data", ca_file=missing))
+    assert await bot.wait_exit(timeout=60) == 2
+    assert bot.log().strip().splitlines()[-1] == (
+        f"musicbot: error: SSL_CERT_FILE={missing} is not a file: point it at a PEM bundle of the CA certificates "
+        "to trust, or unset it"
+    )
+    assert fake.requests == []  # nothing was attempted with a trust store it did not mean to use
