@@ -105,12 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run() -> int:
     config = load_config()
     config.require_token()  # before the imports below, which take seconds
-    from musicbot.bot.client import run_bot
+    from musicbot.bot.lifecycle import run_bot  # light: the bot loads while /health answers
     from musicbot.logs import setup_logging
-    from musicbot.voice.processes import prepare_for_voice
 
     setup_logging(config.log_level, config.log_format)
-    prepare_for_voice()
     run_bot(config)
     return 0
 

@@ -27,3 +27,7 @@ def setup_logging(level: str = "info", fmt: str = "pretty") -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    if level.lower() != "debug":
+        # Alembic logs every plugin it sets up and every migration step it considers at INFO on
+        # each start; the database's own line ("schema at revision …") says what matters.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import discord
-import discord.http
 import pytest
 
 from musicbot.config import SETTINGS, load_config
@@ -60,22 +58,24 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
 
 
 def test_a_bot_that_cannot_reach_discord_says_so_instead_of_a_traceback(tmp_path: Path) -> None:
+    import os
     import socket
-
-    from musicbot.bot.client import run_bot
-    from musicbot.errors import DiscordUnreachableError
+    import subprocess
+    import sys
 
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    config = load_config({"DISCORD_TOKEN": "abc.def.ghi", "MUSICBOT_DATA_DIR": str(tmp_path),
-                          "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10"})
-    old_base = discord.http.Route.BASE
-    try:
-        with pytest.raises(DiscordUnreachableError, match=r"cannot reach Discord at http://127\.0\.0\.1:\d+/api/v10"):
-            run_bot(config)
-    finally:
-        discord.http.Route.BASE = old_base
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MUSICBOT_", "DISCORD_"))}
+    env |= {"DISCORD_TOKEN": "abc.def.ghi", "MUSICBOT_DATA_DIR": str(tmp_path), "MUSICBOT_HTTP_PORT": "0",
+            "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10"}
+    done = subprocess.run([sys.executable, "-m", "musicbot", "run"], check=False, env=env, cwd=tmp_path,
+                          capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.match(r"musicbot: error: cannot reach Discord at http://127\.0\.0\.1:\d+/api/v10", last), done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_missing_musicbot_config_file_is_an_error_naming_the_path(tmp_path: Path) -> None:

@@ -14,20 +14,18 @@ import os
 import time
 from typing import Any
 
-import aiohttp
 import av
 import discord
 from cachetools import TTLCache
 from discord.ext import commands
 
 from musicbot.bot.cogs import COGS
-from musicbot.bot.lifecycle import serve
+from musicbot.bot.ops import attach as attach_ops
 from musicbot.bot.ops import ops_server
 from musicbot.bot.resume import SessionKeeper
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
-from musicbot.errors import DiscordUnreachableError
 from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.storage import (
     Database,
@@ -75,6 +73,7 @@ class MusicBotClient(commands.AutoShardedBot):
         resolver: TrackResolver | None = None,
         opener: TrackOpener | None = None,
         database: Database | None = None,
+        ops: OpsServer | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -96,7 +95,9 @@ class MusicBotClient(commands.AutoShardedBot):
         self.started_at = time.time()
         self._resolver = resolver
         self._opener = opener
-        self._ops: OpsServer | None = None
+        self._ops = ops  # started already (bot/lifecycle.py): it reports on this client from now on
+        if ops is not None:
+            attach_ops(ops, self)
         self._settings_cache: TTLCache[int, GuildSettings] = TTLCache(10_000, ttl=SETTINGS_CACHE_S)
         self._settings_repo: GuildSettingsRepo | None = None
         self._settings_repo_db: Database | None = None
@@ -259,23 +260,3 @@ class _Unready:
 
     async def open(self, track: Any, *, start_s: float = 0.0) -> Any:
         raise RuntimeError("the bot is not set up yet")
-
-
-def run_bot(config: Config) -> None:
-    token = config.require_token()
-    from musicbot.bot.proxies import apply_proxies
-
-    client = MusicBotClient(config)
-    apply_proxies(client, config)  # DISCORD_API_BASE, DISCORD_GATEWAY_URL, HTTPS_PROXY, SSL_CERT_FILE
-    try:
-        asyncio.run(serve(client, token))
-    except discord.LoginFailure as error:
-        raise DiscordUnreachableError(
-            "Discord rejected DISCORD_TOKEN: copy the bot's token again from "
-            "https://discord.com/developers/applications (Bot → Reset Token)"
-        ) from error
-    except aiohttp.ClientConnectionError as error:
-        raise DiscordUnreachableError(
-            f"cannot reach Discord at {discord.http.Route.BASE} ({error}): check the network, DNS and any "
-            "proxy settings of this machine"
-        ) from error

@@ -1,20 +1,37 @@
-"""Running the client until a signal: SIGTERM and SIGINT both shut down gracefully.
+"""The process's life under ``musicbot run``: start-up in an order that keeps ``/health`` answering,
+then the client until SIGTERM or SIGINT, then a graceful, bounded shutdown.
 
-discord.py's ``Client.run`` turns only Ctrl-C (KeyboardInterrupt) into a clean close; SIGTERM
-(``systemctl stop``, ``docker stop``, Kubernetes) killed the process mid-song, and as PID 1 in a
-container an unhandled SIGTERM is ignored until the runtime's SIGKILL. Here both signals start
-``client.close()`` (snapshot, leave voice, flush; see ``MusicBotClient.close``), bounded by
-``grace_s`` so the process always exits before a supervisor's kill timeout (Docker: 10 s).
+Start-up: the ops server (``/health``, ``/ready``) comes first, within a fraction of a second of
+the process starting; the bot's imports (discord.py, numpy, PyAV: seconds) and the render workers'
+start run in worker threads meanwhile, so the event loop answers probes the whole time and
+``/ready`` says it waits for the start-up.
+
+Signals: discord.py's ``Client.run`` turns only Ctrl-C (KeyboardInterrupt) into a clean close;
+SIGTERM (``systemctl stop``, ``docker stop``, Kubernetes) killed the process mid-song, and as PID 1
+in a container an unhandled SIGTERM is ignored until the runtime's SIGKILL. Here both signals
+start ``client.close()`` (snapshot, leave voice, flush; see ``MusicBotClient.close``), bounded by
+``GRACE_S`` so the process always exits before a supervisor's kill timeout (Docker: 10 s).
+
+This module imports nothing heavy at load time: ``cli.py`` imports it right after the settings
+are validated.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
+from typing import TYPE_CHECKING
 
-import discord
+from musicbot.config import Config
+from musicbot.errors import DiscordUnreachableError
+
+if TYPE_CHECKING:
+    import discord
+
+    from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +40,69 @@ GRACE_S = 8.0
 """How long shutdown may take before the process gives up on it (below Docker's default 10 s)."""
 
 
-async def serve(client: discord.Client, token: str, *, grace_s: float = GRACE_S) -> None:
-    """Log in, connect and run until a shutdown signal or until the client closes by itself.
+def run_bot(config: Config) -> None:
+    """``musicbot run``: returns after a graceful shutdown; raises ``DiscordUnreachableError`` when
+    Discord rejects the token or cannot be reached."""
+    asyncio.run(_main(config))
 
-    Errors of the connection itself (a rejected token, Discord unreachable) propagate."""
+
+async def _main(config: Config) -> None:
+    token = config.require_token()
+    stop = _stop_on_signals()
+    try:
+        ops = await _early_ops_server(config)
+        # Off the event loop: /health keeps answering while these take their seconds.
+        await asyncio.to_thread(importlib.import_module, "musicbot.bot.client")
+        from musicbot.voice.processes import prepare_for_voice
+
+        await asyncio.to_thread(prepare_for_voice)
+        if stop.is_set():
+            log.info("stopped during start-up")
+            if ops is not None:
+                await ops.stop()
+            return
+        await _serve_mapped(config, token, stop, ops)
+    finally:
+        loop = asyncio.get_running_loop()
+        for signum in SHUTDOWN_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
+async def _early_ops_server(config: Config) -> OpsServer | None:
+    if not config.http_port:
+        return None
+    from musicbot.web.server import OpsServer, Readiness
+
+    ops = OpsServer(port=config.http_port, host=config.http_host,
+                    readiness=lambda: Readiness(discord_ready=False, database=None, starting=True))
+    await ops.start()
+    return ops
+
+
+async def _serve_mapped(config: Config, token: str, stop: asyncio.Event, ops: OpsServer | None) -> None:
+    import aiohttp
+    import discord
+
+    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.proxies import apply_proxies
+
+    client = MusicBotClient(config, ops=ops)
+    apply_proxies(client, config)  # DISCORD_API_BASE, DISCORD_GATEWAY_URL, HTTPS_PROXY, SSL_CERT_FILE
+    try:
+        await serve(client, token, stop)
+    except discord.LoginFailure as error:
+        raise DiscordUnreachableError(
+            "Discord rejected DISCORD_TOKEN: copy the bot's token again from "
+            "https://discord.com/developers/applications (Bot → Reset Token)"
+        ) from error
+    except aiohttp.ClientConnectionError as error:
+        raise DiscordUnreachableError(
+            f"cannot reach Discord at {discord.http.Route.BASE} ({error}): check the network, DNS and any "
+            "proxy settings of this machine"
+        ) from error
+
+
+def _stop_on_signals() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -39,22 +115,25 @@ async def serve(client: discord.Client, token: str, *, grace_s: float = GRACE_S)
 
     for signum in SHUTDOWN_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        async with client:  # closes the client (and its HTTP session) on every way out
-            runner = asyncio.create_task(client.start(token))
-            stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if runner in done:
-                stopper.cancel()
-                runner.result()  # a connection error propagates
-                return
-            try:
-                await asyncio.wait_for(client.close(), grace_s)
-            except TimeoutError:
-                log.error("shutdown took longer than %.0f s; exiting without waiting for the rest", grace_s)
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await runner
-    finally:
-        for signum in SHUTDOWN_SIGNALS:
-            loop.remove_signal_handler(signum)
+    return stop
+
+
+async def serve(client: discord.Client, token: str, stop: asyncio.Event, *, grace_s: float = GRACE_S) -> None:
+    """Log in, connect and run until ``stop`` is set (a signal) or the client closes by itself.
+
+    Errors of the connection itself (a rejected token, Discord unreachable) propagate."""
+    async with client:  # closes the client (and its HTTP session) on every way out
+        runner = asyncio.create_task(client.start(token))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner in done:
+            stopper.cancel()
+            runner.result()  # a connection error propagates
+            return
+        try:
+            await asyncio.wait_for(client.close(), grace_s)
+        except TimeoutError:
+            log.error("shutdown took longer than %.0f s; exiting without waiting for the rest", grace_s)
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await runner

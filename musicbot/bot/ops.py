@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 def ops_server(bot: MusicBotClient) -> OpsServer:
     """The server on ``MUSICBOT_HTTP_HOST:MUSICBOT_HTTP_PORT``, reading ``bot`` at each request."""
-    return OpsServer(
-        port=bot.config.http_port,
-        host=bot.config.http_host,
-        readiness=lambda: readiness(bot),
-        collectors=[BotCollector(lambda: snapshot(bot))],
-    )
+    server = OpsServer(port=bot.config.http_port, host=bot.config.http_host)
+    attach(server, bot)
+    return server
+
+
+def attach(server: OpsServer, bot: MusicBotClient) -> None:
+    """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``."""
+    server.attach(lambda: readiness(bot), [BotCollector(lambda: snapshot(bot))])
 
 
 def readiness(bot: MusicBotClient) -> Readiness:

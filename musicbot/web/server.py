@@ -42,11 +42,12 @@ class Readiness:
     database: DatabaseHealth | None  # None: not open yet (it is opened after the login)
     shards: Mapping[int, ShardStatus] = field(default_factory=dict)
     stopping: bool = False
+    starting: bool = False  # the process is still loading the bot (before any client exists)
 
     @property
     def waiting_for(self) -> list[str]:
         """What keeps the bot from being ready, in the order it is set up."""
-        waiting = ["shutdown"] if self.stopping else []
+        waiting = ["shutdown"] if self.stopping else ["start-up"] if self.starting else []
         if not self.discord_ready:
             waiting.append("discord")
         if self.database is None or self.database.state is HealthState.DOWN:
@@ -114,6 +115,13 @@ class OpsServer:
     def port(self) -> int:
         """The bound port (useful when constructed with port 0)."""
         return self._port
+
+    def attach(self, readiness: Callable[[], Readiness], collectors: Iterable[Collector] = ()) -> None:
+        """Serve this state from now on: the server starts before the bot it reports on exists
+        (``bot/lifecycle.py``), so ``/health`` answers while the bot is still loading."""
+        self._readiness = readiness
+        for collector in collectors:
+            self._registry.register(collector)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self._app, access_log=None)
