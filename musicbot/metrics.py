@@ -92,11 +92,12 @@ class CommandOutcome(enum.Enum):
     USER_ERROR = "user_error"  # refused or failed with a message for the user (not allowed, not found, bad value)
     RATE_LIMITED = "rate_limited"  # refused by the rate limits before it ran
     ERROR = "error"  # a bug: logged with its traceback, the user got an apology
+    RESTARTING = "restarting"  # arrived during a graceful shutdown: told to try again in a moment
 
 
 COMMANDS = Counter(
     "musicbot_commands",
-    "Slash commands by name and outcome (ok, user_error, rate_limited, error).",
+    "Slash commands by name and outcome (ok, user_error, rate_limited, restarting, error).",
     ["command", "outcome"],
 )
 SOURCE_FAILURES = Counter(

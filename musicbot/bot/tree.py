@@ -67,6 +67,7 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
             if interaction.type is discord.InteractionType.autocomplete:
                 await interaction.response.autocomplete([])
             else:
+                count_command(command_name(interaction), CommandOutcome.RESTARTING)
                 await refuse(interaction, str(RestartingError()))
             return False
         if interaction.type is discord.InteractionType.autocomplete:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from musicbot.queue import LoopMode
 from musicbot.sources.synth import sweep_position
@@ -22,6 +23,10 @@ from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.payloads import Payload
 
 WINDOW_PACKETS = 20  # 0.4 s: the sweep moves 8 Hz in it; FFT bins of 2.5 Hz
+
+
+def restarting_count() -> float:
+    return REGISTRY.get_sample_value("musicbot_commands_total", {"command": "play", "outcome": "restarting"}) or 0.0
 
 
 async def command(world: World, name: str, options: dict[str, object] | None = None) -> Payload:
@@ -188,9 +193,11 @@ async def test_leaving_on_purpose_forgets_the_session(world: World, offline_bot_
 
 async def test_while_shutting_down_commands_and_clicks_are_told_to_wait(world: World) -> None:
     world.bot.closing = True
+    restarting_before = restarting_count()
     await world.join(ALICE)
     payload = world.fake.slash("play", {"query": "a440"}, guild_id=GUILD, channel_id=TEXT, user=ALICE)
     assert await invoke(world.bot, payload) is None
     [callback] = world.fake.callbacks(payload)
     assert callback["data"]["flags"] & 64 and "restarting, back in a moment" in callback["data"]["content"]
     assert world.resolver.queries == []  # nothing started
+    assert restarting_count() == restarting_before + 1
