@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-$(EXTRAS)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean deps install update
+.PHONY: run test lint bench clean deps install update binary
 
 $(DEPS): pyproject.toml deploy/requirements.py
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/musicbot bench
+
+# The single-file executable dist/musicbot (PyInstaller, offline, from what the venv holds); skipped
+# when it is up to date. tests/test_binary.py builds it with the same script (packaging/build.py).
+binary: $(STAMP)
+	$(BIN)/python packaging/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,8 @@ class OpusLibraryError(RuntimeError):
 
 def library_path() -> str:
     """The libopus shared library inside the PyAV wheel."""
+    # In the single-file binary too: av.__file__ is then inside the unpacked bundle, where
+    # PyInstaller keeps the wheel's layout (av.libs/ beside av/); tests/test_binary.py checks it.
     base = os.path.dirname(av.__file__)
     candidates = sorted(glob.glob(base + ".libs/libopus*.so*") + glob.glob(os.path.join(base, ".dylibs", "libopus*")))
     if not candidates:

@@ -47,12 +47,17 @@ class WorkerDied(RuntimeError):
 
 
 class WorkerProcess:
-    """One render process (``python -m musicbot.voice.worker FD``) and its control connection."""
+    """One render process (``python -m musicbot.voice.worker FD``) and its control connection.
 
-    def __init__(self) -> None:
+    ``executable`` runs the worker module for ``-m``: this Python by default. In the single-file
+    binary ``sys.executable`` is the binary itself, whose entry point (``musicbot/__main__.py``)
+    takes ``-m musicbot.voice.worker`` as Python would, so the same command line serves both;
+    tests name the binary to run its workers from an ordinary Python."""
+
+    def __init__(self, executable: str | None = None) -> None:
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
+            [executable or sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
             pass_fds=[child.fileno()],
             env=os.environ | _SINGLE_THREADED_MATH,
         )
@@ -95,16 +100,20 @@ class WorkerProcess:
 
     def stop(self) -> None:
         self.stopped = True
-        self._control.close()
-        self._process.terminate()
+        self._control.close()  # the worker's loop ends when it sees this
+        try:
+            self._process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:  # stuck in an engine: it ignores SIGTERM (worker.py), so kill
+            self._process.kill()
 
 
 class RenderProcesses:
     """The worker processes. ``start`` them when the bot starts, off the event loop: a worker
     needs a second or so to import numpy and friends, and a stream's first packets would wait."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, executable: str | None = None) -> None:
         self._count = count
+        self._executable = executable  # see WorkerProcess
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
 
@@ -144,7 +153,7 @@ class RenderProcesses:
     def _started(self) -> list[WorkerProcess]:
         """Lock held."""
         if not self._workers:
-            self._workers = [WorkerProcess() for _ in range(self._count)]
+            self._workers = [WorkerProcess(self._executable) for _ in range(self._count)]
             atexit.register(self.stop)
         return list(self._workers)
 
