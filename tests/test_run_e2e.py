@@ -4,6 +4,7 @@ gateway through ``DISCORD_GATEWAY_URL``, and voice over TLS that the bot trusts 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
-from musicbot.sources.synth import tone, write_audio
+from musicbot.sources.synth import sweep, sweep_position, tone, write_audio
 from tests.bot.openapi import validate_requests
-from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
+from tests.harness import FakeDiscord, RtpPacket, VoiceReceiver, decode_opus, dominant_hz, guild_payload, user
 from tests.harness.bot_process import BotProcesses, bot_env
 from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
 from tests.harness.main_gateway import GATEWAY_PATH
@@ -104,3 +106,94 @@ async def test_a_missing_ca_file_stops_musicbot_run_with_one_line(
         "to trust, or unset it"
     )
     assert fake.requests == []  # nothing was attempted with a trust store it did not mean to use
+
+
+# ---------------------------------------------------------------- shutdown, restart, crash
+SWEEP_FILE_S = 60.0  # long enough never to end during the test
+WINDOW = 25  # packets (0.5 s) per pitch reading: the sweep moves 10 Hz in it; FFT bins of 2 Hz
+SNAPSHOT_INTERVAL_S = 1.0
+
+
+def _position(packets: list[RtpPacket], *, at_end: bool) -> float:
+    """Where in the sweep the first (or the last) ``WINDOW`` packets of audio were: the pitch heard over the
+    window gives its middle; half a window back (or on) gives its start (or its end)."""
+    window = packets[-WINDOW:] if at_end else packets[1 : WINDOW + 1]  # a fresh decoder's first frame settles
+    assert len(window) == WINDOW, f"only {len(packets)} packets of audio"
+    middle = sweep_position(dominant_hz(decode_opus([p.opus for p in window]), skip=960))
+    return middle + (WINDOW * 0.02 / 2) * (1 if at_end else -1)
+
+
+async def _audio_of_next_session(receiver: VoiceReceiver, before: set[int], packets: int = WINDOW + 2,
+                                 timeout: float = 90.0) -> list[RtpPacket]:
+    """The audio of the first voice session (SSRC) not in ``before``, once ``packets`` of it arrived."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        fresh = [s for s in receiver.ssrcs(GUILD) if s not in before]
+        audio = receiver.packets(GUILD, ssrc=fresh[0], include_silence=False) if fresh else []
+        if len(audio) >= packets:
+            return audio
+        assert loop.time() < deadline, f"no audio from a new voice session ({len(audio)} packets)"
+        await asyncio.sleep(0.05)
+
+
+def _metric(text: str, name: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return float(sample.value)
+    raise AssertionError(f"{name} is not in /metrics")
+
+
+async def test_musicbot_run_resumes_after_sigterm_and_after_sigkill(
+    fake: FakeDiscord, cert: SelfSignedCert, tmp_path: Path, bot_processes: BotProcesses  # noqa: F811
+) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    write_audio(music / "sweep.flac", sweep(SWEEP_FILE_S))
+    env = bot_env(fake, tmp_path / "data", music_dir=music, ca_file=cert.cert,
+                  MUSICBOT_SNAPSHOT_INTERVAL=f"{SNAPSHOT_INTERVAL_S:g}s")
+    receiver = VoiceReceiver(fake)
+
+    # 1. /play, heard at the voice server; /metrics shows the player and its packets.
+    bot = bot_processes.start(fake, env)
+    await bot.wait_ready()
+    play = fake.slash("play", {"query": "local:sweep.flac"}, guild_id=GUILD, channel_id=TEXT, user=ALICE)
+    await fake.main_gateway.interaction(play)
+    first = await _audio_of_next_session(receiver, set(), packets=150)  # three seconds in
+    received_before = len(receiver.packets(GUILD))
+    status, text = await bot.http_get("/metrics")
+    received_after = len(receiver.packets(GUILD))
+    assert status == 200
+    assert _metric(text, "musicbot_players_active") == 1.0 and _metric(text, "musicbot_queue_tracks") == 0.0
+    # Counted once sent: at least what had arrived before the scrape, at most what arrived after it.
+    assert received_before - 2 <= _metric(text, "musicbot_voice_packets_sent_total") <= received_after + 2
+    assert _metric(text, "musicbot_frame_render_seconds_count") >= received_before - 2
+
+    # 2. SIGTERM: exit 0 within 10 s, out of voice; where the last audio was is where it must carry on.
+    bot.send_signal(signal.SIGTERM)
+    assert await bot.wait_exit(timeout=10) == 0
+    assert fake.main_gateway.bot_channel(GUILD) is None
+    ssrc = first[0].ssrc
+    stopped_at = _position(receiver.packets(GUILD, ssrc=ssrc, include_silence=False), at_end=True)
+    assert stopped_at > 2.5
+
+    # 3. Started again: it rejoins by itself and carries on the same track within 1 s of that position.
+    seen = set(receiver.ssrcs(GUILD))
+    bot = bot_processes.start(fake, env)
+    resumed = await _audio_of_next_session(receiver, seen, packets=150)
+    assert abs(_position(resumed, at_end=False) - stopped_at) < 1.0, (_position(resumed, at_end=False), stopped_at)
+    assert fake.main_gateway.bot_channel(GUILD) == VOICE
+
+    # 4. SIGKILL mid-track (no shutdown at all): started again, it resumes from its last snapshot, which is at
+    # most the snapshot interval behind what was heard (plus the half packet of a pitch reading).
+    bot.kill()
+    await bot.wait_exit(timeout=10)
+    killed_at = _position(receiver.packets(GUILD, ssrc=resumed[0].ssrc, include_silence=False), at_end=True)
+    seen = set(receiver.ssrcs(GUILD))
+    bot = bot_processes.start(fake, env)
+    after_crash = _position(await _audio_of_next_session(receiver, seen), at_end=False)
+    assert killed_at - SNAPSHOT_INTERVAL_S - 0.3 <= after_crash <= killed_at + 0.3, (after_crash, killed_at)
+
+    bot.send_signal(signal.SIGTERM)
+    assert await bot.wait_exit(timeout=10) == 0
