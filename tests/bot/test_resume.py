@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client import REGISTRY
 
+from musicbot.bot.cogs.nowplaying import NowPlayingCog
 from musicbot.queue import LoopMode
 from musicbot.sources.synth import sweep_position
 from musicbot.storage import HistoryRepo, PlayOutcome, SnapshotRepo
@@ -23,6 +24,12 @@ from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.payloads import Payload
 
 WINDOW_PACKETS = 20  # 0.4 s: the sweep moves 8 Hz in it; FFT bins of 2.5 Hz
+
+
+def panel_of(world: World) -> tuple[int, int] | None:
+    cog = world.bot.get_cog("NowPlayingCog")
+    assert isinstance(cog, NowPlayingCog)
+    return cog.panels.location(GUILD)
 
 
 def restarting_count() -> float:
@@ -69,6 +76,9 @@ async def test_a_restart_carries_on_the_same_track_from_where_it_stopped(
     await command(world, "volume", {"percent": 80})
     session = world.bot.sessions.get(GUILD)
     assert session is not None
+    await wait_for(lambda: panel_of(world) is not None)
+    panel = panel_of(world)
+    assert panel is not None and panel[0] == TEXT
     stopped_at = session.position_s
 
     again = await restart_world(offline_bot_factory, world)
@@ -93,6 +103,11 @@ async def test_a_restart_carries_on_the_same_track_from_where_it_stopped(
     assert [e.track.id for e in resumed.queue.upcoming] == ["local:a660"]
     assert resumed.queue.loop is LoopMode.QUEUE and resumed.volume == pytest.approx(0.8)
     assert again.bot.ws.sent[0]["d"]["channel_id"] == VOICE
+    # The panel of the first run is edited in place: not looked for, not posted again.
+    edits = rf"^/channels/{TEXT}/messages/{panel[1]}$"
+    await wait_for(lambda: any(r.t > restarted for r in again.fake.calls("PATCH", edits)))
+    after = [r for r in again.fake.calls(None, rf"^/channels/{TEXT}/messages") if r.t > restarted]
+    assert [r.method for r in after if r.method != "PATCH"] == []
 
 
 @pytest.mark.slow
