@@ -2,21 +2,23 @@
 
 Every command runs the binary with an empty environment but ``PATH=/usr/bin:/bin`` and a temporary
 ``HOME`` (as ``env -i`` would), from a temporary folder: no virtualenv, no PYTHONPATH, no Python on the
-PATH that it could lean on. The build runs once per test session, through the same script as
-``make binary``; that script skips the build when dist/musicbot was built from the same sources and
-installed packages (see packaging/build.py), so a second run of these tests starts at once.
+PATH that it could lean on (``musicbot run`` gets the harness's whole environment for a bot process,
+``bot_env``, which also names the fake Discord; its PATH is ``/usr/bin:/bin`` too). The files each
+process of the running bot has mapped show that nothing comes from this virtualenv or its Python.
+
+The build runs once per test session, through the same script as ``make binary``; that script skips
+the build when dist/musicbot was built from the same sources and installed packages (see
+packaging/build.py), so a second run of these tests starts at once.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-import socket
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -26,17 +28,17 @@ import pytest
 
 from musicbot import __version__
 from musicbot.cli import version_line
-from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.dsp.params import TimescaleParams
 from musicbot.dsp.presets import FILTER_PRESETS
-from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.storage.migrate import head_revision
-from musicbot.voice.engine import AudioEngine
-from musicbot.voice.processes import RenderProcesses
-from musicbot.voice.remote import RemoteEngine
 from tests.dsp.signals import dominant_hz
-from tests.media import opus_packets, tone, write_audio
+from tests.harness import FakeDiscord, VoiceReceiver, guild_payload, user
+from tests.harness import bot_process as bot_process_module
+from tests.harness import dominant_hz as heard_hz
+from tests.harness.bot_process import BotProcesses, bot_env
+from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
+from tests.harness.tls import make_self_signed_cert, openssl_available, server_context
+from tests.media import tone, write_audio
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_S = 1800.0  # a hang guard: the build takes about 3 minutes on two busy cores
 RUN_TIMEOUT_S = 300.0  # each start unpacks the binary (a few seconds); a hang guard too
 SAMPLE_RATE = 48_000
-
-Item = Chunk | _EndOfStream | None
 
 
 @pytest.fixture(scope="session")
@@ -156,72 +156,74 @@ def test_run_without_a_token_says_so(binary: Path, tmp_path: Path) -> None:
     assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_run_starts_its_render_workers_from_the_binary(binary: Path, tmp_path: Path) -> None:
-    """``musicbot run`` starts one render worker per core (the binary again, with ``-m
-    musicbot.voice.worker``) and waits for each to answer before it connects to Discord. Pointed at a
-    port where nothing listens, getting as far as "cannot reach Discord" means the workers started."""
-    assert (os.cpu_count() or 1) >= 2  # on one core the bot renders in its own process and starts none
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    result = run(binary, "run", cwd=tmp_path, DISCORD_TOKEN="x.y.z", MUSICBOT_HTTP_PORT="0",
-                 DISCORD_API_BASE=f"http://127.0.0.1:{port}/api/v10")
-    assert result.returncode == 1, result.stderr
-    assert f"cannot reach Discord at http://127.0.0.1:{port}" in result.stderr, result.stderr
-    assert "render worker" not in result.stderr and "Traceback" not in result.stderr
+GUILD, TEXT, VOICE = 1_200_000_000_000_000_001, 1_200_000_000_000_000_002, 1_200_000_000_000_000_003
+ALICE = user(5001, "alice")
 
 
-def render_packets(engine: AudioEngine | RemoteEngine, items: list[Item]) -> list[bytes]:
-    def chunks() -> Iterator[Item]:  # like a decoder: the chunks, then the end for good
-        yield from items
-        while True:
-            yield END_OF_STREAM
-
-    source = chunks()
-    engine.start_track(packet_mode=True)
-    out: list[bytes] = []
-    while (packet := engine.next_packet(lambda: next(source))) is not None:
-        out.append(packet)
-    return out
-
-
-def test_a_render_worker_in_the_binary_sends_what_this_process_would(
-    binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.skipif(not openssl_available(), reason="needs the openssl command for the voice certificate")
+async def test_musicbot_run_from_the_binary_plays_and_stops_on_sigterm(
+    binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bot_processes: BotProcesses  # noqa: F811
 ) -> None:
-    """The render worker of the binary, started by ``voice/processes.py`` exactly as ``musicbot run``
-    starts its own (``<binary> -m musicbot.voice.worker FD``, the engine's socket passed over), filters,
-    re-encodes and answers each packet: the same packets as an engine in this process."""
-    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    monkeypatch.chdir(tmp_path)
-    packets = opus_packets(write_audio(tmp_path / "tone.webm", tone(440.0, 3.0)))
-    items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
-    filters = parse_filters({"timescale": {"speed": 1.2}, "reverb": {}})
-    workers = RenderProcesses(1, executable=str(binary))
+    """The binary as the bot: logs in (REST and gateway of the fake Discord), /play of a local file, the
+    voice connection over TLS trusted through SSL_CERT_FILE, the audio rendered by its render workers
+    (the binary again) and heard at the voice server; SIGTERM to the binary (the one-file launcher,
+    which passes it on) ends it cleanly, out of voice."""
+    cert = make_self_signed_cert(tmp_path / "tls")
+    music = tmp_path / "music"
+    music.mkdir()
+    write_audio(music / "tone-440.flac", tone(440.0, 30.0))
+    fake = FakeDiscord()
+    await fake.start()
+    # The harness starts what musicbot_command() names: here the binary instead of the venv's script.
+    monkeypatch.setattr(bot_process_module, "musicbot_command", lambda: [str(binary), "run"])
     try:
-        [pid] = workers.start()
-        engine = RemoteEngine(filters, processes=workers)
-        frozen = render_packets(engine, items)
-        mapped = worker_mappings(pid)
-        engine.close()
+        await fake.serve_voice_tls(server_context(cert))
+        fake.main_gateway.add_guild(guild_payload(GUILD, text_id=TEXT, voice_id=VOICE, members=[ALICE]))
+        await fake.main_gateway.set_user_voice(GUILD, ALICE, VOICE)
+        bot = bot_processes.start(fake, bot_env(fake, tmp_path / "data", music_dir=music, ca_file=cert.cert,
+                                                PATH="/usr/bin:/bin"))
+        await bot.wait_ready()
+        play = fake.slash("play", {"query": "local:tone-440.flac"}, guild_id=GUILD, channel_id=TEXT, user=ALICE)
+        await fake.main_gateway.interaction(play)
+        await fake.main_gateway.wait_bot_channel(GUILD, VOICE)
+        receiver = VoiceReceiver(fake)
+        await receiver.wait_for_packets(GUILD, 100, timeout=60)
+        assert abs(heard_hz(receiver.decode_pcm(GUILD, skip_silence=True)) - 440.0) < 5
+        processes = group_processes(bot.pid)
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait_exit(timeout=30) == 0
     finally:
-        workers.stop()
-    assert frozen == render_packets(AudioEngine(filters), items)
-    # Nothing fell back to this process (RemoteEngine logs an error when it does).
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    libopus = {path for path in mapped if "libopus" in path}
-    assert libopus and all("/_MEI" in path for path in libopus), libopus
-    assert not [path for path in mapped if path.startswith((sys.prefix, sys.base_prefix))]
+        await fake.stop()
+    assert fake.main_gateway.bot_channel(GUILD) is None  # it left voice on its way out
+    # One render worker per core, each the binary run with -m (not a Python), and none given up on
+    # (a stream whose worker failed would carry on in the bot's process, and say so in the log).
+    workers = {pid: cmd for pid, (cmd, _) in processes.items() if "musicbot.voice.worker" in cmd}
+    assert len(workers) == (os.cpu_count() or 1) >= 2
+    assert all(cmd == [str(binary), "-m", "musicbot.voice.worker", cmd[3]] for cmd in workers.values()), workers
+    assert "render worker process" not in bot.log()
+    # Nothing loaded from this virtualenv or its Python; each worker's libopus is the binary's own.
+    for _, mapped in processes.values():
+        assert not [path for path in mapped if path.startswith((sys.prefix, sys.base_prefix))]
+    for pid in workers:
+        libopus = {path for path in processes[pid][1] if "/libopus" in path}
+        assert libopus and all("/_MEI" in path for path in libopus), libopus
 
 
-def worker_mappings(pid: int) -> set[str]:
-    """The files mapped by the Python of a worker: the one-file binary's bootloader (``pid``) unpacks
-    itself and runs the program in a child process."""
-    paths: set[str] = set()
-    for process in [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]:
-        for line in Path(f"/proc/{process}/maps").read_text().splitlines():
-            fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[5].startswith("/"):
-                paths.add(fields[5])
-    return paths
+def group_processes(group: int) -> dict[int, tuple[list[str], set[str]]]:
+    """Every process of a process group: its command line and the files it has mapped (the one-file
+    binary's launcher, the bot it unpacked and started, and the bot's render workers)."""
+    found: dict[int, tuple[list[str], set[str]]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(proc.name)) != group:
+                continue
+            cmdline = (proc / "cmdline").read_bytes().decode().split("\0")[:-1]
+            maps = (proc / "maps").read_text().splitlines()
+        except (ProcessLookupError, FileNotFoundError):
+            continue  # ended meanwhile
+        mapped = {fields[5] for fields in (line.split(maxsplit=5) for line in maps)
+                  if len(fields) == 6 and fields[5].startswith("/")}
+        found[int(proc.name)] = (cmdline, mapped)
+    return found

@@ -49,15 +49,14 @@ class WorkerDied(RuntimeError):
 class WorkerProcess:
     """One render process (``python -m musicbot.voice.worker FD``) and its control connection.
 
-    ``executable`` runs the worker module for ``-m``: this Python by default. In the single-file
-    binary ``sys.executable`` is the binary itself, whose entry point (``musicbot/__main__.py``)
-    takes ``-m musicbot.voice.worker`` as Python would, so the same command line serves both;
-    tests name the binary to run its workers from an ordinary Python."""
+    In the single-file binary (``packaging/``) ``sys.executable`` is the binary itself, whose entry
+    point (``musicbot/__main__.py``) takes ``-m musicbot.voice.worker`` as Python would: the same
+    command line serves both."""
 
-    def __init__(self, executable: str | None = None) -> None:
+    def __init__(self) -> None:
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(
-            [executable or sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
+            [sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
             pass_fds=[child.fileno()],
             env=os.environ | _SINGLE_THREADED_MATH,
         )
@@ -111,9 +110,8 @@ class RenderProcesses:
     """The worker processes. ``start`` them when the bot starts, off the event loop: a worker
     needs a second or so to import numpy and friends, and a stream's first packets would wait."""
 
-    def __init__(self, count: int, *, executable: str | None = None) -> None:
+    def __init__(self, count: int) -> None:
         self._count = count
-        self._executable = executable  # see WorkerProcess
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
 
@@ -153,7 +151,7 @@ class RenderProcesses:
     def _started(self) -> list[WorkerProcess]:
         """Lock held."""
         if not self._workers:
-            self._workers = [WorkerProcess(self._executable) for _ in range(self._count)]
+            self._workers = [WorkerProcess() for _ in range(self._count)]
             atexit.register(self.stop)
         return list(self._workers)
 
