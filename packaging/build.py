@@ -84,7 +84,7 @@ def build(*, force: bool = False) -> Path:
         STAMP.unlink(missing_ok=True)
         started = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+            [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "ERROR",
              "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)],
             check=True, cwd=ROOT,
         )
