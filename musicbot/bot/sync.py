@@ -56,9 +56,10 @@ async def dry_run(config: Config, guild_id: int | None = None) -> list[dict[str,
 async def sync(config: Config, guild_id: int | None = None) -> list[app_commands.AppCommand]:
     """Log in with ``DISCORD_TOKEN`` and overwrite the registered commands; returns what Discord now has."""
     token = config.require_token()
-    if config.discord_api_base:
-        discord.http.Route.BASE = config.discord_api_base.rstrip("/")
+    from musicbot.bot.proxies import apply_proxies
+
     bot = _SyncClient(config)
+    apply_proxies(bot, config)  # the same REST base, outbound proxy and CA file as `musicbot run`
     try:
         await bot.login(token)  # sets the application id; setup_hook installs the commands
         guild = None if guild_id is None else discord.Object(guild_id)

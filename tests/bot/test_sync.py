@@ -17,6 +17,7 @@ from musicbot.bot.cogs import COGS
 from musicbot.cli import main
 from tests.bot.openapi import DiscordOpenAPI
 from tests.harness import APP_ID, FakeDiscord, json_response
+from tests.harness.http_proxy import HttpProxy
 
 GUILD_ID = 424242
 
@@ -142,6 +143,18 @@ async def test_sync_to_one_guild(
     assert registered_as_sent(fake_discord.commands[GUILD_ID], dry) == dry
     assert "global" not in fake_discord.commands
     assert f"in guild {GUILD_ID}" in capsys.readouterr().out
+
+
+async def test_sync_goes_through_the_outbound_proxy_like_the_bot(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fake_discord: FakeDiscord
+) -> None:
+    async with HttpProxy() as proxy:
+        env.setenv("DISCORD_TOKEN", "token")
+        env.setenv("DISCORD_API_BASE", fake_discord.base_url)
+        env.setenv("HTTP_PROXY", proxy.url)
+        assert await asyncio.to_thread(main, ["sync"]) == 0
+        assert f"{fake_discord.base_url}/applications/{APP_ID}/commands" in proxy.targets()
+    assert "registered" in capsys.readouterr().out
 
 
 async def test_a_refused_token_is_one_clear_line(
