@@ -7,10 +7,10 @@ Offline: PyInstaller freezes what is installed in this virtualenv, it downloads 
 
 The build takes minutes, so it is skipped when ``dist/musicbot`` was built from the same inputs:
 the files under ``musicbot/`` and ``packaging/``, every installed distribution's name and version,
-and the Python version. Those (each file by its digest) and the digest of the binary written are
-kept in ``build/musicbot.inputs``; a changed source file, an upgraded library or a replaced binary
-means a new build, and the build says which. A lock file keeps two builds (two test sessions, say)
-from writing at once.
+the Python version and the spec's knobs (``MUSICBOT_BINARY_DENO=0``: no deno inside). Those (each
+file by its digest) and the digest of the binary written are kept in ``build/musicbot.inputs``; a
+changed source file, an upgraded library or a replaced binary means a new build, and the build says
+which. A lock file keeps two builds (two test sessions, say) from writing at once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import fcntl
 import hashlib
 import importlib.metadata
+import os
 import subprocess
 import sys
 import time
@@ -42,9 +43,10 @@ def _source_files() -> Iterator[Path]:
 
 
 def inputs() -> list[str]:
-    """What the binary is made of, one line each: the Python, every source file's digest, every
-    installed distribution's version."""
+    """What the binary is made of, one line each: the Python, the spec's knobs (``MUSICBOT_BINARY_*``
+    variables), every source file's digest, every installed distribution's version."""
     lines = [f"python {sys.version.split()[0]} {sys.implementation.cache_tag}"]
+    lines += sorted(f"env {name}={value}" for name, value in os.environ.items() if name.startswith("MUSICBOT_BINARY_"))
     lines += [f"file {path.relative_to(ROOT)} {_file_digest(path)}" for path in _source_files()]
     lines += sorted(f"dist {d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     return lines
