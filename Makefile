@@ -36,7 +36,7 @@ run: $(STAMP)
 	$(BIN)/musicbot run
 
 test: $(STAMP)
-	$(BIN)/ruff check musicbot tests benchmarks
+	$(BIN)/ruff check musicbot tests benchmarks packaging deploy
 	$(BIN)/mypy musicbot
 	$(BIN)/pytest
 
