@@ -24,7 +24,9 @@ class Rate:
     per_s: float
 
 
-# Any user: 8 commands (and clicks) per 10 s. Heavier commands have tighter limits of their own.
+# Any user: 8 commands (and clicks) per 10 s. Heavier commands have tighter limits of their own;
+# a key names a command by its full name (``playlist save``) or a whole group (``settings``: every
+# subcommand shares one bucket).
 USER_RATE = Rate(8, 10.0)
 COMMAND_RATES: Mapping[str, Rate] = {
     "play": Rate(5, 15.0),
@@ -48,8 +50,8 @@ class RateLimiter:
     def retry_after(self, user_id: int, command: str | None = None) -> float:
         """Checks the user's overall bucket, then the command's; counts only when both allow."""
         keys: list[tuple[Hashable, Rate]] = [((user_id,), self.user_rate)]
-        if command is not None and command in self.command_rates:
-            keys.append(((user_id, command), self.command_rates[command]))
+        keys += [((user_id, name), self.command_rates[name]) for name in _names_of(command)
+                 if name in self.command_rates]
         buckets = [self._bucket(key, rate) for key, rate in keys]
         waits = [bucket.get_retry_after() for bucket in buckets]
         if any(waits):
@@ -63,3 +65,11 @@ class RateLimiter:
         if bucket is None:
             bucket = self._buckets[key] = app_commands.Cooldown(rate.count, rate.per_s)
         return bucket
+
+
+def _names_of(command: str | None) -> list[str]:
+    """``"playlist save"`` → ``["playlist", "playlist save"]``: the groups it belongs to, then itself."""
+    if command is None:
+        return []
+    words = command.split()
+    return [" ".join(words[: i + 1]) for i in range(len(words))]
