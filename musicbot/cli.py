@@ -174,7 +174,10 @@ def _filters_from_args(filters_arg: str | None, presets: list[str]) -> FilterSet
     settings = FilterSettings()
     for name in presets:
         settings = apply_preset(settings, name)
-    if filters_arg:
+    if filters_arg is not None:  # an empty --filters '' is a mistake to report, not "no filters"
+        if not filters_arg.strip():
+            example = """'{"volume": 0.8}'"""
+            raise FilterConfigError("--filters", f"is empty; give a JSON object such as {example}, or @file.json")
         text = filters_arg
         if filters_arg.startswith("@"):
             path = Path(filters_arg[1:])
@@ -182,6 +185,10 @@ def _filters_from_args(filters_arg: str | None, presets: list[str]) -> FilterSet
                 text = path.read_text(encoding="utf-8")
             except OSError as err:
                 raise FilterConfigError("--filters", f"cannot read {path}: {err.strerror}") from None
+            except UnicodeDecodeError as err:
+                raise FilterConfigError(
+                    "--filters", f"{path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})"
+                ) from None
         patch = parse_filters_json(text)
         settings = merge_filters(settings, settings_to_json(patch)) if presets else patch
     return settings

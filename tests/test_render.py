@@ -95,3 +95,25 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path: Path, args: l
     assert len(lines) == 1 and words in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        ('{"volume": 1' + "0" * 400 + "}", "volume: a number with 401 digits is out of range"),
+        ('{"volume": 1' + "0" * 5000 + "}", "a number in it is far too long"),
+        ("@deep.json", "nested too deeply"),
+        ("@latin1.json", "latin1.json is not UTF-8 text (byte 0xe9"),
+        ("", "--filters: is empty"),
+    ],
+)
+def test_pathological_filters_give_one_line_and_write_nothing(tmp_path: Path, filters: str, words: str) -> None:
+    source = write_audio(tmp_path / "in.flac", tone(440.0, 0.5))
+    (tmp_path / "deep.json").write_text("[" * 10_000 + "]" * 10_000)
+    (tmp_path / "latin1.json").write_bytes('{"karaoke": {}} // café'.encode("latin-1"))
+    out = tmp_path / "out.wav"
+    result = musicbot("render", source, out, "--filters", filters.replace("@", f"@{tmp_path}/"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert not out.exists() and not (tmp_path / "out.wav.part").exists()

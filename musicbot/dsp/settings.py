@@ -32,7 +32,10 @@ class FieldSpec:
     def check(self, path: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise FilterConfigError(path, f"must be a number ({self.range_text()}), got {_describe(value)}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range (JSON allows any number of digits)
+            raise FilterConfigError(path, f"{_describe(value)} is out of range; allowed: {self.range_text()}") from None
         too_low = number < self.low or (not self.low_inclusive and number == self.low)
         if not math.isfinite(number) or too_low or number > self.high:
             raise FilterConfigError(path, f"{_num(number)} is out of range; allowed: {self.range_text()}")
@@ -130,12 +133,18 @@ def parse_filters(obj: object) -> p.FilterSettings:
 
 def parse_filters_json(text: str) -> p.FilterSettings:
     """``parse_filters`` for a JSON string; a syntax error is reported with line and column."""
+    if not text.strip():
+        raise FilterConfigError("filters", f"is empty; give a JSON object such as {_EXAMPLE}")
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise FilterConfigError(
             "filters", f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
         ) from None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits (int_max_str_digits)
+        raise FilterConfigError("filters", "a number in it is far too long (thousands of digits)") from None
+    except RecursionError:  # json's decoder recurses once per nested list or object
+        raise FilterConfigError("filters", "lists or objects are nested too deeply") from None
     return parse_filters(obj)
 
 
@@ -210,7 +219,14 @@ def _reject_unknown(path: str, obj: Mapping[Any, Any], allowed: tuple[str, ...])
             raise FilterConfigError(where, f"unknown key; expected one of: {', '.join(allowed)}")
 
 
+_EXAMPLE = '{"timescale": {"speed": 1.25}}'
+
+
 def _describe(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        # A 400-digit number is named by its size: printing it would bury the message
+        # (and str() refuses ints of more than 4300 digits).
+        return f"a number with {_digits(value)} digits"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -222,6 +238,15 @@ def _describe(value: object) -> str:
     if isinstance(value, Mapping):
         return "an object"
     return repr(value)
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of ``value``, without converting it to text."""
+    magnitude = abs(value)
+    digits = max(1, int(magnitude.bit_length() * math.log10(2)))
+    while 10**digits <= magnitude:
+        digits += 1
+    return digits
 
 
 def _num(x: float) -> str:

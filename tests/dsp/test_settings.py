@@ -103,3 +103,30 @@ def test_presets_stack_and_unknown_preset_lists_choices() -> None:
     assert stacked.timescale is not None and stacked.timescale.rate == 1.25 and stacked.rotation is not None
     with pytest.raises(FilterConfigError, match="nightcore"):
         apply_preset(FilterSettings(), "nightcor")
+
+
+HUGE = 10**400  # valid JSON, beyond any float
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"volume": ' + str(HUGE) + "}", "volume: a number with 401 digits is out of range; allowed: 0 to 5"),
+    ('{"equalizer": [{"band": ' + str(HUGE) + ', "gain": 0}]}', "equalizer[0].band: a number with 401 digits"),
+    ('{"volume": 1' + "0" * 5000 + "}", "a number in it is far too long"),
+    ("[" * 10_000 + "]" * 10_000, "nested too deeply"),
+    ('{"karaoke": ' * 10_000 + "{}" + "}" * 10_000, "nested too deeply"),
+    ("", "is empty"),
+    ("  \n", "is empty"),
+])
+def test_pathological_json_is_one_clear_error(text: str, words: str) -> None:
+    with pytest.raises(FilterConfigError) as caught:
+        parse_filters_json(text)
+    message = str(caught.value)
+    assert words in message and "\n" not in message and len(message) < 200
+
+
+def test_slash_command_values_beyond_float_range_are_refused_by_name() -> None:
+    # /filter set and /filter eq hand Discord's numbers to merge_filters as they arrive (ints of any size)
+    with pytest.raises(FilterConfigError, match=r"^timescale\.speed: a number with 401 digits is out of range"):
+        merge_filters(FilterSettings(), {"timescale": {"speed": HUGE}})
+    with pytest.raises(FilterConfigError, match=r"^equalizer\[0\]\.gain: a number with 401 digits"):
+        merge_filters(FilterSettings(), {"equalizer": [{"band": 0, "gain": -HUGE}]})
