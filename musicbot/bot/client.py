@@ -19,10 +19,11 @@ import discord
 from cachetools import TTLCache
 from discord.ext import commands
 
-from musicbot.bot.cogs import COGS
+from musicbot.bot.cogs.all import COGS
 from musicbot.bot.ops import attach as attach_ops
 from musicbot.bot.ops import ops_server
 from musicbot.bot.resume import SessionKeeper
+from musicbot.bot.services import BotServices
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
@@ -120,8 +121,9 @@ class MusicBotClient(commands.AutoShardedBot):
         if self._commands_installed:
             return
         self._commands_installed = True
+        services: BotServices = self  # the cogs see the client through this protocol (checked here by mypy)
         for cog in COGS:
-            await self.add_cog(cog(self))  # type: ignore[call-arg]
+            await self.add_cog(cog(services))  # type: ignore[call-arg]
 
     async def login(self, token: str) -> None:
         """The ops endpoints first: ``/health`` answers (and ``/ready`` says what it waits for)

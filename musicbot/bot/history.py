@@ -26,7 +26,7 @@ from musicbot.bot.cogs.base import MusicCog
 from musicbot.storage import HistoryRecorder, PlayOutcome, StorageError
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
     from musicbot.session import GuildSession
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class _Seen:
 class PlayHistory(MusicCog):
     """A cog without commands: the ``on_session_changed`` listener that records plays."""
 
-    def __init__(self, bot: MusicBotClient) -> None:
+    def __init__(self, bot: BotServices) -> None:
         super().__init__(bot)
         self._seen: dict[int, _Seen] = {}
 

@@ -30,7 +30,7 @@ from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS
 from musicbot.queue import LoopMode
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class PanelManager:
     from its snapshot brings its panel's place along (``location``/``adopt``) and edits it directly.
     """
 
-    def __init__(self, bot: MusicBotClient, controls: PanelControls, *, interval_s: float = 2.0) -> None:
+    def __init__(self, bot: BotServices, controls: PanelControls, *, interval_s: float = 2.0) -> None:
         self.bot = bot
         self.controls = controls
         self.interval_s = interval_s  # at most one edit per guild per this many seconds

@@ -13,7 +13,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from musicbot.bot.cogs import COGS
+from musicbot.bot.cogs.all import COGS
 from musicbot.cli import main
 from tests.bot.openapi import DiscordOpenAPI
 from tests.harness import APP_ID, FakeDiscord, json_response

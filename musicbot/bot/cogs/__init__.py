@@ -1,19 +1,5 @@
-"""The slash commands, one cog per SPEC §1 group. ``COGS`` is what the client installs, in order."""
+"""The slash commands, one cog per SPEC §1 group; ``cogs/all.py`` lists what the client installs.
 
-from __future__ import annotations
-
-from discord.ext import commands
-
-from musicbot.bot.cogs.control import ControlCog
-from musicbot.bot.cogs.info import InfoCog
-from musicbot.bot.cogs.library import LibraryCog
-from musicbot.bot.cogs.nowplaying import NowPlayingCog
-from musicbot.bot.cogs.play import PlayCog
-from musicbot.bot.cogs.queue import QueueCog
-from musicbot.bot.cogs.settings import SettingsCog
-from musicbot.bot.cogs.sound import SoundCog
-from musicbot.bot.history import PlayHistory
-
-COGS: list[type[commands.Cog]] = [
-    PlayCog, ControlCog, QueueCog, SoundCog, LibraryCog, SettingsCog, InfoCog, PlayHistory, NowPlayingCog,
-]
+Kept empty on purpose: importing one cog (or ``cogs.base``, which ``bot/history.py`` does) must
+not import every other cog, or the modules they import would import themselves back (a cycle).
+"""

@@ -1,4 +1,4 @@
-"""What every cog shares: the bot it belongs to."""
+"""What every cog shares: the bot's services it belongs to (``bot/services.py``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from discord.ext import commands
 from musicbot.bot.interaction import Interaction
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
 
 __all__ = ["Interaction", "MusicCog"]
 
 
 class MusicCog(commands.Cog):
-    def __init__(self, bot: MusicBotClient) -> None:
+    def __init__(self, bot: BotServices) -> None:
         self.bot = bot

@@ -23,7 +23,7 @@ from musicbot.queue import QueueEntry, SkipVotes, VoteOutcome
 from musicbot.voice.engine import MAX_PLAYER_VOLUME
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
     from musicbot.session import GuildSession
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ def now_playing_line(session: GuildSession) -> str:
 
 
 class ControlCog(MusicCog):
-    def __init__(self, bot: MusicBotClient) -> None:
+    def __init__(self, bot: BotServices) -> None:
         super().__init__(bot)
         self.votes: dict[int, SkipVotes] = {}  # guild id → the skip tally of what plays there
 

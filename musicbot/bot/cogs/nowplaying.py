@@ -43,7 +43,7 @@ from musicbot.dsp.presets import apply_preset
 from musicbot.errors import MusicBotError
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
     from musicbot.session import GuildSession
 
 # Clicks share the user's command budget (tree.py); these also count against the command they stand for.
@@ -51,7 +51,7 @@ CLICK_COMMANDS = {SHUFFLE: "shuffle"}
 
 
 class NowPlayingCog(MusicCog):
-    def __init__(self, bot: MusicBotClient) -> None:
+    def __init__(self, bot: BotServices) -> None:
         super().__init__(bot)
         self.panels = PanelManager(bot, self)
         self.rng = random.Random()

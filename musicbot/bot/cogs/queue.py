@@ -24,7 +24,7 @@ from musicbot.bot.replies import OK_COLOUR, reply
 from musicbot.queue import AutoplayEngine, AutoplayMode, LoopMode
 
 if TYPE_CHECKING:
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.services import BotServices
     from musicbot.session import GuildSession
 
 E = TypeVar("E", LoopMode, AutoplayMode)
@@ -119,7 +119,7 @@ class QueuePager(discord.ui.View):
 
 
 class QueueCog(MusicCog):
-    def __init__(self, bot: MusicBotClient) -> None:
+    def __init__(self, bot: BotServices) -> None:
         super().__init__(bot)
         self.rng = random.Random()  # replaced by a seeded one in tests
 

@@ -1,0 +1,31 @@
+"""Every module of the bot imports on its own: no import cycle hides behind the order the client happens to use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_each_bot_module_imports_alone() -> None:
+    # One interpreter (discord.py and numpy load once); the bot's modules are forgotten before each import, so
+    # each one is imported first, as a script or a test importing only it would. (The layers below keep
+    # their modules: ``metrics`` registers its metrics once per process.)
+    script = textwrap.dedent("""
+        import importlib, pkgutil, sys, traceback
+        import musicbot.bot
+        names = [m.name for m in pkgutil.walk_packages(musicbot.bot.__path__, "musicbot.bot.")]
+        failed = []
+        for name in names:
+            for loaded in [m for m in sys.modules if m.startswith("musicbot.bot.")]:
+                del sys.modules[loaded]
+            try:
+                importlib.import_module(name)
+            except Exception:
+                failed.append(name + ": " + traceback.format_exc().strip().splitlines()[-1])
+        print(len(names), "modules")
+        print("\\n".join(failed))
+        sys.exit(1 if failed else 0)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
