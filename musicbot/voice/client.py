@@ -10,19 +10,28 @@ silence frames discord.py sends itself (at a pause, at the end) are announced to
 
 The send thread also asks for real-time priority at its first packet (``voice/realtime.py``).
 
+On close code 4015 (the voice server crashed) the connection resumes in place (``_ResumingState``).
+
 ``send_lateness_s`` reads discord.py's schedule for ``musicbot_voice_packets_late_total``
 (``musicbot/metrics.py`` defines "late").
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import discord
+from discord.errors import ConnectionClosed
+from discord.gateway import DiscordVoiceWebSocket
+from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from musicbot.voice.realtime import promote_current_thread
+
+log = logging.getLogger(__name__)
 
 
 def send_lateness_s() -> float | None:
@@ -55,7 +64,62 @@ class SendListener(Protocol):
     def after_send(self) -> None: ...
 
 
+class _ResumingState(VoiceConnectionState):
+    """discord.py 2.7.1 answers close code 4015 (its only ``resume=True`` connect) with a new voice
+    state update, takes Discord's answering VOICE_SERVER_UPDATE for a server move and then waits out
+    its whole connect timeout (~10 s of silence) before giving up. Discord's voice protocol says:
+    reconnect the websocket to the same endpoint and RESUME (op 7), keeping the SSRC, the key and
+    the UDP socket; the send thread waits while the state is not connected and carries on where it
+    was. If the resume fails, the connection is reported lost (``VoiceClient.lost``) so the session
+    joins again at once instead of taking the ended connection for a kick."""
+
+    async def _connect(self, reconnect: bool, timeout: float, self_deaf: bool, self_mute: bool,
+                       resume: bool) -> None:
+        if not resume:
+            await super()._connect(reconnect, timeout, self_deaf, self_mute, resume)
+            return
+        previous = self.ws
+        try:
+            self.ws = await asyncio.wait_for(self._resume_websocket(), timeout)
+        except (ConnectionClosed, OSError, TimeoutError) as error:
+            log.warning("voice resume failed in guild %s (%s); joining again", self.guild.id, error)
+            client = self.voice_client
+            if isinstance(client, VoiceClient):
+                client.lost = True
+            raise TimeoutError from error  # discord.py disconnects; the session rejoins
+        finally:
+            if previous is not self.ws:
+                await previous.close()
+        self.state = ConnectionFlowState.connected  # the send thread, waiting for this, carries on
+
+    async def _resume_websocket(self) -> DiscordVoiceWebSocket:
+        ws = await self._connect_websocket(True)  # sends RESUME (op 7)
+        resumed = asyncio.Event()
+        original = ws._hook
+
+        async def watch(socket: DiscordVoiceWebSocket, message: dict[str, Any]) -> None:
+            if message.get("op") == DiscordVoiceWebSocket.RESUMED:
+                resumed.set()
+            await original(socket, message)
+
+        setattr(ws, "_hook", watch)  # noqa: B010 - discord.py's per-message hook, private
+        try:
+            while not resumed.is_set():
+                await ws.poll_event()  # a refused resume closes the socket: ConnectionClosed
+        finally:
+            setattr(ws, "_hook", original)  # noqa: B010
+        # A resumed session keeps its key (no new SESSION_DESCRIPTION comes).
+        ws.secret_key = self.secret_key
+        return ws
+
+
 class VoiceClient(discord.VoiceClient):
+    # Set when the connection ended without anyone closing it (a failed resume): the session rejoins.
+    lost = False
+
+    def create_connection_state(self) -> VoiceConnectionState:
+        return _ResumingState(self)
+
     def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
         if isinstance(threading.current_thread(), discord.player.AudioPlayer):  # never the event loop
             promote_current_thread()  # once per thread, then a lookup
