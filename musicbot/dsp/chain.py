@@ -21,6 +21,7 @@ import numpy as np
 from musicbot.dsp.bassboost import BassBoost
 from musicbot.dsp.distortion import Distortion
 from musicbot.dsp.equalizer import Equalizer
+from musicbot.dsp.finite import finite, process_guarded
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, Frame
 from musicbot.dsp.gain import ChannelMix, Volume
 from musicbot.dsp.karaoke import Karaoke
@@ -36,6 +37,9 @@ class _Stage:
     name: str
     filter: Any
     pick: Callable[[FilterSettings], Any]
+    # Filters that carry audio from frame to frame (IIR memory, delay lines, tails) are checked on
+    # the way out (dsp/finite.py); the stateless ones cannot keep a NaN, and skip the 1.5 µs check.
+    carries_audio: bool = True
     active: bool = False
 
     def run(self, frame: Frame) -> Frame:
@@ -48,17 +52,19 @@ class _Stage:
                 self.active = False
             return frame
         self.active = True
+        if self.carries_audio:
+            return process_guarded(self.filter, frame)
         return self.filter.process(frame)  # type: ignore[no-any-return]
 
 
 def _pre_stages() -> list[_Stage]:
     return [
         _Stage("lowPass", LowPass(), lambda s: s.low_pass),
-        _Stage("channelMix", ChannelMix(), lambda s: s.channel_mix),
-        _Stage("rotation", Rotation(), lambda s: s.rotation),
-        _Stage("distortion", Distortion(), lambda s: s.distortion),
+        _Stage("channelMix", ChannelMix(), lambda s: s.channel_mix, carries_audio=False),
+        _Stage("rotation", Rotation(), lambda s: s.rotation, carries_audio=False),
+        _Stage("distortion", Distortion(), lambda s: s.distortion, carries_audio=False),
         _Stage("vibrato", Vibrato(), lambda s: s.vibrato),
-        _Stage("tremolo", Tremolo(), lambda s: s.tremolo),
+        _Stage("tremolo", Tremolo(), lambda s: s.tremolo, carries_audio=False),
     ]
 
 
@@ -68,7 +74,7 @@ def _post_stages() -> list[_Stage]:
         _Stage("equalizer", Equalizer(), lambda s: None if s.equalizer == FLAT_EQ else s.equalizer),
         _Stage("bassBoost", BassBoost(), lambda s: s.bass_boost),
         _Stage("reverb", Reverb(), lambda s: s.reverb),
-        _Stage("volume", Volume(), lambda s: None if s.volume == 1.0 else s.volume),
+        _Stage("volume", Volume(), lambda s: None if s.volume == 1.0 else s.volume, carries_audio=False),
     ]
 
 
@@ -129,12 +135,16 @@ class FilterChain:
         return self._fifo_len >= FRAME_SAMPLES
 
     def push(self, frame: Frame) -> None:
-        """Feed one input frame (960 samples at the source rate)."""
+        """Feed one input frame (960 samples at the source rate). A NaN or ±Inf sample in it is
+        zeroed here, before any filter can keep it in its state (``dsp/finite.py``)."""
+        frame = finite(frame)
         for stage in self._pre:
             frame = stage.run(frame)
         # Always called, even when off (it then returns the frame itself for ~3 µs): the
         # resampler keeps a short history that must stay current for a seamless switch-on.
-        self._append(self._timescale.process(frame))
+        # Off, its input was checked above and is its output.
+        timescale = self._timescale
+        self._append(timescale.process(frame) if timescale.is_identity else process_guarded(timescale, frame))
 
     def finish(self) -> None:
         """End of input: release what the timescale holds and pad to a whole frame."""

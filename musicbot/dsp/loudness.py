@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
+from musicbot.dsp.finite import zero_nonfinite
 from musicbot.dsp.frame import CHANNELS, FRAME_SECONDS, SAMPLE_RATE_HZ, Frame, ramp_up
 
 # BS.1770-4 K-weighting at 48 kHz: stage 1 high shelf (+4 dB above ~1.5 kHz, head diffraction),
@@ -141,7 +142,13 @@ class LoudnessNormalizer:
         weighted, self._zi = signal.lfilter(_K_B, _K_A, x, axis=0, zi=self._zi)
         left, right = weighted[:, 0], weighted[:, 1]
         n = max(len(frame), 1)
-        self._window.append((float(np.dot(left, left)) + float(np.dot(right, right))) / n)
+        power = (float(np.dot(left, left)) + float(np.dot(right, right))) / n
+        if not math.isfinite(power):
+            # A NaN or ±Inf sample (the chain zeroes them, so this is a safety net): it would
+            # stay in the K-weighting state and freeze the estimate for the rest of the track.
+            self._forget_measurement()
+            return self._apply_ramp(zero_nonfinite(frame), self._gain_db)
+        self._window.append(power)
         self._update_estimate()
         return self._apply_ramp(frame, self._next_gain_db(n))
 

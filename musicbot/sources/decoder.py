@@ -22,9 +22,11 @@ from typing import Any, Final
 import av
 import numpy as np
 
+from musicbot.dsp.finite import finite
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
 from musicbot.sources.buffer import RefillBuffer
+from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.media import _reason, open_container
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,11 @@ class Decoder:
         start_s: float = 0.0,
         allow_passthrough: bool = True,
         buffer_frames: int = BUFFER_FRAMES,
+        http: GuardedHttp | None = None,
     ) -> None:
         self.location = location
         self._headers = dict(headers or {})
+        self._http = http  # the guarded client for URLs (its allow-list); None: media.default_http()
         self._start_s = max(0.0, start_s)
         self._allow_passthrough = allow_passthrough
         self._buffer: RefillBuffer[Chunk | _EndOfStream | MediaError] = RefillBuffer(buffer_frames)
@@ -83,6 +87,10 @@ class Decoder:
         self.packet_mode = False
         """True when chunks carry Opus packets (set once the stream is open)."""
         self.duration_s: float | None = None
+        """The duration the container declares, in seconds (None when it declares none)."""
+        self.decoded_samples: int | None = None
+        """48 kHz samples decoded, before the last chunk's zero padding; set before END_OF_STREAM
+        is queued (so exact once it was read), None in packet mode."""
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Decoder:
@@ -137,7 +145,7 @@ class Decoder:
 
     def _run(self) -> None:
         try:
-            container = open_container(self.location, headers=self._headers)
+            container = open_container(self.location, headers=self._headers, http=self._http)
         except MediaError as err:
             self._put(err)
             self._opened.set()
@@ -162,6 +170,8 @@ class Decoder:
                 if not self._put(chunk):
                     return
             self._put(END_OF_STREAM)
+        except MediaError as err:  # from a RemoteFile mid-track (a refused redirect, a lost resume): its own words
+            self._put(err)
         except av.error.FFmpegError as err:
             log.warning("decoding %s failed", self.location, exc_info=True)
             self._put(MediaError(f"Playback of {self.location} failed: {_reason(err)}"))
@@ -189,6 +199,7 @@ class Decoder:
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE_HZ)
         pending = np.zeros((0, CHANNELS), np.float32)
         to_drop: int | None = None if start_sample else 0
+        produced = 0
         for packet in container.demux(stream):
             if self._stop.is_set():
                 return
@@ -204,7 +215,9 @@ class Decoder:
                 while len(pending) >= FRAME_SAMPLES:
                     yield Chunk(0, pcm=np.ascontiguousarray(pending[:FRAME_SAMPLES]))
                     pending = pending[FRAME_SAMPLES:]
+                    produced += FRAME_SAMPLES
         pending = _append(pending, resampler.resample(None))
+        self.decoded_samples = produced + len(pending)
         while len(pending) > 0:
             block = pending[:FRAME_SAMPLES]
             if len(block) < FRAME_SAMPLES:  # zero-pad the tail: every frame is exactly 20 ms
@@ -244,7 +257,10 @@ def _interleaved(frame: Any) -> Frame:
     pcm = arr.T if frame.format.is_planar else arr.reshape(-1, len(frame.layout.channels))
     if pcm.shape[1] == 1:
         pcm = np.repeat(pcm, 2, axis=1)
-    return np.ascontiguousarray(pcm[:, :2], dtype=np.float32)
+    out = np.ascontiguousarray(pcm[:, :2], dtype=np.float32)
+    # Float sources (float WAV/FLAC-in-float, a decoder's glitch) can carry NaN or ±Inf; in a filter's
+    # state one of them would silence the rest of the track (dsp/finite.py). Integers cannot.
+    return out if scale is not None else finite(out)
 
 
 def _append(pending: Frame, frames: list[Any]) -> Frame:

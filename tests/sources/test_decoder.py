@@ -10,6 +10,7 @@ import pytest
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
 from musicbot.sources.opus_packets import is_passthrough_packet, opus_packet_samples
+from tests.broken_media import float_wav
 from tests.dsp.signals import clicks, dominant_hz
 from tests.media import opus_packets, tone, write_audio
 from tests.voice.pyav_opus import OpusPacketDecoder
@@ -110,3 +111,17 @@ def test_toc_parser_matches_packet_durations() -> None:
     assert opus_packet_samples(bytes([0x18, 0])) == 2880  # config 3: SILK 60 ms
     assert opus_packet_samples(bytes([0xF3, 0x03])) == 3 * 480  # config 30 (CELT 10 ms), 3 frames
     assert opus_packet_samples(b"") == 0
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf], ids=str)
+def test_non_finite_samples_of_a_float_source_arrive_as_silence(tmp_path: Path, value: float) -> None:
+    audio = tone(440.0, 1.0)
+    audio[12_345, 0] = audio[30_000, 1] = value
+    path = float_wav(tmp_path / "float.wav", audio)
+    _, pcm = decode_all(Decoder(str(path)))
+
+    assert np.isfinite(pcm).all()
+    assert pcm[12_345, 0] == 0.0 and pcm[30_000, 1] == 0.0
+    expected = audio.copy()
+    expected[12_345, 0] = expected[30_000, 1] = 0.0
+    np.testing.assert_array_equal(pcm[: len(audio)], expected)  # nothing else touched
