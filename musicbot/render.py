@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fractions
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,12 @@ from typing import Any
 import av
 import numpy as np
 
-from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
+from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import Decoder
 from musicbot.voice.encoder import OpusEncoder
-from musicbot.voice.engine import AudioEngine
+from musicbot.voice.engine import AudioEngine, Pull
 
 WAV_SUFFIXES = (".wav",)
 OPUS_SUFFIXES = (".ogg", ".opus")
@@ -31,7 +32,11 @@ READ_TIMEOUT_S = 60.0
 class RenderReport:
     frames: int
     passthrough_frames: int
-    seconds: float
+    samples: int  # 48 kHz samples written
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / SAMPLE_RATE_HZ
 
 
 def render(
@@ -45,7 +50,9 @@ def render(
 ) -> RenderReport:
     """Render ``source`` (any path or URL PyAV reads) to ``destination`` (.wav, .ogg or .opus).
 
-    Raises ``MediaError`` with a one-line reason for anything the user can fix.
+    The output is sample-aligned with the input and as long (unless a time-stretch changes it):
+    the engine's latency (``AudioEngine.latency_samples``) is dropped at the start and its tail
+    flushed at the end. Raises ``MediaError`` with a one-line reason for anything the user can fix.
     """
     suffix = destination.suffix.lower()
     if suffix not in WAV_SUFFIXES + OPUS_SUFFIXES:
@@ -53,7 +60,10 @@ def render(
     if not destination.parent.is_dir():
         raise MediaError(f"Cannot write {destination}: folder {destination.parent} does not exist")
     engine = AudioEngine(filters, volume=volume, normalize=normalize, target_lufs=target_lufs)
-    decoder = Decoder(source).start()
+    # Opus packets are carried only where they can go out unchanged. Every other render has PyAV
+    # decode the Opus source, which honours its pre-skip and end trimming, so that the output
+    # starts and ends where the input does.
+    decoder = Decoder(source, allow_passthrough=suffix in OPUS_SUFFIXES and engine.transparent).start()
     try:
         decoder.wait_open(timeout=READ_TIMEOUT_S)
         engine.start_track(packet_mode=decoder.packet_mode)
@@ -65,53 +75,116 @@ def render(
         # half-written file that looks complete.
         partial = destination.with_name(destination.name + ".part")
         try:
-            if suffix in WAV_SUFFIXES:
-                frames = _write_wav(partial, engine, pull)
+            if decoder.packet_mode:
+                samples = _copy_packets(partial, engine, pull, suffix)
+            elif suffix in WAV_SUFFIXES:
+                samples = _write_wav(partial, _aligned_pcm(engine, pull, decoder))
             else:
-                frames = _write_ogg(partial, engine, pull, suffix)
+                samples = _write_opus(partial, _aligned_pcm(engine, pull, decoder), suffix)
             partial.replace(destination)
         finally:
             partial.unlink(missing_ok=True)
     finally:
         decoder.close()
-    return RenderReport(frames, engine.stats.passthrough_frames, frames * FRAME_SAMPLES / SAMPLE_RATE_HZ)
+    frames = engine.stats.dsp_frames + engine.stats.passthrough_frames
+    return RenderReport(frames, engine.stats.passthrough_frames, samples)
 
 
-def _write_wav(path: Path, engine: AudioEngine, pull: Any) -> int:
-    frames = 0
+def _aligned_pcm(engine: AudioEngine, pull: Pull, decoder: Decoder) -> Iterator[Frame]:
+    """The engine's PCM without its latency at the start, with its tail at the end, cut to the
+    number of samples decoded (the last frame is padded to 20 ms) unless a time-stretch is on."""
+    skip = engine.latency_samples
+    held: Frame | None = None
+    written = 0
+    while (frame := engine.next_pcm(pull)) is not None:
+        cut = min(skip, len(frame))
+        frame, skip = frame[cut:], skip - cut
+        if held is not None:
+            yield held
+            written += len(held)
+        held = frame
+    if held is None:
+        return
+    tail = np.concatenate([held, engine.flush()[skip:]])
+    if decoder.decoded_samples is not None and not engine.chain.stretching:
+        tail = tail[: max(0, decoder.decoded_samples - written)]
+    yield tail
+
+
+def _write_wav(path: Path, pcm: Iterator[Frame]) -> int:
+    samples = 0
     with wave.open(str(path), "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE_HZ)
-        while (frame := engine.next_pcm(pull)) is not None:
-            out.writeframes(_to_s16(frame))
-            frames += 1
-    return frames
+        for block in pcm:
+            out.writeframes(_to_s16(block))
+            samples += len(block)
+    return samples
 
 
-def _write_ogg(path: Path, engine: AudioEngine, pull: Any, suffix: str) -> int:
-    header_source = OpusEncoder()  # its OpusHead (stereo, 48 kHz, pre-skip) describes our packets
+def _open_opus(path: Path, suffix: str) -> tuple[Any, Any, int]:
+    """The output container and its Opus stream, and the pre-skip its header declares."""
+    header = OpusEncoder().codec_context.extradata  # OpusHead (stereo, 48 kHz, pre-skip) of our packets
     try:
         out = av.open(str(path), "w", format="opus" if suffix == ".opus" else "ogg")
     except av.error.FFmpegError as err:
         raise MediaError(f"Cannot write {path}: {err}") from err
+    stream = out.add_stream("libopus", rate=SAMPLE_RATE_HZ)
+    stream.codec_context.layout = "stereo"
+    stream.codec_context.extradata = header
+    return out, stream, int.from_bytes(header[10:12], "little")  # RFC 7845 §5.1: bytes 10-11
+
+
+def _mux(out: Any, stream: Any, data: bytes, pts: int, duration: int = FRAME_SAMPLES) -> None:
+    packet = av.Packet(data)
+    packet.stream = stream
+    packet.pts = packet.dts = pts
+    packet.duration = duration
+    packet.time_base = fractions.Fraction(1, SAMPLE_RATE_HZ)
+    out.mux(packet)
+
+
+def _copy_packets(path: Path, engine: AudioEngine, pull: Pull, suffix: str) -> int:
+    """Passthrough: the source's packets, as they are."""
+    out, stream, _ = _open_opus(path, suffix)
     frames = 0
     try:
-        stream = out.add_stream("libopus", rate=SAMPLE_RATE_HZ)
-        stream.codec_context.layout = "stereo"
-        stream.codec_context.extradata = header_source.codec_context.extradata
-        time_base = fractions.Fraction(1, SAMPLE_RATE_HZ)
         while (data := engine.next_packet(pull)) is not None:
-            packet = av.Packet(data)
-            packet.stream = stream
-            packet.pts = packet.dts = frames * FRAME_SAMPLES
-            packet.duration = FRAME_SAMPLES
-            packet.time_base = time_base
-            out.mux(packet)
+            _mux(out, stream, data, frames * FRAME_SAMPLES)
             frames += 1
     finally:
         out.close()
-    return frames
+    return frames * FRAME_SAMPLES
+
+
+def _write_opus(path: Path, pcm: Iterator[Frame], suffix: str) -> int:
+    """Encode PCM in 20 ms packets. Decoders drop the header's pre-skip (the encoder's delay) at the
+    start and stop at the last packet's end (its pts + duration, the Ogg granule position): so the
+    audio is flushed out of the encoder with silence, and the last packet ends where it does."""
+    out, stream, pre_skip = _open_opus(path, suffix)
+    encoder = OpusEncoder()
+    pending = np.zeros((0, CHANNELS), np.float32)
+    samples = packets = 0
+    try:
+        for block in pcm:
+            pending = np.concatenate([pending, block])
+            samples += len(block)
+            while len(pending) >= FRAME_SAMPLES:
+                data = encoder.encode(np.ascontiguousarray(pending[:FRAME_SAMPLES]))
+                _mux(out, stream, data, packets * FRAME_SAMPLES)
+                pending, packets = pending[FRAME_SAMPLES:], packets + 1
+        end = samples + pre_skip  # in the encoder's output timeline
+        while packets * FRAME_SAMPLES < end:
+            frame = np.zeros((FRAME_SAMPLES, CHANNELS), np.float32)
+            frame[: len(pending)] = pending
+            pending = pending[:0]
+            start = packets * FRAME_SAMPLES
+            _mux(out, stream, encoder.encode(frame), start, min(FRAME_SAMPLES, end - start))
+            packets += 1
+    finally:
+        out.close()
+    return samples
 
 
 def _to_s16(frame: Frame) -> bytes:

@@ -187,13 +187,24 @@ class AudioEngine:
     @property
     def can_pass_through(self) -> bool:
         """Nothing would change the audio, so the source's packets can go out as they are."""
-        return (
-            self._packet_mode
-            and self._crossfade is None
-            and self.chain.filters_identity
-            and self._volume.is_identity
-            and self.normalizer.is_identity
-        )
+        return self._packet_mode and self._crossfade is None and self.transparent
+
+    @property
+    def transparent(self) -> bool:
+        """True when the filters, volume and normalization leave the audio as it is (any source)."""
+        return self.chain.filters_identity and self._volume.is_identity and self.normalizer.is_identity
+
+    @property
+    def latency_samples(self) -> int:
+        """How late the DSP path's output is against its input, in 48 kHz samples: the limiter's
+        look-ahead (the filters add none; passthrough adds none). Live playback keeps it (1.5 ms);
+        offline rendering drops this many samples at the start and takes the tail from ``flush``."""
+        return self.limiter.latency_samples
+
+    def flush(self) -> Frame:
+        """The last ``latency_samples`` of processed audio, which the limiter still holds once
+        ``next_pcm`` returned None (offline use; the live path never needs them)."""
+        return self.limiter.process(silence())[: self.latency_samples]
 
     # ------------------------------------------------------------------ output
     def next_packet(self, pull: Pull) -> bytes | None:
