@@ -6,13 +6,14 @@ never read, so an endless radio stream costs one short request.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-import aiohttp
-
 from musicbot.sources.errors import NetworkError, SourceError, UnavailableError
+from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.models import StreamInfo
 from musicbot.sources.ssrf import UrlGuard
 from musicbot.track import Track
@@ -44,16 +45,12 @@ def is_audio_content_type(content_type: str) -> bool:
 
 
 class HttpBackend:
-    """Probes direct audio URLs. Coroutines for the event loop; every hop passes the ``UrlGuard``."""
+    """Probes direct audio URLs. Coroutines for the event loop; the requests run in worker threads
+    through ``GuardedHttp``, so every hop (redirects included) is vetted before it is sent."""
 
-    def __init__(self, guard: UrlGuard, *, user_agent: str = "musicbot/0.1") -> None:
+    def __init__(self, guard: UrlGuard, *, user_agent: str = "musicbot/0.1", http: GuardedHttp | None = None) -> None:
         self.guard = guard
-        self._user_agent = user_agent
-
-    def _session(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S), headers={"User-Agent": self._user_agent}
-        )
+        self.http = http or GuardedHttp(guard, user_agent=user_agent, timeout_s=PROBE_TIMEOUT_S)
 
     async def probe(self, url: str) -> Track | None:
         """A ``Track`` when ``url`` serves audio (file or stream), None when it is a web page.
@@ -61,17 +58,7 @@ class HttpBackend:
         Raises ``BlockedUrlError`` for private targets (after redirects too) and classified
         errors for 404/403/network failures.
         """
-        async with self._session() as session:
-            final = await self.guard.follow_redirects(url, session)
-            try:
-                async with session.get(final, allow_redirects=False, headers={"Icy-MetaData": "1"}) as resp:
-                    if resp.status in (401, 403, 404, 410):
-                        raise UnavailableError(f"That link answered {resp.status}: the file is gone or not public.")
-                    if resp.status >= 400:
-                        raise NetworkError(f"That link answered {resp.status}; try again later.")
-                    headers = resp.headers
-            except aiohttp.ClientError as err:
-                raise NetworkError(detail=str(err)) from err
+        final, headers = await asyncio.to_thread(self._probe_blocking, url)
         content_type = headers.get("Content-Type", "")
         station = headers.get("icy-name") or headers.get("ice-name")
         if not (is_audio_content_type(content_type) or station or (has_audio_extension(final) and
@@ -95,10 +82,26 @@ class HttpBackend:
             genre=(headers.get("icy-genre") or "").strip() or None,
         )
 
+    def _probe_blocking(self, url: str) -> tuple[str, Mapping[str, str]]:
+        """One GET (redirects followed under the guard), headers only: the body is never read, so
+        an endless radio stream costs one short request. A GET, not a HEAD: what a server answers
+        to HEAD says nothing about what its GET does (issue 14, case b)."""
+        fetched = self.http.open(url, headers={"Icy-MetaData": "1"})
+        response = fetched.response
+        try:
+            if response.status in (401, 403, 404, 410):
+                raise UnavailableError(f"That link answered {response.status}: the file is gone or not public.")
+            if response.status >= 400:
+                raise NetworkError(f"That link answered {response.status}; try again later.")
+            return fetched.url, response.headers  # urllib3's: case-insensitive, as HTTP header names are
+        finally:
+            response.close()
+            response.release_conn()
+
     async def stream_info(self, track: Track) -> StreamInfo:
-        """Check the URL again (a redirect may have changed since) and hand the final URL to PyAV."""
-        async with self._session() as session:
-            final = await self.guard.follow_redirects(track.url, session)
-        if not final.startswith(("http://", "https://")):
+        """The link itself, checked again: redirects are followed (and vetted, hop by hop) by the
+        stream's own ``RemoteFile`` when it opens, at the moment it opens."""
+        if not track.url.startswith(("http://", "https://")):
             raise SourceError("That link does not lead to an http(s) stream.")
-        return StreamInfo(url=final, is_live=track.is_live, duration_s=track.duration_s)
+        await self.guard.check(track.url)
+        return StreamInfo(url=track.url, is_live=track.is_live, duration_s=track.duration_s)

@@ -1,7 +1,13 @@
-"""Opening media with PyAV: files and URLs, with FFmpeg's reconnect options for HTTP."""
+"""Opening media with PyAV: local files by path, http(s) links through the guarded client.
+
+A URL is never handed to FFmpeg: its http protocol would resolve the name and follow redirects by
+itself (issue 14). PyAV reads a ``RemoteFile`` instead, whose bytes all come through
+``GuardedHttp`` (validated addresses only, each redirect vetted, resumes to the same address).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -9,15 +15,11 @@ from typing import Any
 import av
 
 from musicbot.errors import MediaError
+from musicbot.sources.errors import BlockedUrlError, SourceError
+from musicbot.sources.guarded_http import GuardedHttp
+from musicbot.sources.remote_file import BlockedStreamError, RemoteFile
+from musicbot.sources.ssrf import UrlGuard
 
-# FFmpeg resumes a dropped HTTP body with a Range request when these are set; without them a
-# reset connection ends the stream (verified in shared/reference/voice-and-testing.md §5).
-HTTP_RECONNECT_OPTIONS = {
-    "reconnect": "1",
-    "reconnect_streamed": "1",
-    "reconnect_on_network_error": "1",
-    "reconnect_delay_max": "5",
-}
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 10.0
 
@@ -26,26 +28,47 @@ def is_url(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
 
-def open_container(location: str, *, headers: Mapping[str, str] | None = None) -> Any:
-    """Open ``location`` (a path or an http(s) URL) for reading; raises ``MediaError`` on failure.
+@functools.cache
+def default_http() -> GuardedHttp:
+    """For callers that name no client (``musicbot render URL``, benchmarks): the guard with no
+    allow-list, so a forgotten argument refuses private addresses rather than allowing them."""
+    return GuardedHttp(UrlGuard(), timeout_s=READ_TIMEOUT_S)
+
+
+def open_container(location: str, *, headers: Mapping[str, str] | None = None,
+                   http: GuardedHttp | None = None) -> Any:
+    """Open ``location`` (a path or an http(s) URL) for reading; raises ``MediaError`` on failure
+    (``BlockedStreamError``, also a ``BlockedUrlError``, when the guard refused it).
 
     Called from a decoder thread or an executor, never from the event loop: it does network I/O.
     """
-    options: dict[str, str] = {}
+    source: str | RemoteFile = location
     if is_url(location):
-        options.update(HTTP_RECONNECT_OPTIONS)
-        if headers:
-            options["headers"] = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        try:
+            source = RemoteFile(http or default_http(), location, headers)
+        except BlockedUrlError as err:
+            raise BlockedStreamError(str(err), detail=err.detail) from err
+        except (SourceError, MediaError) as err:
+            raise MediaError(f"Cannot open {_short(location)}: {err}") from err
     elif not os.path.exists(location):
         raise MediaError(f"No such file: {location}")
     try:
-        container = av.open(location, options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        container = av.open(source, timeout=None if isinstance(source, RemoteFile) else OPEN_TIMEOUT_S)
     except av.error.FFmpegError as err:
+        _close(source)
         raise MediaError(f"Cannot open {_short(location)}: {_reason(err)}") from err
+    except MediaError:  # raised by RemoteFile.read while FFmpeg probed (PyAV passes it on)
+        _close(source)
+        raise
     if not container.streams.audio:
         container.close()
         raise MediaError(f"{_short(location)} has no audio stream")
     return container
+
+
+def _close(source: str | RemoteFile) -> None:
+    if isinstance(source, RemoteFile):
+        source.close()
 
 
 def _reason(err: Exception) -> str:

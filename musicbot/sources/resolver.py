@@ -61,12 +61,13 @@ class Resolver:
     @classmethod
     def from_config(cls, config: Config) -> Resolver:
         """Build every backend the configuration turns on (Spotify and the music folder are optional)."""
-        ytdlp = YtDlpBackend(cookies_file=config.ytdlp_cookies)
+        guard = UrlGuard(config.allowed_hosts)
+        ytdlp = YtDlpBackend(cookies_file=config.ytdlp_cookies, guard=guard)
         spotify = None
         if config.spotify_client_id and config.spotify_client_secret:
             spotify = SpotifyBackend(config.spotify_client_id, config.spotify_client_secret, search=ytdlp.search)
         local = LocalLibrary(config.music_dir) if config.music_dir is not None else None
-        return cls(ytdlp=ytdlp, guard=UrlGuard(config.allowed_hosts), spotify=spotify, local=local)
+        return cls(ytdlp=ytdlp, guard=guard, spotify=spotify, local=local)
 
     # ------------------------------------------------------------------ metadata
     async def resolve(self, query: str) -> Resolved:

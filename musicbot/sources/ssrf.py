@@ -2,38 +2,66 @@
 
 A user could paste ``http://169.254.169.254/`` (cloud metadata) or a hostname that resolves to
 ``10.0.0.5`` and make the bot fetch it. Every hostname is resolved and *every* address checked,
-because one private address among several is enough for a connection to land there. Redirects
-are followed here, hop by hop, so that a public URL cannot bounce the bot onto a private one.
+because one private address among several is enough for a connection to land there.
+
+Checking is not enough on its own: whoever connects must connect to the address that was
+checked. ``UrlGuard.vet`` returns a ``Target`` naming the validated addresses, and the one HTTP
+client of the sources (``sources/guarded_http.py``) connects to those, never to the name, and
+follows redirects itself, vetting each hop. A name whose DNS answer changes between the check
+and the connection (DNS rebinding) therefore changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Sequence
-from urllib.parse import urljoin, urlsplit
-
-import aiohttp
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from musicbot.sources.errors import BlockedUrlError, NetworkError, UnsupportedError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 HostResolver = Callable[[str], Sequence[str]]
-"""Blocking ``hostname -> addresses`` lookup; run in a worker thread. Tests inject a fake."""
+"""Blocking ``hostname -> addresses`` lookup (the guard's seam: tests inject a fake, e.g. one that
+rebinds). Called from worker and decoder threads, never from the event loop."""
 
-MAX_REDIRECTS = 5
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CARRIER_NAT = ipaddress.ip_network("100.64.0.0/10")
+# The characters of an IPv4 address in any spelling inet_aton accepts: 2130706433, 0x7f000001, 0177.0.0.1, 127.1
+_IPV4_SPELLING = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def system_resolve(host: str) -> list[str]:
-    """Every address the system resolver gives for ``host`` (blocking: call from a worker thread)."""
+    """Every address the system resolver gives for ``host``, in its order of preference (blocking)."""
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
         raise NetworkError(f"The host {host} could not be found.", detail=str(err)) from err
-    return sorted({str(info[4][0]) for info in infos})
+    # getaddrinfo sorts by RFC 6724 (reachable families first): keep that order, drop repeats
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def literal_address(host: str) -> IpAddress | None:
+    """``host`` as an IP address when it is one in any spelling a URL parser accepts, else None.
+
+    FFmpeg, yt-dlp and glibc read ``2130706433``, ``0x7f000001``, ``0177.0.0.1`` and ``127.1``
+    as 127.0.0.1 (inet_aton's rules, which WHATWG URLs follow too); ``ipaddress`` alone does not.
+    ``socket.inet_aton`` is that parser, so it is used rather than a hand-written one.
+    """
+    text = host.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if _IPV4_SPELLING.fullmatch(text):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
 
 
 def is_forbidden_address(address: IpAddress) -> bool:
@@ -56,13 +84,28 @@ def is_forbidden_address(address: IpAddress) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a vetted URL may be fetched: the only addresses a connection for it may use."""
+
+    scheme: str
+    host: str
+    """The name as written in the URL (for the Host header, SNI and the certificate check)."""
+    port: int
+    addresses: tuple[str, ...]
+    """Validated addresses, in the resolver's order of preference."""
+
+    def same_origin(self, other: Target) -> bool:
+        return (self.scheme, self.host, self.port) == (other.scheme, other.host, other.port)
+
+
 class UrlGuard:
     """Checks http(s) URLs against the private-address rule, with an admin allow-list.
 
     ``allowed_hosts`` holds hostnames, IP addresses or CIDRs (``MUSICBOT_ALLOWED_HOSTS``); a
     hostname on the list is allowed whatever it resolves to, an address or network exempts the
-    addresses inside it. ``check``/``follow_redirects`` are coroutines for the event loop; the
-    DNS lookup runs in a worker thread.
+    addresses inside it. ``vet`` is blocking (any thread but the event loop's), ``check`` its
+    coroutine for the event loop.
     """
 
     def __init__(self, allowed_hosts: Sequence[str] = (), *, resolve_host: HostResolver = system_resolve) -> None:
@@ -79,61 +122,43 @@ class UrlGuard:
     def _address_allowed(self, address: IpAddress) -> bool:
         return not is_forbidden_address(address) or any(address in net for net in self._allowed_nets)
 
-    async def check(self, url: str) -> None:
-        """Raise ``BlockedUrlError`` if ``url``'s host is or resolves to a forbidden address."""
+    def vet(self, url: str, *, redirected: bool = False) -> Target:
+        """The ``Target`` of ``url``: its host resolved once and every address checked.
+
+        Blocking (DNS): call from a worker or decoder thread. Raises ``UnsupportedError`` for
+        other schemes, ``NetworkError`` when the name does not resolve, ``BlockedUrlError`` when
+        any address is refused (``redirected`` words the message for a redirect's target).
+        """
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise UnsupportedError(f"Only http and https links are supported, not {parts.scheme or 'this'}.")
-        host = (parts.hostname or "").rstrip(".")
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            raise UnsupportedError(f"Only http and https links are supported, not {scheme or 'this'}.")
+        host = (parts.hostname or "").rstrip(".").lower()
         if not host:
             raise UnsupportedError("That link has no host name.")
-        if host in self._allowed_names:
-            return
         try:
-            literal: IpAddress | None = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
+            port = parts.port or _DEFAULT_PORTS[scheme]
+        except ValueError as err:
+            raise UnsupportedError("That link has an invalid port.") from err
+        literal = literal_address(host)
         if literal is not None:
             addresses: list[IpAddress] = [literal]
         else:
-            resolved = await asyncio.to_thread(self._resolve_host, host)
+            resolved = self._resolve_host(host)
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
             if not addresses:
                 raise NetworkError(f"The host {host} could not be found.")
-        for address in addresses:
-            if not self._address_allowed(address):
-                where = host if literal is not None else f"{host} ({address})"
-                raise BlockedUrlError(
-                    f"Refused: {where} is a private, loopback or link-local address. "
-                    "An admin can allow it with MUSICBOT_ALLOWED_HOSTS.",
-                )
+        if host not in self._allowed_names:
+            for address in addresses:
+                if not self._address_allowed(address):
+                    where = host if host.strip("[]") == str(address) else f"{host} ({address})"
+                    lead = f"the link redirects to {where}, which" if redirected else where
+                    raise BlockedUrlError(
+                        f"Refused: {lead} is a private, loopback or link-local address. "
+                        "An admin can allow it with MUSICBOT_ALLOWED_HOSTS.",
+                    )
+        return Target(scheme, host, port, tuple(str(a) for a in addresses))
 
-    async def follow_redirects(self, url: str, session: aiohttp.ClientSession) -> str:
-        """Check ``url`` and every redirect it leads to; return the final URL (at most 5 hops).
-
-        Uses HEAD without following redirects automatically, so each Location is checked
-        before any request reaches it. Servers that reject HEAD are retried with a GET whose
-        body is not read.
-        """
-        current = url
-        for _ in range(MAX_REDIRECTS + 1):
-            await self.check(current)
-            location = await _redirect_target(session, current)
-            if location is None:
-                return current
-            current = urljoin(current, location)
-        raise UnsupportedError("That link redirects too many times.")
-
-
-async def _redirect_target(session: aiohttp.ClientSession, url: str) -> str | None:
-    try:
-        for method in ("HEAD", "GET"):
-            async with session.request(method, url, allow_redirects=False) as resp:
-                if resp.status in (405, 501) and method == "HEAD":
-                    continue
-                if resp.status in _REDIRECT_STATUSES:
-                    return resp.headers.get("Location")
-                return None
-    except (aiohttp.ClientError, TimeoutError) as err:
-        raise NetworkError(detail=str(err)) from err
-    return None
+    async def check(self, url: str) -> Target:
+        """``vet`` from the event loop (the DNS lookup runs in a worker thread)."""
+        return await asyncio.to_thread(self.vet, url)

@@ -1,7 +1,7 @@
 """Streams that survive dropped connections and expired URLs: ``StreamOpener`` and ``ResilientStream``.
 
-FFmpeg's reconnect options (``media.HTTP_RECONNECT_OPTIONS``) already resume a reset
-connection with a Range request. What they cannot fix is a URL that stopped working (YouTube
+``RemoteFile`` (``sources/remote_file.py``) already resumes a reset connection with a Range
+request, to the address validated when the stream opened. What that cannot fix is a URL that stopped working (YouTube
 answers 403 once a signed URL expires): FFmpeg then ends the stream early, sometimes without
 any error. ``ResilientStream`` notices (an error, or an end well before the known duration),
 re-resolves the track in a background thread, and opens a new ``Decoder`` at the sample where
@@ -23,7 +23,12 @@ from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
 from musicbot.metrics import count_source_failure
 from musicbot.sources.decoder import BUFFER_FRAMES, END_OF_STREAM, Chunk, Decoder, _EndOfStream
+from musicbot.sources.errors import BlockedUrlError
+from musicbot.sources.guarded_http import GuardedHttp
+from musicbot.sources.media import default_http
 from musicbot.sources.models import StreamInfo
+from musicbot.sources.remote_file import BlockedStreamError
+from musicbot.sources.ssrf import UrlGuard
 from musicbot.track import Track
 
 log = logging.getLogger(__name__)
@@ -63,8 +68,11 @@ class ResilientStream:
         max_attempts: int = MAX_ATTEMPTS,
         open_timeout_s: float = OPEN_TIMEOUT_S,
         decoder_factory: DecoderFactory = Decoder,
+        http: GuardedHttp | None = None,
     ) -> None:
+        """``http``: the guarded client every (re)open reads through (None: no allow-list)."""
         self.info = info
+        self._http = http or default_http()
         self._reresolve = reresolve
         self._allow_passthrough = allow_passthrough
         self._buffer_frames = buffer_frames
@@ -175,6 +183,9 @@ class ResilientStream:
         return duration is not None and self._position / SAMPLE_RATE_HZ < duration - EARLY_END_TOLERANCE_S
 
     def _failed(self, err: MediaError | None) -> None:
+        if isinstance(err, BlockedUrlError):
+            self._give_up(err)  # the guard refused where the stream leads: asking again cannot help
+            return
         self._failures += 1
         if self._failures > self._max_attempts:
             self._give_up(err or MediaError("The stream kept ending early and was given up."))
@@ -204,6 +215,10 @@ class ResilientStream:
                     decoder.wait_open(self._open_timeout_s)
                 except MusicBotError as failure:
                     log.info("reopen attempt %d failed: %s", attempt + 1, failure)
+                    if isinstance(failure, BlockedUrlError):  # refused (the re-resolved URL too): final
+                        refused = failure if isinstance(failure, MediaError) else BlockedStreamError(str(failure))
+                        self._give_up(refused, cause=failure)
+                        return
                     last = failure
                     # the same URL failed again: it is dead, only a new one can help
                     fresh = self._reresolve is not None
@@ -242,6 +257,7 @@ class ResilientStream:
             start_s=0.0 if live else position / SAMPLE_RATE_HZ,
             allow_passthrough=self._allow_passthrough,
             buffer_frames=self._buffer_frames,
+            http=self._http,
         )
         return decoder.start()
 
@@ -257,9 +273,12 @@ class StreamOpener:
     coroutine on that same loop from the stream's worker thread.
     """
 
-    def __init__(self, resolver: Any) -> None:
+    def __init__(self, resolver: Any, *, http: GuardedHttp | None = None) -> None:
         # ``Any`` keeps this module free of the resolver's imports; it needs ``stream_info(track, fresh=)``
+        # and, for the allow-list the streams are read under, its ``guard``
         self.resolver = resolver
+        guard = getattr(resolver, "guard", None)
+        self.http = http or (GuardedHttp(guard) if isinstance(guard, UrlGuard) else default_http())
 
     async def open(
         self, track: Track, *, start_s: float = 0.0, allow_passthrough: bool = True, buffer_frames: int = BUFFER_FRAMES
@@ -285,5 +304,6 @@ class StreamOpener:
             allow_passthrough=allow_passthrough,
             buffer_frames=buffer_frames,
             duration_hint_s=track.duration_s,
+            http=self.http,
         )
         return stream.start()

@@ -7,7 +7,8 @@ from 22 on). The option given to yt-dlp names exactly that runtime, or is left o
 its default: an empty ``js_runtimes`` would *replace* the default and disable every runtime.
 
 Every extraction is blocking network I/O and runs in a worker thread (``asyncio.to_thread``);
-one ``YoutubeDL`` per call because the object is not thread-safe.
+one ``YoutubeDL`` per call because the object is not thread-safe. Every request yt-dlp makes goes
+through the guarded client (``ytdlp_http.py``): validated addresses only, each redirect vetted.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from musicbot.sources.errors import NotFoundError, SourceError, UnsupportedError, classify_ytdlp_error
+from musicbot.sources.errors import (
+    BlockedUrlError,
+    NotFoundError,
+    SourceError,
+    UnsupportedError,
+    classify_ytdlp_error,
+)
+from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.jsruntime import JsRuntime, discover_js_runtime, missing_runtime_advice
 from musicbot.sources.models import Resolved, ResolvedKind, StreamInfo, url_expiry
+from musicbot.sources.ssrf import UrlGuard
 from musicbot.track import Track
 
 log = logging.getLogger(__name__)
@@ -83,9 +92,13 @@ class YtDlpBackend:
     """Resolves URLs and searches with yt-dlp; coroutines for the event loop, work in worker threads."""
 
     def __init__(self, *, cookies_file: Path | None = None,
-                 js_runtime: JsRuntime | Literal["discover"] | None = "discover") -> None:
+                 js_runtime: JsRuntime | Literal["discover"] | None = "discover",
+                 guard: UrlGuard | None = None, http: GuardedHttp | None = None) -> None:
         """``js_runtime="discover"`` (the bot, once at start; blocking: runs each candidate's
-        ``--version``) finds and logs the runtime; tests may name one, or None for yt-dlp's default."""
+        ``--version``) finds and logs the runtime; tests may name one, or None for yt-dlp's default.
+        ``guard`` (or a ready ``http`` client) decides where yt-dlp may connect; without one, no
+        private address is allowed."""
+        self.http = http or GuardedHttp(guard or UrlGuard())
         if js_runtime == "discover":
             js_runtime = discover_js_runtime()
             log_js_runtime(js_runtime)
@@ -126,20 +139,40 @@ class YtDlpBackend:
         options = dict(self.options)
         if not flat:
             options.pop("extract_flat")
-        return await asyncio.to_thread(_extract_blocking, url, options)
+        return await asyncio.to_thread(_extract_blocking, url, options, self.http)
 
 
-def _extract_blocking(url: str, options: dict[str, Any]) -> dict[str, Any]:
-    import yt_dlp
+def _extract_blocking(url: str, options: dict[str, Any], http: GuardedHttp) -> dict[str, Any]:
+    from musicbot.sources.ytdlp_http import GuardedYoutubeDL  # imports yt-dlp: slow, so only when used
 
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with GuardedYoutubeDL(options, http=http) as ydl:
             info = ydl.extract_info(url, download=False)
     except Exception as err:  # DownloadError, ExtractorError and the network's own exceptions
+        refusal = _refusal_in(err)
+        if refusal is not None:  # the guard's own words, not "the site returned an unexpected error"
+            raise refusal from err
         raise classify_ytdlp_error(err) from err
     if not isinstance(info, dict):
         raise NotFoundError()
     return info
+
+
+def _refusal_in(err: BaseException) -> BlockedUrlError | None:
+    """The guard's refusal somewhere in yt-dlp's wrapping (``cause``, ``exc_info``, ``__cause__``)."""
+    seen: set[int] = set()
+    pending: list[object] = [err]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, BlockedUrlError):
+            return item
+        exc_info = getattr(item, "exc_info", None)
+        pending += [item.__cause__, item.__context__, getattr(item, "cause", None),
+                    exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None]
+    return None
 
 
 def stream_info_from(info: Mapping[str, Any]) -> StreamInfo:

@@ -191,7 +191,7 @@ async def test_a_search_never_lists_symlinks_leading_outside(library: LocalLibra
 # ---------------------------------------------------------------------- end to end on 127.0.0.1
 @pytest.fixture(scope="module")
 def real_ytdlp() -> YtDlpBackend:
-    return YtDlpBackend()
+    return YtDlpBackend(guard=LOCAL_ONLY)
 
 
 async def test_direct_audio_and_radio_resolve_without_ytdlp(server: MediaServer, real_ytdlp: YtDlpBackend) -> None:

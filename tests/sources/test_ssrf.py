@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-import aiohttp
 import pytest
 
 from musicbot.sources.errors import BlockedUrlError, UnsupportedError
+from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.http import HttpBackend
-from musicbot.sources.ssrf import UrlGuard
+from musicbot.sources.ssrf import UrlGuard, literal_address
 from tests.sources.server import MediaServer
 
 FAKE_DNS = {"intranet.example": ["192.168.1.20"], "mixed.example": ["93.184.216.34", "10.1.2.3"],
@@ -61,11 +62,32 @@ async def test_a_redirect_to_a_private_address_is_refused(server: MediaServer) -
 
 async def test_a_redirect_to_an_allowed_target_is_followed(server: MediaServer) -> None:
     guard = UrlGuard(("127.0.0.1",))
-    async with aiohttp.ClientSession() as session:
-        final = await guard.follow_redirects(server.url("/redirect?to=/files/music.mp3"), session)
-    assert final == server.url("/files/music.mp3")
+    fetched = await asyncio.to_thread(GuardedHttp(guard).open, server.url("/redirect?to=/files/music.mp3"))
+    fetched.response.close()
+    assert fetched.url == server.url("/files/music.mp3") and fetched.target.addresses == ("127.0.0.1",)
     track = await HttpBackend(guard).probe(server.url("/redirect?to=/files/music.mp3"))
     assert track is not None and track.title == "music"
+
+
+@pytest.mark.parametrize(("host", "address"), [
+    ("2130706433", "127.0.0.1"), ("0x7f000001", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"), ("127.1", "127.0.0.1"),
+    ("0x7f.1", "127.0.0.1"), ("[::ffff:127.0.0.1]", "::ffff:7f00:1"), ("10.1", "10.0.0.1"),
+])
+def test_every_spelling_of_an_address_is_read_as_that_address(host: str, address: str) -> None:
+    parsed = literal_address(host)
+    assert parsed is not None and str(parsed) == address
+    with pytest.raises(BlockedUrlError, match=re.escape(host.strip("[]"))):
+        UrlGuard(resolve_host=fake_dns).vet(f"http://{host}/")  # no lookup: the fake knows no such name
+
+
+def test_names_that_only_look_numeric_are_looked_up() -> None:
+    assert literal_address("1.2.3.4.5") is None and literal_address("cafe.example") is None
+
+
+def test_the_target_names_the_validated_addresses_in_the_resolvers_order() -> None:
+    target = UrlGuard(resolve_host=fake_dns).vet("https://public.example:8443/a.mp3")
+    assert target.addresses == ("93.184.216.34", "2606:2800:220:1::1")
+    assert (target.scheme, target.host, target.port) == ("https", "public.example", 8443)
 
 
 async def test_without_the_allow_list_the_local_test_server_is_refused(server: MediaServer) -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import Decoder
+from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.models import StreamInfo
+from musicbot.sources.ssrf import UrlGuard
 from musicbot.sources.stream import ResilientStream, StreamOpener
 from musicbot.track import Track
 from tests.sources.conftest import LONG_S, mono
@@ -20,6 +22,9 @@ from tests.sources.server import MediaServer
 from tests.sources.timeline import collect, timeline
 
 # Measured values are printed (pytest -s) for the report.
+
+LOCAL_GUARD = UrlGuard(("127.0.0.1",))  # the test server is on 127.0.0.1: allowed as an admin would
+LOCAL = GuardedHttp(LOCAL_GUARD)
 
 
 def reference(media_dir: Path, name: str) -> np.ndarray:
@@ -38,7 +43,7 @@ def assert_contiguous(chunks: list) -> None:
 @pytest.mark.parametrize("name", ["music.webm", "music.mp3", "music.m4a", "music.wav"])
 def test_each_format_streams_over_http_as_continuous_48k_stereo(server: MediaServer, media_dir: Path,
                                                                 name: str) -> None:
-    stream = ResilientStream(StreamInfo(server.url(f"/files/{name}"))).start()
+    stream = ResilientStream(StreamInfo(server.url(f"/files/{name}")), http=LOCAL).start()
     chunks, pcm = collect(stream)
     stream.close()
 
@@ -53,7 +58,7 @@ def test_each_format_streams_over_http_as_continuous_48k_stereo(server: MediaSer
 
 
 def test_endless_radio_decodes_continuously_and_closes(server: MediaServer) -> None:
-    stream = ResilientStream(StreamInfo(server.url("/radio"), is_live=True)).start()
+    stream = ResilientStream(StreamInfo(server.url("/radio"), is_live=True), http=LOCAL).start()
     chunks, pcm = collect(stream, limit_chunks=250)  # 5 s: more than two loops of the 2 s clip
     stream.close()
 
@@ -67,7 +72,7 @@ def test_endless_radio_decodes_continuously_and_closes(server: MediaServer) -> N
 
 
 def test_connection_reset_mid_body_resumes_without_loss_or_repeat(server: MediaServer, media_dir: Path) -> None:
-    stream = ResilientStream(StreamInfo(server.url("/reset/a/music.mp3"))).start()
+    stream = ResilientStream(StreamInfo(server.url("/reset/a/music.mp3")), http=LOCAL).start()
     chunks, pcm = collect(stream)
     stream.close()
 
@@ -89,7 +94,8 @@ def test_expired_url_mid_track_is_resolved_again_and_resumes_in_place(server: Me
         calls.append(time.monotonic())
         return StreamInfo(server.url(f"/signed/fresh-{name}/{name}"))
 
-    stream = ResilientStream(StreamInfo(server.url(f"/signed/cut-{name}/{name}")), reresolve=reresolve).start()
+    stream = ResilientStream(StreamInfo(server.url(f"/signed/cut-{name}/{name}")), reresolve=reresolve,
+                             http=LOCAL).start()
     arrivals: list[float] = []
     chunks, pcm = collect(stream, arrivals=arrivals)
     stream.close()
@@ -106,7 +112,7 @@ def test_expired_url_mid_track_is_resolved_again_and_resumes_in_place(server: Me
 
 
 def test_seek_lands_on_the_requested_position(server: MediaServer, media_dir: Path) -> None:
-    stream = ResilientStream(StreamInfo(server.url("/files/music.mp3"))).start()
+    stream = ResilientStream(StreamInfo(server.url("/files/music.mp3")), http=LOCAL).start()
     collect(stream, limit_chunks=10)
     stream.seek(5.0)
     chunks, pcm = collect(stream)
@@ -121,7 +127,7 @@ def test_seek_lands_on_the_requested_position(server: MediaServer, media_dir: Pa
 
 
 def test_a_stream_that_keeps_failing_reports_an_error(server: MediaServer) -> None:
-    stream = ResilientStream(StreamInfo(server.url("/signed/dead/none.mp3")), max_attempts=2).start()
+    stream = ResilientStream(StreamInfo(server.url("/signed/dead/none.mp3")), max_attempts=2, http=LOCAL).start()
     server.expired.add("dead")
     with pytest.raises(MediaError, match="403"):
         collect(stream, timeout=10)
@@ -134,7 +140,8 @@ def test_read_nowait_never_blocks_while_reopening(server: MediaServer) -> None:
         return StreamInfo(server.url("/files/music.webm"))
 
     server.expired.add("gone")
-    stream = ResilientStream(StreamInfo(server.url("/signed/gone/music.webm")), reresolve=slow_reresolve).start()
+    stream = ResilientStream(StreamInfo(server.url("/signed/gone/music.webm")), reresolve=slow_reresolve,
+                             http=LOCAL).start()
     worst = 0.0
     got = None
     deadline = time.monotonic() + 10
@@ -154,6 +161,7 @@ class FakeResolver:
     def __init__(self, server: MediaServer) -> None:
         self.server = server
         self.fresh_calls = 0
+        self.guard = LOCAL_GUARD
 
     async def stream_info(self, track: Track, *, fresh: bool = False) -> StreamInfo:
         if fresh:

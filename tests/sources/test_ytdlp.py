@@ -7,13 +7,15 @@ import pytest
 from musicbot.sources import errors
 from musicbot.sources.jsruntime import discover_js_runtime
 from musicbot.sources.models import ResolvedKind
+from musicbot.sources.ssrf import UrlGuard
 from musicbot.sources.ytdlp import YtDlpBackend, track_from_info, ytdlp_options
 from tests.sources.server import MediaServer
 
 
 @pytest.fixture(scope="module")
 def backend() -> YtDlpBackend:
-    return YtDlpBackend()  # as the bot builds it: the JS runtime discovered (no network involved)
+    # as the bot builds it: the JS runtime discovered (no network involved); the test server allowed
+    return YtDlpBackend(guard=UrlGuard(("127.0.0.1",)))
 
 
 async def test_generic_extractor_resolves_a_local_media_url(server: MediaServer, backend: YtDlpBackend) -> None:
