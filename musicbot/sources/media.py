@@ -2,14 +2,16 @@
 
 A URL is never handed to FFmpeg: its http protocol would resolve the name and follow redirects by
 itself (issue 14). PyAV reads a ``RemoteFile`` instead, whose bytes all come through
-``GuardedHttp`` (validated addresses only, each redirect vetted, resumes to the same address).
+``GuardedHttp`` (validated addresses only, each redirect vetted, resumes to the same address), and
+so do the URLs a stream names in turn (HLS/DASH segments: PyAV's ``io_open``). A local file may
+not name URLs at all (FFmpeg's ``protocol_whitelist``).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import av
@@ -53,7 +55,11 @@ def open_container(location: str, *, headers: Mapping[str, str] | None = None,
     elif not os.path.exists(location):
         raise MediaError(f"No such file: {location}")
     try:
-        container = av.open(source, timeout=None if isinstance(source, RemoteFile) else OPEN_TIMEOUT_S)
+        if isinstance(source, RemoteFile):
+            container = av.open(source, io_open=_nested_opener(http or default_http(), headers))
+        else:
+            # a playlist file in the music folder (.m3u8, .ffconcat) must not make FFmpeg fetch URLs
+            container = av.open(source, options={"protocol_whitelist": "file"}, timeout=OPEN_TIMEOUT_S)
     except av.error.FFmpegError as err:
         _close(source)
         raise MediaError(f"Cannot open {_short(location)}: {_reason(err)}") from err
@@ -64,6 +70,23 @@ def open_container(location: str, *, headers: Mapping[str, str] | None = None,
         container.close()
         raise MediaError(f"{_short(location)} has no audio stream")
     return container
+
+
+def _nested_opener(http: GuardedHttp, headers: Mapping[str, str] | None) -> Callable[[str, int, Any], RemoteFile]:
+    """FFmpeg's way to open the further URLs a stream names (HLS segments and playlist reloads, DASH
+    fragments, keys): through the guard as well, or FFmpeg's own http would fetch them."""
+
+    def open_nested(url: str, flags: int, options: Any) -> RemoteFile:
+        if not is_url(url):
+            raise MediaError(f"The stream names {_short(url)}, which is not an http(s) link; refused.")
+        try:
+            return RemoteFile(http, url, headers)
+        except BlockedUrlError as err:
+            raise BlockedStreamError(str(err), detail=err.detail) from err
+        except SourceError as err:
+            raise MediaError(f"Cannot open {_short(url)}: {err}") from err
+
+    return open_nested
 
 
 def _close(source: str | RemoteFile) -> None:

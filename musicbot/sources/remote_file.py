@@ -70,6 +70,12 @@ class RemoteFile(io.RawIOBase):
         self._connect(0)
 
     # ---------------------------------------------------------------- io.RawIOBase
+    @property
+    def name(self) -> str:
+        """The URL (after redirects): PyAV gives it to FFmpeg as the input's name, which HLS needs to
+        recognise a playlist (by its extension) and to resolve the segments' relative URLs."""
+        return self._url
+
     def readable(self) -> bool:
         return True
 

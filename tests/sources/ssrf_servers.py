@@ -142,6 +142,11 @@ class PublicServer:
             return web.Response(status=403, text="URL expired")
         return await self._cut(request)
 
+    async def _hls(self, request: web.Request) -> web.StreamResponse:
+        """An HLS playlist (what YouTube live streams are) whose one segment is ``target``."""
+        body = f"#EXTM3U\n#EXT-X-TARGETDURATION:9\n#EXTINF:8.0,\n{self.target}\n#EXT-X-ENDLIST\n"
+        return web.Response(text=body, content_type="audio/mpegurl")
+
     def app(self) -> web.Application:
         @web.middleware
         async def record(request: web.Request, handler: Callable[..., object]) -> web.StreamResponse:
@@ -157,6 +162,7 @@ class PublicServer:
         app.router.add_get("/list/{key}.xspf", self._list)
         app.router.add_get("/e/{key}", self._entry)
         app.router.add_get("/x/{key}/music.wav", self._expiring)
+        app.router.add_get("/hls/{key}.m3u8", self._hls)
         return app
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from musicbot.errors import MusicBotError
 from musicbot.sources.decoder import Chunk
+from musicbot.sources.models import StreamInfo
 from musicbot.sources.resolver import Resolver
 from musicbot.sources.ssrf import UrlGuard, system_resolve
 from musicbot.sources.stream import ResilientStream, StreamOpener
@@ -126,6 +127,25 @@ async def test_first_request_an_html_page_redirects(servers: Servers, form: str)
     """Case (c): the page goes to yt-dlp, whose GET is redirected."""
     servers.public.target = secret_url(servers, form)
     assert_refused(await play(servers.public.url("/page/k")), servers, mid_track=False)
+
+
+@pytest.mark.parametrize("form", FORMS)
+async def test_first_request_an_hls_playlist_names_a_private_segment(servers: Servers, form: str) -> None:
+    """FFmpeg opens the segments a playlist names by itself unless they go through the guard too."""
+    servers.public.target = secret_url(servers, form) + ".wav"
+    assert_refused(await play(servers.public.url("/hls/k.m3u8")), servers, mid_track=False)
+
+
+def test_first_request_a_playlist_file_in_the_music_folder_names_a_private_url(servers: Servers,
+                                                                               tmp_path: Path) -> None:
+    """The music folder is the admin's, but a playlist file dropped there must not reach the network."""
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:9\n#EXTINF:8.0,\n{secret_url(servers, '127.0.0.1')}.wav\n"
+                        "#EXT-X-ENDLIST\n")
+    stream = ResilientStream(StreamInfo(str(playlist)), max_attempts=0).start()
+    outcome = _drain(stream)
+    assert servers.secret.log == []
+    assert outcome.error is not None and outcome.chunks == 0
 
 
 async def test_first_request_a_name_the_guard_saw_public_is_not_looked_up_again(servers: Servers) -> None:
