@@ -206,3 +206,17 @@ def _first_then(first: StreamInfo, then: object) -> object:
         return await then(track, fresh=True)  # type: ignore[operator,no-any-return]
 
     return stream_info
+
+
+def test_an_hls_playlist_plays_with_its_segments_fetched_through_the_guard(server: MediaServer,
+                                                                          media_dir: Path) -> None:
+    """YouTube live streams are HLS: the playlist's (relative) segments are opened through the
+    guarded client, resolved against the playlist's own URL."""
+    (media_dir / "live.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:9\n#EXTINF:8.0,\nmusic.mp3\n#EXT-X-ENDLIST\n")
+    stream = ResilientStream(StreamInfo(server.url("/files/live.m3u8")), http=LOCAL).start()
+    chunks, _ = collect(stream)
+    stream.close()
+
+    assert [p for p, _ in server.log][:2] == ["/files/live.m3u8", "/files/music.mp3"]
+    assert_contiguous(chunks)
+    assert abs(len(chunks) * 0.02 - LONG_S) < 0.2
