@@ -97,6 +97,14 @@ class MediaServer:
     async def _redirect(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(request.query["to"])
 
+    async def _cookie_set(self, request: web.Request) -> web.StreamResponse:
+        response = web.HTTPFound("/cookie/echo")
+        response.set_cookie("session", "abc")
+        raise response
+
+    async def _cookie_echo(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=request.headers.get("Cookie", ""))
+
     async def _page(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text="<html><body>no media here</body></html>", content_type="text/html")
 
@@ -151,6 +159,8 @@ class MediaServer:
         app.router.add_get("/radio", self._radio)
         app.router.add_get("/redirect", self._redirect)
         app.router.add_get("/page", self._page)
+        app.router.add_get("/cookie/set", self._cookie_set)
+        app.router.add_get("/cookie/echo", self._cookie_echo)
         app.router.add_get("/playlist.xspf", self._xspf)
         app.router.add_get("/v1/{tail:.*}", self._spotify)
         return app

@@ -93,3 +93,19 @@ def test_flat_youtube_entries_become_tracks() -> None:
         "youtube:dQw4w9WgXcQ", "Rick Astley", 213.0, "big", False)
     live = track_from_info({**entry, "live_status": "is_live", "duration": None})
     assert live is not None and live.is_live and live.duration_s is None
+
+
+def test_every_request_of_ytdlp_goes_through_the_guarded_handler_with_its_cookies(server: MediaServer) -> None:
+    from musicbot.sources.guarded_http import GuardedHttp
+    from musicbot.sources.ytdlp_http import GuardedYoutubeDL
+
+    http = GuardedHttp(UrlGuard(("127.0.0.1",)))
+    with GuardedYoutubeDL({"quiet": True}, http=http) as ydl:
+        assert list(ydl._request_director.handlers) == ["Guarded"]  # yt-dlp's own handlers are not there
+        response = ydl.urlopen(server.url("/cookie/set"))  # sets a cookie, then redirects
+        assert response.url == server.url("/cookie/echo")
+        assert response.read() == b"session=abc"  # the cookie set by the first hop went with the second
+    with GuardedYoutubeDL({"quiet": True}, http=GuardedHttp(UrlGuard())) as ydl, \
+            pytest.raises(Exception, match=r"Refused: 127\.0\.0\.1 is a private"):
+        ydl.urlopen(server.url("/cookie/set"))
+    assert [p for p, _ in server.log] == ["/cookie/set", "/cookie/echo"]
