@@ -25,6 +25,8 @@ def fake_dns(host: str) -> list[str]:
     "http://127.0.0.1/x.mp3", "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]:8080/",
     "http://0.0.0.0/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://224.0.0.1/", "http://100.64.0.1/",
     "https://intranet.example/stream", "http://mixed.example/", "http://v6.example/",
+    "http://[64:ff9b::7f00:1]/", "http://[::127.0.0.1]/", "http://[fec0::1]/", "http://[2001::7f00:1]/",
+    "http://0/", "http://[::]/", "http://255.255.255.255/",
 ])
 async def test_private_targets_are_refused(url: str) -> None:
     with pytest.raises(BlockedUrlError, match="private, loopback or link-local"):
