@@ -180,6 +180,8 @@ class RemoteFile(io.RawIOBase):
             length = response.headers.get("Content-Length")
             if offset == 0 and length and length.isdigit() and not encoded:
                 self.length = int(length)
+                # some servers answer "bytes=0-" with the whole body but do take other ranges
+                self.ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
             self.ranges = self.ranges and not encoded
         self._response, self._response_pos = response, offset
         if response.status == 200 and offset > 0:
