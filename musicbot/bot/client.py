@@ -20,6 +20,7 @@ from cachetools import TTLCache
 from discord.ext import commands
 
 from musicbot.bot.cogs.all import COGS
+from musicbot.bot.components import answer_if_unrouted
 from musicbot.bot.ops import attach as attach_ops
 from musicbot.bot.ops import ops_server
 from musicbot.bot.resume import SessionKeeper
@@ -217,6 +218,13 @@ class MusicBotClient(commands.AutoShardedBot):
         self.dispatch("session_changed", guild_id)
 
     # ---------------------------------------------------------------- events
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # discord.py dispatches "interaction" right after routing a component to its view: the one
+        # moment to tell whether a view takes it (a listener task would run after the view's own).
+        if event_name == "interaction" and args and isinstance(args[0], discord.Interaction):
+            answer_if_unrouted(args[0])
+        super().dispatch(event_name, *args, **kwargs)
+
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:

@@ -10,6 +10,7 @@ from discord import app_commands
 
 from musicbot.bot.checks import controlling_session, guild_and_member, require_same_channel, voice_channel_of
 from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.components import SEARCH_MENU, custom_id
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe, track_title
 from musicbot.bot.replies import defer, reply
@@ -130,8 +131,9 @@ class SearchPicker(discord.ui.View):
         self.tracks = tracks
         self.user_id = user_id
         options = [discord.SelectOption(label=choice_label(t)[:100], value=str(i)) for i, t in enumerate(tracks)]
-        self.picker: discord.ui.Select[SearchPicker] = discord.ui.Select(placeholder="Choose a track",
-                                                                         options=options)
+        # A known id (bot/components.py): a pick after a restart is answered "expired", not dropped.
+        self.picker: discord.ui.Select[SearchPicker] = discord.ui.Select(
+            placeholder="Choose a track", options=options, custom_id=custom_id(SEARCH_MENU, "pick"))
         self.picker.callback = self._picked  # type: ignore[method-assign, assignment]
         self.add_item(self.picker)
 
@@ -146,6 +148,9 @@ class SearchPicker(discord.ui.View):
             track = self.tracks[int(self.picker.values[0])]
             guild, member = guild_and_member(interaction)
             voice_channel_of(member)
+            playing = self.cog.bot.sessions.get(guild.id)
+            if playing is not None and playing.voice is not None and playing.voice.is_connected():
+                require_same_channel(member, playing.voice.channel)  # as /play: only from the bot's channel
             await defer(interaction)
             session = await self.cog.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
             was_idle = session.queue.current is None

@@ -18,6 +18,7 @@ from discord import app_commands
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.cogs.control import MAX_INDEX, now_playing_line, soon
+from musicbot.bot.components import QUEUE_PAGER, custom_id
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, safe, track_line, track_title
 from musicbot.bot.replies import OK_COLOUR, reply
@@ -82,9 +83,12 @@ class QueuePager(discord.ui.View):
         self.guild_id = guild_id
         self.page = page
         self.origin: Interaction | None = None  # the /queue that posted it, to drop the buttons on timeout
-        self.back: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="◀️", style=discord.ButtonStyle.secondary)
-        self.forward: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="▶️",
-                                                                        style=discord.ButtonStyle.secondary)
+        gray = discord.ButtonStyle.secondary
+        # Known ids (bot/components.py): a click after a restart is answered "expired", not dropped.
+        self.back: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="◀️", style=gray,
+                                                                     custom_id=custom_id(QUEUE_PAGER, "back"))
+        self.forward: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="▶️", style=gray,
+                                                                        custom_id=custom_id(QUEUE_PAGER, "forward"))
         self.back.callback = self._back  # type: ignore[method-assign, assignment]
         self.forward.callback = self._forward  # type: ignore[method-assign, assignment]
         self.add_item(self.back)
