@@ -163,6 +163,11 @@ def _render(args: argparse.Namespace) -> int:
     )
     how = f", {report.passthrough_frames} passed through without re-encoding" if report.passthrough_frames else ""
     print(f"wrote {args.output}: {report.seconds:.2f} s, {report.frames} frames{how}")
+    if report.damage:
+        # Exit 0 all the same: the output exists and holds all that could be read, and a non-zero
+        # code here always means that nothing was written.
+        print(f"musicbot: warning: {args.input}: {report.damage} The output holds what could be read "
+              f"({report.seconds:.2f} s).", file=sys.stderr)
     return 0
 
 

@@ -19,7 +19,8 @@ import numpy as np
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import Decoder
+from musicbot.sources.decoder import END_OF_STREAM, Decoder
+from musicbot.sources.errors import BadMediaError
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.engine import AudioEngine, Pull
 
@@ -33,6 +34,7 @@ class RenderReport:
     frames: int
     passthrough_frames: int
     samples: int  # 48 kHz samples written
+    damage: str | None = None  # what was wrong with the input, when only part of it could be read
 
     @property
     def seconds(self) -> float:
@@ -53,6 +55,8 @@ def render(
     The output is sample-aligned with the input and as long (unless a time-stretch changes it):
     the engine's latency (``AudioEngine.latency_samples``) is dropped at the start and its tail
     flushed at the end. Raises ``MediaError`` with a one-line reason for anything the user can fix.
+    A damaged input (cut short, corrupt in places) is rendered as far as it can be read and the
+    report's ``damage`` says what was wrong.
     """
     suffix = destination.suffix.lower()
     if suffix not in WAV_SUFFIXES + OPUS_SUFFIXES:
@@ -64,12 +68,20 @@ def render(
     # decode the Opus source, which honours its pre-skip and end trimming, so that the output
     # starts and ends where the input does.
     decoder = Decoder(source, allow_passthrough=suffix in OPUS_SUFFIXES and engine.transparent).start()
+    damage: list[BadMediaError] = []
     try:
-        decoder.wait_open(timeout=READ_TIMEOUT_S)
+        try:
+            decoder.wait_open(timeout=READ_TIMEOUT_S)
+        except MediaError as err:  # the decoder's words say what is wrong, not which file
+            raise type(err)(str(err) if source in str(err) else f"Cannot open {source}: {err}") from err
         engine.start_track(packet_mode=decoder.packet_mode)
 
         def pull() -> Any:
-            return decoder.read(timeout=READ_TIMEOUT_S)
+            try:
+                return decoder.read(timeout=READ_TIMEOUT_S)
+            except BadMediaError as err:  # what could be read is rendered; the damage is reported
+                damage.append(err)
+                return END_OF_STREAM
 
         # Written beside the destination and renamed at the end, so a failure never leaves a
         # half-written file that looks complete.
@@ -87,7 +99,7 @@ def render(
     finally:
         decoder.close()
     frames = engine.stats.dsp_frames + engine.stats.passthrough_frames
-    return RenderReport(frames, engine.stats.passthrough_frames, samples)
+    return RenderReport(frames, engine.stats.passthrough_frames, samples, str(damage[0]) if damage else None)
 
 
 def _aligned_pcm(engine: AudioEngine, pull: Pull, decoder: Decoder) -> Iterator[Frame]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 import pytest
 
+from tests import broken_media
 from tests.broken_media import float_wav
 from tests.dsp.signals import dominant_hz, rms
 from tests.media import music_like, opus_packets, read_wav, tone, write_audio
@@ -181,3 +183,34 @@ def test_opus_output_is_aligned_and_as_long_as_the_input(tmp_path: Path) -> None
     # Opus is lossy: a decoder places an impulse within a few samples of where the pre-skip says
     # (measured 4 early with FFmpeg's decoder, ±2 with libopus); the limiter's 72 were on top.
     assert all(abs(lag_at(rendered, original, k)) <= 4 for k in IMPULSES)
+
+
+@pytest.mark.parametrize(("name", "make", "words"), [
+    ("cut.mp3", broken_media.truncated, "The file ends early: only 0:02 of its 0:04 could be played"),
+    ("cut.ogg", broken_media.truncated, "The file is cut short"),
+    ("holes.flac", broken_media.corrupt_middle, "The file ends early"),
+    ("lying.wav", broken_media.lying_wav, "The file is cut short: it stops after 0:02"),
+])
+def test_a_damaged_input_is_rendered_as_far_as_it_goes_with_a_warning(
+    tmp_path: Path, name: str, make: Callable[[Path], Path], words: str
+) -> None:
+    source = make(tmp_path / name)
+    out = tmp_path / "out.wav"
+    result = musicbot("render", source, out, "--no-normalize")
+    # Exit 0: the output exists (a non-zero exit always means nothing was written).
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"musicbot: warning: {source}: {words}"), result.stderr
+    assert "Traceback" not in result.stderr
+    _, pcm = read_wav(out)
+    assert 1.0 < len(pcm) / 48000 < 3.0 and rms(pcm[: 48000]) > 0.1
+
+
+def test_a_file_that_is_not_audio_is_refused_in_users_words(tmp_path: Path) -> None:
+    source = broken_media.random_bytes(tmp_path / "noise.mp3")
+    out = tmp_path / "out.wav"
+    result = musicbot("render", source, out)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"musicbot: error: Cannot open {source}: "
+                                     "This is not an audio file the bot can read, or it is damaged.")
+    assert not out.exists()

@@ -26,8 +26,11 @@ from musicbot.dsp.finite import finite
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
 from musicbot.sources.buffer import RefillBuffer
+from musicbot.sources.damage import DamageCheck, ogg_complete
+from musicbot.sources.errors import BadMediaError, media_failure
 from musicbot.sources.guarded_http import GuardedHttp
-from musicbot.sources.media import _reason, open_container
+from musicbot.sources.media import open_container
+from musicbot.sources.opus_packets import opus_packet_samples
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ class Decoder:
         self.decoded_samples: int | None = None
         """48 kHz samples decoded, before the last chunk's zero padding; set before END_OF_STREAM
         is queued (so exact once it was read), None in packet mode."""
+        self._damage = DamageCheck(None)
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Decoder:
@@ -147,15 +151,23 @@ class Decoder:
         try:
             container = open_container(self.location, headers=self._headers, http=self._http)
         except MediaError as err:
-            self._put(err)
+            self._put(_in_users_words(err))
+            self._opened.set()
+            return
+        except Exception as err:  # PyAV refusing a file its own way (tags that are not UTF-8, ...)
+            log.info("opening %s failed", self.location, exc_info=True)
+            self._put(media_failure(err))
             self._opened.set()
             return
         try:
             stream = container.streams.audio[0]
+            if stream.codec_context is None:  # a codec FFmpeg does not know: a damaged header, mostly
+                raise BadMediaError("The file's audio format is not supported, or its header is damaged.")
             if stream.duration is not None and stream.time_base is not None:
                 self.duration_s = float(stream.duration * stream.time_base)
             elif container.duration:
                 self.duration_s = container.duration / av.time_base
+            self._damage = DamageCheck(self.duration_s, self._start_s)
             start_sample = 0
             if self._start_s > 0:
                 start_sample = _seek(container, stream, self._start_s)
@@ -169,12 +181,14 @@ class Decoder:
             for chunk in _renumber(chunks, start_sample):
                 if not self._put(chunk):
                     return
-            self._put(END_OF_STREAM)
+            # A damaged file ends with what was wrong with it, in place of a quiet early end.
+            complete = ogg_complete(self.location) if container.format.name == "ogg" else None
+            self._put(self._damage.verdict(ogg_complete=complete) or END_OF_STREAM)
         except MediaError as err:  # from a RemoteFile mid-track (a refused redirect, a lost resume): its own words
             self._put(err)
         except av.error.FFmpegError as err:
             log.warning("decoding %s failed", self.location, exc_info=True)
-            self._put(MediaError(f"Playback of {self.location} failed: {_reason(err)}"))
+            self._put(media_failure(err, position_s=self._damage.reached_s))
         except Exception:  # a bug must not kill the thread silently: the consumer is told
             log.exception("decoder thread crashed on %s", self.location)
             self._put(MediaError("The track could not be decoded (internal error, see the bot's log)"))
@@ -188,12 +202,15 @@ class Decoder:
                 return
             if not packet.size:
                 continue
+            self._damage.packet(bad=packet.is_corrupt)
             if start_sample and packet.pts is not None:
                 # after a seek, drop the packets before the target (20 ms granularity)
                 start = float(packet.pts * packet.time_base) * SAMPLE_RATE_HZ
                 if start - _origin_s(stream) * SAMPLE_RATE_HZ + FRAME_SAMPLES / 2 < start_sample:
                     continue
-            yield Chunk(0, packet=bytes(packet))
+            data = bytes(packet)
+            self._damage.samples += opus_packet_samples(data)
+            yield Chunk(0, packet=data)
 
     def _pcm(self, container: Any, stream: Any, start_sample: int) -> Iterator[Chunk]:
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE_HZ)
@@ -203,7 +220,7 @@ class Decoder:
         for packet in container.demux(stream):
             if self._stop.is_set():
                 return
-            for frame in _decode(packet):
+            for frame in self._decode(packet):
                 if to_drop is None:
                     # a seek lands on an earlier keyframe: drop audio before the target sample
                     first = float(frame.pts * frame.time_base) - _origin_s(stream) if frame.pts is not None else 0.0
@@ -217,13 +234,27 @@ class Decoder:
                     pending = pending[FRAME_SAMPLES:]
                     produced += FRAME_SAMPLES
         pending = _append(pending, resampler.resample(None))
-        self.decoded_samples = produced + len(pending)
+        self.decoded_samples = self._damage.samples = produced + len(pending)
         while len(pending) > 0:
             block = pending[:FRAME_SAMPLES]
             if len(block) < FRAME_SAMPLES:  # zero-pad the tail: every frame is exactly 20 ms
                 block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
             yield Chunk(0, pcm=np.ascontiguousarray(block))
             pending = pending[FRAME_SAMPLES:]
+
+
+    def _decode(self, packet: Any) -> list[Any]:
+        """The frames of ``packet``; none for a packet FFmpeg cannot decode (it is counted)."""
+        if not packet.size:  # the flush at the end
+            return list(packet.decode())
+        bad = bool(packet.is_corrupt)
+        try:
+            frames = list(packet.decode())
+        except av.error.InvalidDataError:
+            log.debug("skipping an undecodable packet")
+            frames, bad = [], True
+        self._damage.packet(bad=bad)
+        return frames
 
 
 def _is_opus_48k(stream: Any) -> bool:
@@ -238,12 +269,10 @@ def _renumber(chunks: Iterator[Chunk], first_sample: int) -> Iterator[Chunk]:
         position += FRAME_SAMPLES
 
 
-def _decode(packet: Any) -> list[Any]:
-    try:
-        return list(packet.decode())
-    except av.error.InvalidDataError:
-        log.debug("skipping an undecodable packet")
-        return []
+def _in_users_words(error: MediaError) -> MediaError:
+    """An open failure of FFmpeg's in users' words (``media_failure``); others keep their own."""
+    cause = error.__cause__
+    return media_failure(cause) if type(error) is MediaError and isinstance(cause, av.error.FFmpegError) else error
 
 
 _INT_SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}
@@ -282,11 +311,17 @@ def _origin_s(stream: Any) -> float:
 
 def _seek(container: Any, stream: Any, seconds: float) -> int:
     """Seek to ``seconds`` and return the 48 kHz sample position decoding resumes at."""
+    # land a little early: MP3 frames lean on the previous frame (bit reservoir), so the first
+    # frame decoded after a seek is garbage; the samples before the target are dropped anyway
+    target = max(0.0, seconds - SEEK_PREROLL_S) + _origin_s(stream)
     try:
-        # land a little early: MP3 frames lean on the previous frame (bit reservoir), so the first
-        # frame decoded after a seek is garbage; the samples before the target are dropped anyway
-        target = max(0.0, seconds - SEEK_PREROLL_S) + _origin_s(stream)
         container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-    except av.error.FFmpegError as err:
-        raise MediaError(f"Cannot seek in this source: {_reason(err)}") from err
+    except av.error.FFmpegError:
+        # FFmpeg's FLAC demuxer refuses some targets in the last frame (EPERM, measured on a 3 s
+        # file at 2.85 s): start from the beginning instead; everything before the target is dropped.
+        try:
+            container.seek(0, stream=stream, backward=True, any_frame=False)
+        except av.error.FFmpegError as err:
+            raise BadMediaError("The bot cannot jump to a position in this file (it may be damaged).",
+                                detail=str(err)) from err
     return round(seconds * SAMPLE_RATE_HZ)

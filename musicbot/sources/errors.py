@@ -149,3 +149,73 @@ def failure_kind(error: BaseException) -> str:
     if isinstance(error, MediaError):
         return STREAM_FAILURE
     return SourceError.kind
+
+
+class BadMediaError(MediaError):
+    """The file itself is the problem (not audio we can read, damaged, cut short): trying again,
+    or from another position, cannot help. ``str(err)`` is for users; ``detail`` for the log."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        self.detail = detail
+        super().__init__(message)
+
+
+NOT_AUDIO = "This is not an audio file the bot can read, or it is damaged."
+EMPTY = "The file is empty or cut short."
+
+# FFmpeg's error classes (PyAV's names) → what users read. Matched by name so that this module,
+# which every layer imports, stays free of PyAV; HTTP texts such as "Server returned 4XX Client
+# Error, but not one of 40{0,1,3,4}" never reach a user.
+_FFMPEG_WORDS: dict[str, tuple[str, bool]] = {  # class name → (message, file's fault)
+    "InvalidDataError": (NOT_AUDIO, True),
+    "PatchWelcomeError": (NOT_AUDIO, True),  # a codec feature FFmpeg lacks: as unreadable to us
+    "DecoderNotFoundError": ("The file's audio format is not supported.", True),
+    "DemuxerNotFoundError": ("The file's format is not supported.", True),
+    "EOFError": (EMPTY, True),
+    "HTTPNotFoundError": ("The server says the file is not there (HTTP 404).", True),
+    "HTTPForbiddenError": ("The server refused access to the file (HTTP 403).", True),
+    "HTTPUnauthorizedError": ("The server wants a login for this file (HTTP 401).", True),
+    "HTTPBadRequestError": ("The server refused the request for the file (HTTP 400).", True),
+    "HTTPTooManyRequestsError": ("The server is rate-limiting the bot (HTTP 429); try again in a few minutes.", False),
+    "HTTPOtherClientError": ("The server refused the request for the file (an HTTP 4xx error).", True),
+    "HTTPServerError": ("The server failed (an HTTP 5xx error); try again later.", False),
+    "TimeoutError": ("The server did not answer in time; try again later.", False),
+}
+
+
+def media_failure(error: BaseException, *, position_s: float | None = None) -> MediaError:
+    """A user-facing ``MediaError`` for a failure of FFmpeg (or PyAV) on a file or stream: at open
+    (``position_s`` None) or while playing at ``position_s``. The original text goes to ``detail``.
+
+    Pure function; called from the decoder thread.
+    """
+    detail = f"{type(error).__name__}: {error}"
+    for cls in type(error).__mro__:
+        if cls.__name__ in _FFMPEG_WORDS:
+            message, files_fault = _FFMPEG_WORDS[cls.__name__]
+            break
+    else:
+        if isinstance(error, ConnectionError):
+            message, files_fault = "The connection to the server failed; try again later.", False
+        elif isinstance(error, UnicodeDecodeError):  # tags that are not text: PyAV refuses the file
+            message, files_fault = NOT_AUDIO, True
+        else:
+            message, files_fault = "The file could not be read.", False
+    if position_s is not None:
+        message = f"Playback stopped at {clock(position_s)}: {message[0].lower()}{message[1:]}"
+    return BadMediaError(message, detail=detail) if files_fault else _retryable_media_error(message, detail)
+
+
+def _retryable_media_error(message: str, detail: str) -> MediaError:
+    error = MediaError(message)
+    error.__notes__ = [detail]  # for the log's traceback; the message stays the user's
+    return error
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a position users read."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
+from musicbot.sources.errors import BadMediaError, media_failure
 from musicbot.sources.opus_packets import is_passthrough_packet, opus_packet_samples
+from tests import broken_media
 from tests.broken_media import float_wav
 from tests.dsp.signals import clicks, dominant_hz
 from tests.media import opus_packets, tone, write_audio
@@ -88,7 +92,7 @@ def test_unreadable_media_is_a_clear_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(b"this is not audio at all" * 100)
     decoder = Decoder(str(junk)).start()
-    with pytest.raises(MediaError, match=r"Cannot open|no audio"):
+    with pytest.raises(MediaError, match=r"not an audio file the bot can read|no audio"):
         decoder.read(timeout=5)
 
 
@@ -125,3 +129,77 @@ def test_non_finite_samples_of_a_float_source_arrive_as_silence(tmp_path: Path, 
     expected = audio.copy()
     expected[12_345, 0] = expected[30_000, 1] = 0.0
     np.testing.assert_array_equal(pcm[: len(audio)], expected)  # nothing else touched
+
+
+BROKEN = {  # file → the words its message must hold
+    "truncated.ogg": "The file is cut short",
+    "truncated.mp3": "The file ends early: only 0:02 of its 0:04",
+    "truncated.flac": "The file ends early",
+    "truncated.wav": "The file is cut short",
+    "corrupt.mp3": "The file ends early",
+    "corrupt.flac": "The file ends early",
+    "corrupt.m4a": "The file ends early",
+    "corrupt.ogg": "The file ends early",
+    "lying.wav": "The file is cut short: it stops after 0:02",
+    "one.wav": "The file holds almost no audio",
+    "random.mp3": "This is not an audio file the bot can read, or it is damaged.",
+    "random.ogg": "The file is empty or cut short.",
+    "empty.flac": "The file holds no audio.",
+    "truncated.m4a": "This is not an audio file the bot can read",
+}
+
+
+def make_broken(folder: Path, name: str) -> Path:
+    kind = name.split(".", maxsplit=1)[0]
+    path = folder / name
+    makers = {"truncated": broken_media.truncated, "corrupt": broken_media.corrupt_middle,
+              "lying": broken_media.lying_wav, "one": broken_media.one_sample_wav,
+              "random": broken_media.random_bytes, "empty": lambda p: (p.write_bytes(b""), p)[1]}
+    return makers[kind](path)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("allow_passthrough", [True, False], ids=["packets", "pcm"])
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_every_broken_file_ends_with_what_is_wrong_in_users_words(
+    tmp_path: Path, name: str, allow_passthrough: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = make_broken(tmp_path, name)
+    decoder = Decoder(str(path), allow_passthrough=allow_passthrough).start()
+    heard = 0
+    with pytest.raises(BadMediaError) as caught:
+        while decoder.read(timeout=10) is not END_OF_STREAM:
+            heard += 1
+    decoder.close()
+    message = str(caught.value)
+    assert BROKEN[name] in message
+    assert str(tmp_path) not in message and "\n" not in message and len(message) < 140
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no "internal error", no traceback
+    if name.startswith(("truncated.", "corrupt.", "lying")) and name != "truncated.m4a":
+        assert heard >= 45  # what could be read was played first (about 2 s)
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".ogg", ".mp3", ".m4a", ".flac", ".wav"])
+@pytest.mark.parametrize("start_s", [0.0, 1.3, 2.95])
+def test_good_files_are_not_called_damaged_from_any_position(tmp_path: Path, suffix: str, start_s: float) -> None:
+    rate = 44100 if suffix in (".mp3", ".m4a") else 48000
+    path = write_audio(tmp_path / f"good{suffix}", tone(440.0, 3.0, rate=rate), rate=rate)
+    decoder = Decoder(str(path), start_s=start_s).start()
+    while decoder.read(timeout=10) is not END_OF_STREAM:
+        pass
+    decoder.close()
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (av.error.HTTPOtherClientError(-1, "Server returned 4XX Client Error, but not one of 40{0,1,3,4}"),
+     "The server refused the request for the file (an HTTP 4xx error)."),
+    (av.error.HTTPNotFoundError(-1, "Server returned 404 Not Found"), "The server says the file is not there"),
+    (av.error.HTTPServerError(-1, "Server returned 5XX Server Error reply"), "The server failed"),
+    (av.error.InvalidDataError(-1, "Invalid data found when processing input"), "not an audio file"),
+    (av.error.ConnectionResetError(-1, "Connection reset by peer"), "The connection to the server failed"),
+])
+def test_ffmpeg_failures_are_told_in_users_words(error: Exception, words: str) -> None:
+    failure = media_failure(error)
+    assert words in str(failure) and "Server returned" not in str(failure) and "Invalid data" not in str(failure)
+    assert isinstance(failure, MediaError)
+    mid_track = media_failure(error, position_s=83.4)
+    assert str(mid_track).startswith("Playback stopped at 1:23: ")
