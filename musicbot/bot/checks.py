@@ -3,6 +3,9 @@
 - Controlling playback needs being in the bot's voice channel.
 - With a DJ role set, control commands need that role (or Manage Server), or being alone with the
   bot, or — for skip/remove — being the requester of the track concerned.
+- Skipping at once (``/skip`` without a vote, ``/forceskip``, the panel's skip): with a DJ role, as
+  above; without one (every other control is open to all), Manage Channels or Manage Server, being
+  alone with the bot, or being the requester. Everyone else votes (``/settings vote-skip``).
 - ``/settings`` needs Manage Server.
 """
 
@@ -18,6 +21,7 @@ from musicbot.bot.errors import (
     NotConnectedError,
     NotDJError,
     NotInVoiceError,
+    SkipNeedsVoteError,
     WrongVoiceChannelError,
 )
 from musicbot.bot.interaction import Interaction
@@ -52,6 +56,20 @@ def is_dj(member: discord.Member, settings: GuildSettings) -> bool:
     return any(role.id == settings.dj_role_id for role in member.roles)
 
 
+def skips_at_once(member: discord.Member, settings: GuildSettings, channel: discord.abc.Connectable | None,
+                  requester_id: int | None) -> bool:
+    """Whether ``member`` skips the track ``requester_id`` asked for without a vote."""
+    if requester_id == member.id or alone_with_bot(member, channel):
+        return True
+    if settings.dj_role_id is not None:
+        return is_dj(member, settings)
+    # No DJ role: "everyone is a DJ" would let any listener skip anyone's track; those who may
+    # manage the voice channel (its overwrites count) are the server's own moderators.
+    where = channel.permissions_for(member) if isinstance(channel, discord.abc.GuildChannel) else \
+        member.guild_permissions
+    return where.manage_channels or member.guild_permissions.manage_guild
+
+
 def alone_with_bot(member: discord.Member, channel: discord.abc.Connectable | None) -> bool:
     if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
         return False
@@ -64,12 +82,13 @@ def require_manage_server(member: discord.Member) -> None:
 
 
 async def controlling_session(
-    interaction: Interaction, *, dj: bool = True, requester_id: int | None = None
+    interaction: Interaction, *, dj: bool = True, requester_id: int | None = None, skip: bool = False
 ) -> tuple[GuildSession, discord.Member]:
     """The guild's connected session, if ``interaction.user`` may control it.
 
     ``dj``: the command is DJ-only when a DJ role is set. ``requester_id``: the user who queued the
-    track concerned; they may act on it without the role (skip, remove).
+    track concerned; they may act on it without the role (skip, remove). ``skip``: a skip without
+    a vote (``skips_at_once``), refused with a pointer to ``/skip``'s vote.
     """
     guild, member = guild_and_member(interaction)
     session = interaction.client.sessions.get(guild.id)
@@ -77,6 +96,10 @@ async def controlling_session(
     if session is None or voice is None or not voice.is_connected():
         raise NotConnectedError()
     require_same_channel(member, voice.channel)
+    if skip:
+        settings = await interaction.client.guild_settings(guild.id)
+        if settings.dj_role_id is None and not skips_at_once(member, settings, voice.channel, requester_id):
+            raise SkipNeedsVoteError()
     if dj:
         settings = await interaction.client.guild_settings(guild.id)
         allowed = is_dj(member, settings) or alone_with_bot(member, voice.channel) or (

@@ -34,6 +34,16 @@ class NotDJError(CommandRefusedError):
         )
 
 
+class SkipNeedsVoteError(CommandRefusedError):
+    """No DJ role: skipping at once is for channel managers, the requester, or whoever is alone with the bot."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Skipping without a vote needs the Manage Channels permission, having asked for this track, "
+            "or being alone with me. Use /skip to vote."
+        )
+
+
 class ManageServerRequiredError(CommandRefusedError):
     def __init__(self) -> None:
         super().__init__("Changing server settings needs the Manage Server permission.")

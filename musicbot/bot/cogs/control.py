@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from discord import app_commands
 
-from musicbot.bot.checks import alone_with_bot, controlling_session, is_dj, listeners
+from musicbot.bot.checks import controlling_session, listeners, skips_at_once
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, track_title
@@ -112,8 +112,8 @@ class ControlCog(MusicCog):
         present = {m.id for m in listeners(channel)} if channel is not None else {member.id}
         votes = self.votes.setdefault(session.guild.id, SkipVotes())
         votes.ratio = max(MIN_VOTE_RATIO, min(1.0, settings.vote_skip_ratio))
-        dj = is_dj(member, settings) or alone_with_bot(member, channel)
-        result = votes.vote(current, member.id, present, is_dj=dj)
+        # The tally itself lets the requester skip (and says so), hence no requester here.
+        result = votes.vote(current, member.id, present, is_dj=skips_at_once(member, settings, channel, None))
         if not result.skipped:
             # A counted vote is public, so others see that a skip is being asked for.
             await reply(interaction, f"🗳️ {result.message}", ephemeral=result.outcome is not VoteOutcome.COUNTED)
@@ -123,7 +123,7 @@ class ControlCog(MusicCog):
     @app_commands.command(name="forceskip", description="Skip the current track without a vote (DJ)")
     @app_commands.guild_only()
     async def forceskip(self, interaction: Interaction) -> None:
-        session, _ = await controlling_session(interaction)
+        session, _ = await controlling_session(interaction, skip=True)
         current_entry(session)
         await self._skip(interaction, session, "Skipped.")
 

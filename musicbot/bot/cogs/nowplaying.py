@@ -108,7 +108,7 @@ class NowPlayingCog(MusicCog):
             current = session.queue.current if session is not None else None
             requester = current.requester_id if current is not None else None
         try:
-            session, _ = await controlling_session(interaction, requester_id=requester)
+            session, _ = await controlling_session(interaction, requester_id=requester, skip=action == SKIP)
         except NotDJError as error:
             if action != SKIP:
                 raise
