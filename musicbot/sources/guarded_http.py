@@ -58,13 +58,14 @@ class GuardedHttp:
     """HTTP(S) to validated addresses only, redirects followed hop by hop under the guard."""
 
     def __init__(self, guard: UrlGuard, *, user_agent: str = USER_AGENT,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None) -> None:
+        """``ca_file``: the certificates TLS servers are verified against (default: certifi's)."""
         self.guard = guard
         self.user_agent = user_agent
         self.timeout_s = timeout_s
         # certifi: the same CA bundle yt-dlp and requests use, so a slim container without system
         # certificates verifies the same sites. (FFmpeg, which fetched media before, verified none.)
-        self._tls = ssl.create_default_context(cafile=certifi.where())
+        self._tls = ssl.create_default_context(cafile=ca_file or certifi.where())
         self._pools = urllib3.PoolManager(num_pools=32, maxsize=4, ssl_context=self._tls)
 
     def request(self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,

@@ -73,7 +73,7 @@ class GuardedRH(RequestHandler):  # type: ignore[misc]  # yt-dlp ships no type i
             raise RequestError(str(err), cause=err) from err
         except NetworkError as err:
             cause = err.__cause__ or err
-            if "CERTIFICATE_VERIFY_FAILED" in str(err.detail):
+            if any(sign in str(err.detail) for sign in ("CERTIFICATE_VERIFY_FAILED", "doesn't match")):
                 raise CertificateVerifyError(cause=cause) from err
             raise TransportError(cause=cause) from err
         except SourceError as err:  # too many redirects, an unsupported scheme in a Location

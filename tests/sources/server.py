@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -167,15 +168,15 @@ class MediaServer:
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[MediaServer]:
+def serve(root: Path, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Iterator[MediaServer]:
     server = MediaServer(root)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(server.app(), shutdown_timeout=0.5)
     loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0, ssl_context=tls)
     loop.run_until_complete(site.start())
     port = runner.addresses[0][1]
-    server.base = f"http://127.0.0.1:{port}"
+    server.base = f"{'https' if tls else 'http'}://{host}:{port}"
     thread = threading.Thread(target=loop.run_forever, name="test-media-server", daemon=True)
     thread.start()
     try:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from musicbot.sources.errors import NetworkError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.remote_file import RemoteFile
 from musicbot.sources.ssrf import UrlGuard
-from tests.sources.server import MediaServer
+from tests.sources.server import MediaServer, serve
 from tests.sources.ssrf_servers import Servers, serve_attack
 
 
@@ -71,3 +74,41 @@ def test_remote_file_reads_and_seeks_like_the_file_itself(server: MediaServer, m
     assert read_exactly(remote, 10) == data[6050:6060]
     assert len(server.log) == requests
     remote.close()
+
+
+@pytest.fixture(scope="module")
+def tls_server(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MediaServer, Path]]:
+    """An HTTPS server on 127.0.0.2 with a certificate for ``media.test`` from a throwaway CA
+    (made with the openssl command line: no library for it is installed)."""
+    folder = tmp_path_factory.mktemp("tls")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=musicbot test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=media.test")
+    (folder / "san.ext").write_text("subjectAltName=DNS:media.test\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    with serve(media_dir, host="127.0.0.2", tls=context) as server:
+        yield server, folder / "ca.pem"
+
+
+def test_https_connects_to_the_validated_address_and_checks_the_certificate_of_the_name(
+        tls_server: tuple[MediaServer, Path]) -> None:
+    server, ca = tls_server
+    port = server.base.rsplit(":", 1)[1]
+    guard = UrlGuard(("127.0.0.2",), resolve_host=lambda host: ["127.0.0.2"])
+    http = GuardedHttp(guard, ca_file=str(ca))
+    fetched = http.open(f"https://media.test:{port}/files/music.mp3")
+    assert fetched.response.status == 200 and fetched.response.read(4)
+    fetched.response.close()
+    # same address, another name: the server's certificate is not for it, so nothing is exchanged
+    with pytest.raises(NetworkError) as caught:
+        http.open(f"https://other.test:{port}/files/music.mp3")
+    assert "doesn't match 'media.test'" in str(caught.value.detail)
