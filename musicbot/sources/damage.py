@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from musicbot.dsp.frame import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE_HZ
 from musicbot.sources.errors import BadMediaError, clock
 
 # An end this much before the declared duration means the file stops early (not codec padding).
@@ -63,7 +63,9 @@ class DamageCheck:
             return BadMediaError(f"Parts of the file are damaged: {parts} could not be played.")
         if self.start_s == 0.0 and self.samples == 0:
             return BadMediaError("The file holds no audio.")
-        if self.start_s == 0.0 and self.samples < FRAME_SAMPLES:
+        # From the start, or declared so (a reopen after the first 20 ms starts past the end).
+        tiny = declared is not None and declared < FRAME_SECONDS
+        if tiny or (self.start_s == 0.0 and self.samples < FRAME_SAMPLES):
             return BadMediaError("The file holds almost no audio (less than 20 ms).")
         return None
 

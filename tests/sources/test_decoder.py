@@ -12,7 +12,9 @@ import pytest
 from musicbot.errors import MediaError
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
 from musicbot.sources.errors import BadMediaError, media_failure
+from musicbot.sources.models import StreamInfo
 from musicbot.sources.opus_packets import is_passthrough_packet, opus_packet_samples
+from musicbot.sources.stream import ResilientStream
 from tests import broken_media
 from tests.broken_media import float_wav
 from tests.dsp.signals import clicks, dominant_hz
@@ -203,3 +205,21 @@ def test_ffmpeg_failures_are_told_in_users_words(error: Exception, words: str) -
     assert isinstance(failure, MediaError)
     mid_track = media_failure(error, position_s=83.4)
     assert str(mid_track).startswith("Playback stopped at 1:23: ")
+
+
+# ResilientStream reopens a stream that ended early at the position reached; for these two the
+# reopened decoder seeks past the damage and plays on to the end, and the stream ends quietly: it
+# should keep the first BadMediaError (retryable False) and raise it at the end (sources/stream.py).
+_REOPEN_HIDES = pytest.mark.xfail(strict=True, reason="stream.py drops the decoder's BadMediaError on reopen")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_REOPEN_HIDES) if n in ("corrupt.m4a", "corrupt.ogg") else n
+                                  for n in BROKEN])
+def test_the_production_stream_passes_the_same_words_on(tmp_path: Path, name: str) -> None:
+    # What /play opens in production: a ResilientStream, which reopens a stream that ends early.
+    stream = ResilientStream(StreamInfo(url=str(make_broken(tmp_path, name)))).start()
+    with pytest.raises(MediaError) as caught:
+        while stream.read(timeout=10) is not END_OF_STREAM:
+            pass
+    stream.close()
+    assert BROKEN[name] in str(caught.value)
