@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from musicbot.sources.errors import NetworkError, SourceError, UnavailableError
 from musicbot.sources.guarded_http import GuardedHttp
+from musicbot.sources.http_length import response_duration_s
 from musicbot.sources.models import StreamInfo
 from musicbot.sources.ssrf import UrlGuard
 from musicbot.track import Track
@@ -58,7 +59,7 @@ class HttpBackend:
         Raises ``BlockedUrlError`` for private targets (after redirects too) and classified
         errors for 404/403/network failures.
         """
-        final, headers = await asyncio.to_thread(self._probe_blocking, url)
+        final, headers, length_s = await asyncio.to_thread(self._probe_blocking, url)
         content_type = headers.get("Content-Type", "")
         station = headers.get("icy-name") or headers.get("ice-name")
         if not (is_audio_content_type(content_type) or station or (has_audio_extension(final) and
@@ -75,14 +76,14 @@ class HttpBackend:
             id=f"url:{url}",
             title=title,
             artist=(headers.get("icy-description") or "").strip() if endless else "",
-            duration_s=None,
+            duration_s=None if endless else length_s,
             url=url,
             is_live=endless,
             source=source,
             genre=(headers.get("icy-genre") or "").strip() or None,
         )
 
-    def _probe_blocking(self, url: str) -> tuple[str, Mapping[str, str]]:
+    def _probe_blocking(self, url: str) -> tuple[str, Mapping[str, str], float | None]:
         """One GET (redirects followed under the guard), headers only: the body is never read, so
         an endless radio stream costs one short request. A GET, not a HEAD: what a server answers
         to HEAD says nothing about what its GET does (issue 14, case b)."""
@@ -93,7 +94,9 @@ class HttpBackend:
                 raise UnavailableError(f"That link answered {response.status}: the file is gone or not public.")
             if response.status >= 400:
                 raise NetworkError(f"That link answered {response.status}; try again later.")
-            return fetched.url, response.headers  # urllib3's: case-insensitive, as HTTP header names are
+            # A file's length, from the start of its body (http_length.py; never read for radio).
+            length_s = response_duration_s(response, response.headers)
+            return fetched.url, response.headers, length_s  # urllib3's: case-insensitive, as HTTP header names are
         finally:
             response.close()
             response.release_conn()
