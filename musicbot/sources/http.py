@@ -1,7 +1,8 @@
 """Direct HTTP(S) audio: files, endless internet radio, and Discord attachments.
 
-Probing reads the response headers only (content type, ICY station name, length); the body is
-never read, so an endless radio stream costs one short request.
+Probing reads the response headers (content type, ICY station name, length) and, for a file, the
+first 256 KB of its body, where its duration is (``http_length.py``); an endless radio stream's
+body is never read, so it costs one short request.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class HttpBackend:
         )
 
     def _probe_blocking(self, url: str) -> tuple[str, Mapping[str, str], float | None]:
-        """One GET (redirects followed under the guard), headers only: the body is never read, so
+        """One GET (redirects followed under the guard); of the body only a file's first 256 KB, so
         an endless radio stream costs one short request. A GET, not a HEAD: what a server answers
         to HEAD says nothing about what its GET does (issue 14, case b)."""
         fetched = self.http.open(url, headers={"Icy-MetaData": "1"})
