@@ -277,11 +277,16 @@ class MusicQueue:
             entry = self._history.pop()
         else:
             raise NoPreviousTrackError()
-        # Fair mode does not reorder here: the user asked for exactly this order, and the
-        # next edit restores the rounds.
-        if self._current is not None:
-            self._upcoming.insert(0, self._current)
+        back_to = self._current
         self._current = entry
+        if back_to is None:
+            self._refair()
+            return entry
+        # Fair mode: the track stepped back from stays next (what the user expects after
+        # /previous), and the rest keep their rounds with its requester last in each, so the
+        # order stays fair (a property test found /previous twice leaving "2, 2, 1").
+        rest = fair_order(self._upcoming, back_to.requester_id) if self._fair else self._upcoming
+        self._upcoming = [back_to, *rest]
         return entry
 
     def replay(self) -> QueueEntry:
