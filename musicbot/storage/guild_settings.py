@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # Names a guild can allow or forbid in ``allowed_filters`` (the Lavalink keys, plus extensions).
 FILTER_NAMES: tuple[str, ...] = tuple(k for k in TOP_LEVEL_KEYS if k != "pluginFilters")
 MAX_TRACK_LIMIT_S = 24 * 3600.0
+DEFAULT_RETENTION_DAYS = 180
+MAX_RETENTION_DAYS = 3650
 DEFAULT_AUTOPLAY_MODE = AutoplayMode.MIXED
 
 
@@ -33,6 +35,9 @@ class GuildSettings:
 
     ``max_track_s`` None means no limit; ``allowed_filters`` None means every filter is allowed.
     Volumes are percent (0–200); ``vote_skip_ratio`` is the share of listeners needed (0–1).
+    ``fair_queue``: the upcoming tracks take turns by requester; ``reject_duplicates``: a track
+    already playing or queued is refused; ``history_retention_days``: plays older than this are
+    deleted (``storage/retention.py``).
     """
 
     guild_id: int
@@ -49,6 +54,9 @@ class GuildSettings:
     autoplay_default: bool = False
     autoplay_mode: AutoplayMode = DEFAULT_AUTOPLAY_MODE
     vote_skip_ratio: float = 0.5
+    fair_queue: bool = False
+    reject_duplicates: bool = False
+    history_retention_days: int = DEFAULT_RETENTION_DAYS
 
     def filter_allowed(self, name: str) -> bool:
         return self.allowed_filters is None or name in self.allowed_filters
@@ -67,8 +75,10 @@ def validate_guild_setting(name: str, value: object) -> object:
         return check_int(name, value, 1, 10_000, " tracks")
     if name == "max_track_s":
         return None if value is None else check_float(name, value, 1.0, MAX_TRACK_LIMIT_S, " s")
-    if name in ("stay_24_7", "normalization", "autoplay_default"):
+    if name in ("stay_24_7", "normalization", "autoplay_default", "fair_queue", "reject_duplicates"):
         return check_bool(name, value)
+    if name == "history_retention_days":
+        return check_int(name, value, 1, MAX_RETENTION_DAYS, " days")
     if name == "target_lufs":
         return check_float(name, value, -40.0, -5.0, " LUFS")
     if name == "crossfade_s":
@@ -193,6 +203,9 @@ def _from_row(row: GuildSettingsRow) -> GuildSettings:
         # A mode a newer version stored and this one doesn't know falls back to the default.
         autoplay_mode=_mode_or_default(row.autoplay_mode),
         vote_skip_ratio=row.vote_skip_ratio,
+        fair_queue=row.fair_queue,
+        reject_duplicates=row.reject_duplicates,
+        history_retention_days=row.history_retention_days,
     )
 
 

@@ -37,6 +37,9 @@ class GuildSettingsRow(Base):
     autoplay_default: Mapped[bool] = mapped_column(sa.Boolean)
     autoplay_mode: Mapped[str] = mapped_column(sa.String(16))
     vote_skip_ratio: Mapped[float] = mapped_column(sa.Float)
+    fair_queue: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    reject_duplicates: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    history_retention_days: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("180"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -64,8 +64,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
           "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0003"
-    assert await current_revision(url) == "0003"
+    assert await upgrade(url) == head_revision() == "0004"
+    assert await current_revision(url) == "0004"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -74,6 +74,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         assert (settings.stay_24_7, settings.normalization, settings.target_lufs) == (True, False, -16.0)
         assert settings.allowed_filters == ("timescale",) and settings.vote_skip_ratio == 0.75
         assert settings.crossfade_s == 0.0  # the column 0002 added, filled by its server default
+        # 0004's columns: fair order and duplicate rejection off, history kept 180 days.
+        assert (settings.fair_queue, settings.reject_duplicates, settings.history_retention_days) == (False, False, 180)
         assert (await GuildSettingsRepo(db).update(2**62, crossfade_s=6.5, actor_id=1)).crossfade_s == 6.5
         [played] = await HistoryRepo(db).recent_by_guild(2**62)
         assert played.track.id == "youtube:old" and played.started_at == T0
