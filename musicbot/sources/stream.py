@@ -23,7 +23,7 @@ from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
 from musicbot.metrics import count_source_failure
 from musicbot.sources.decoder import BUFFER_FRAMES, END_OF_STREAM, Chunk, Decoder, _EndOfStream
-from musicbot.sources.errors import BlockedUrlError
+from musicbot.sources.errors import BadMediaError, BlockedUrlError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.media import default_http
 from musicbot.sources.models import StreamInfo
@@ -183,8 +183,10 @@ class ResilientStream:
         return duration is not None and self._position / SAMPLE_RATE_HZ < duration - EARLY_END_TOLERANCE_S
 
     def _failed(self, err: MediaError | None) -> None:
-        if isinstance(err, BlockedUrlError):
-            self._give_up(err)  # the guard refused where the stream leads: asking again cannot help
+        if isinstance(err, BlockedUrlError | BadMediaError):
+            # The guard refused where the stream leads, or the file itself is damaged: asking again
+            # cannot help (a reopen past the damage would skip audio without a word about it).
+            self._give_up(err)
             return
         self._failures += 1
         if self._failures > self._max_attempts:

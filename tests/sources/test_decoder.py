@@ -207,14 +207,9 @@ def test_ffmpeg_failures_are_told_in_users_words(error: Exception, words: str) -
     assert str(mid_track).startswith("Playback stopped at 1:23: ")
 
 
-# ResilientStream reopens a stream that ended early at the position reached; for these two the
-# reopened decoder seeks past the damage and plays on to the end, and the stream ends quietly: it
-# should keep the first BadMediaError (retryable False) and raise it at the end (sources/stream.py).
-_REOPEN_HIDES = pytest.mark.xfail(strict=True, reason="stream.py drops the decoder's BadMediaError on reopen")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_REOPEN_HIDES) if n in ("corrupt.m4a", "corrupt.ogg") else n
-                                  for n in BROKEN])
+# ResilientStream reopens a stream that ended early at the position reached; a damaged file is not
+# reopened (a reopen would seek past the damage and play on without a word): its error ends it.
+@pytest.mark.parametrize("name", list(BROKEN))
 def test_the_production_stream_passes_the_same_words_on(tmp_path: Path, name: str) -> None:
     # What /play opens in production: a ResilientStream, which reopens a stream that ends early.
     stream = ResilientStream(StreamInfo(url=str(make_broken(tmp_path, name)))).start()
