@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from musicbot.metrics import DATABASE_SECONDS
 from musicbot.storage.columns import utcnow
+from musicbot.storage.deadline import StorageTimeoutError
+from musicbot.storage.deadline import current as current_deadline
 from musicbot.storage.engine import create_engine, is_transient, parse_url, redact
 from musicbot.storage.errors import StorageError, StorageUnavailableError
 from musicbot.storage.migrate import migrate_engine, open_error
@@ -123,17 +125,27 @@ class Database:
         """A session in a transaction, committed when the block ends without an error.
 
         Transient failures (unreachable, timed out, locked) become ``StorageUnavailableError``
-        and mark the database degraded until the next success. Its time, from asking for a
+        and mark the database degraded until the next success; past the calling command's
+        deadline (``deadline.py``), ``StorageTimeoutError``. Its time, from asking for a
         connection to the commit or the failure, goes to ``musicbot_database_seconds``.
         """
         if self._closed:
             raise StorageUnavailableError("the database is closed")
+        deadline = current_deadline()
+        if deadline is not None:
+            await deadline.prepare()  # e.g. the command defers its answer before anything can hang
         started = time.perf_counter()
+        limit = asyncio.timeout_at(deadline.at if deadline is not None else None)
         try:
-            async with self._sessions() as session, session.begin():
+            async with limit, self._sessions() as session, session.begin():
                 yield session
         except StorageError:
             raise
+        except TimeoutError as err:
+            if not limit.expired():
+                raise
+            self._note_failure(err)
+            raise StorageTimeoutError() from err
         except Exception as err:
             if is_transient(err):
                 self._note_failure(err)
