@@ -38,11 +38,14 @@ from musicbot.storage import (
     StorageUnavailableError,
     UserSettingsRepo,
 )
+from musicbot.storage import deadline as storage_deadline
+from musicbot.storage.retention import RetentionJob
 from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
 
 SETTINGS_CACHE_S = 30.0
+SETTINGS_READ_S = 1.5  # a control command still answers within Discord's 3 s when the database hangs
 
 
 def load_bundled_opus() -> str | None:
@@ -115,6 +118,8 @@ class MusicBotClient(commands.AutoShardedBot):
         self.keeper = SessionKeeper(self, interval_s=config.snapshot_interval_s, max_age_s=config.snapshot_max_age_s,
                                     listener_wait_s=self.sessions.idle_leave_s)
         self._closed: asyncio.Task[None] | None = None
+        # Deletes plays older than each guild's /settings history-retention, now and every 6 h.
+        self.retention = RetentionJob(lambda: self.database)
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:
@@ -185,7 +190,9 @@ class MusicBotClient(commands.AutoShardedBot):
         if cached is not None:
             return cached
         try:
-            settings = await self._guild_settings_repo().get(guild_id)
+            # Bounded, and without deferring a command's answer: a hanging database means defaults.
+            with storage_deadline.quick(SETTINGS_READ_S):
+                settings = await self._guild_settings_repo().get(guild_id)
         except StorageUnavailableError:
             log.warning("guild settings unavailable for %s; using defaults", guild_id)
             return GuildSettings(guild_id)
@@ -235,6 +242,7 @@ class MusicBotClient(commands.AutoShardedBot):
         log.info("connected as %s in %d guilds", self.user, len(self.guilds))
         if self.database is not None:
             self.keeper.start()
+            self.retention.start()
             await self.keeper.resume_all()
 
     async def close(self) -> None:
@@ -248,6 +256,7 @@ class MusicBotClient(commands.AutoShardedBot):
     async def _shutdown(self) -> None:
         self.closing = True  # from here on interactions are answered "restarting" (tree.py)
         await self.keeper.stop()
+        await self.retention.stop()
         if self.database is not None:
             resuming = self.keeper.save_all()
             log.info("shutting down: %d sessions will resume after the restart", resuming)

@@ -1,80 +1,154 @@
-"""Option names and JSON types checked against the command's declaration before the command runs.
+"""A slash command's payload checked against its declaration before discord.py or the command reads it.
 
-discord.py trusts Discord to enforce option types, so a stale command list or a forged payload would
-hand a command a dict where it expects an int. Discord checks options against the *registered*
-command, so normally nothing here fires; when it does, the user gets one clear sentence instead of a
-command running on values it never declared.
+discord.py trusts Discord: it walks ``data.options`` assuming Discord's shapes, casts numbers with
+``float()``, and turns an id without ``resolved`` data into a bare ``discord.Object``. Discord checks
+options against the *registered* command, so normally nothing here fires; a stale command list or
+a forged payload would otherwise raise inside discord.py's task (no answer at all), or hand a
+command an ``Object`` where it declared a channel (an apology, or a ``repr`` shown to the user).
+Here each such payload gets one clear sentence instead, and the command runs only on values of
+the types it declared.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import discord
 from discord import AppCommandOptionType, app_commands
 
-_SNOWFLAKE_TYPES = {
-    AppCommandOptionType.user,
-    AppCommandOptionType.channel,
-    AppCommandOptionType.role,
-    AppCommandOptionType.mentionable,
-    AppCommandOptionType.attachment,
-}
 _NESTING = {AppCommandOptionType.subcommand.value, AppCommandOptionType.subcommand_group.value}
+# Where Discord puts the object an id option names (``data.resolved``), per option type.
+_RESOLVED_IN: dict[AppCommandOptionType, tuple[str, ...]] = {
+    AppCommandOptionType.user: ("users",),
+    AppCommandOptionType.channel: ("channels",),
+    AppCommandOptionType.role: ("roles",),
+    AppCommandOptionType.mentionable: ("users", "roles"),
+    AppCommandOptionType.attachment: ("attachments",),
+}
+_KIND_NAMES = {
+    AppCommandOptionType.user: "member", AppCommandOptionType.channel: "channel",
+    AppCommandOptionType.role: "role", AppCommandOptionType.mentionable: "member or role",
+    AppCommandOptionType.attachment: "file",
+}
+MAX_SAFE_INTEGER = 2**53  # Discord's integer options stay within ±2^53 (JavaScript's exact integers)
 STALE = "Discord may still be updating your command list; try again in a minute."
+GARBLED = f"That command arrived garbled. {STALE}"
+UNKNOWN_COMMAND = f"That command has changed or no longer exists. {STALE}"
 
 
-def leaf_options(data: Any) -> list[dict[str, Any]] | None:
-    """The options of the innermost subcommand, or None when the payload's shape is not Discord's."""
-    options = data.get("options", []) if isinstance(data, dict) else None
-    while True:
-        if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
-            return None
-        if len(options) == 1 and options[0].get("type") in _NESTING:
-            options = options[0].get("options", [])
-            continue
-        return options
+def shape_problem(data: Any) -> str | None:
+    """A user-facing sentence when ``data`` is not shaped like Discord's command data, else None.
+
+    Checked before discord.py looks the command up: its lookup indexes these fields blindly.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
+        return GARBLED
+    if data.get("type", 1) != 1:
+        return f"I have no app of that kind (only slash commands). {STALE}"  # context menus
+    resolved = data.get("resolved", {})
+    if not isinstance(resolved, dict) or not all(
+        isinstance(group, dict) and all(isinstance(item, dict) for item in group.values())
+        for group in resolved.values()
+    ):
+        return GARBLED
+    return None if _options_well_formed(data.get("options", [])) else GARBLED
 
 
-def _type_ok(kind: AppCommandOptionType, value: object) -> bool:
-    if kind is AppCommandOptionType.string:
-        return isinstance(value, str)
-    if kind is AppCommandOptionType.integer:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is AppCommandOptionType.number:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is AppCommandOptionType.boolean:
-        return isinstance(value, bool)
-    if kind in _SNOWFLAKE_TYPES:
-        return isinstance(value, str | int) and not isinstance(value, bool) and str(value).isdigit()
+def _options_well_formed(options: Any) -> bool:
+    if not isinstance(options, list):
+        return False
+    for option in options:
+        if not isinstance(option, dict) or not isinstance(option.get("name"), str):
+            return False
+        kind = option.get("type")
+        if not isinstance(kind, int) or isinstance(kind, bool):
+            return False
+        if kind in _NESTING:
+            if not _options_well_formed(option.get("options", [])):
+                return False
+        elif "value" not in option:
+            return False
     return True
 
 
-def problem(command: app_commands.Command[Any, ..., Any], data: Any, *, focused_ok: bool = False) -> str | None:
-    """What is wrong with the options sent for ``command`` (a user-facing sentence), or None."""
+def command_of(interaction: discord.Interaction[Any]) -> app_commands.Command[Any, ..., Any] | None:
+    """The slash command ``interaction`` invokes, or None (unknown, a group, a garbled payload)."""
+    if shape_problem(interaction.data) is not None:
+        return None
+    try:
+        command = interaction.command
+    except Exception:  # discord.py's lookup of a payload it cannot route: treated as unknown
+        return None
+    return command if isinstance(command, app_commands.Command) else None
+
+
+def leaf_options(data: Any) -> list[dict[str, Any]]:
+    """The options of the innermost subcommand (``data`` passed ``shape_problem``)."""
+    options: list[dict[str, Any]] = data.get("options", [])
+    while len(options) == 1 and options[0].get("type") in _NESTING:
+        options = options[0].get("options", [])
+    return options
+
+
+def problem(command: app_commands.Command[Any, ..., Any], interaction: discord.Interaction[Any], *,
+            focused_ok: bool = False) -> str | None:
+    """What is wrong with the options sent for ``command`` (a user-facing sentence), or None.
+
+    ``focused_ok``: an autocomplete payload, whose focused option holds half-typed text.
+    """
+    data: Any = interaction.data
+    wrong = shape_problem(data)
+    if wrong is not None:
+        return wrong
     options = leaf_options(data)
-    if options is None:
-        return f"That command arrived garbled. {STALE}"
     declared = {p.display_name: p for p in command.parameters}
-    given: dict[str, Any] = {}
+    given: set[str] = set()
     for option in options:
-        name = option.get("name")
-        if not isinstance(name, str) or name not in declared:
-            return f"/{command.qualified_name} has no option “{str(name)[:30]}”. {STALE}"
-        given[name] = option.get("value")
+        name = option["name"]
+        if name not in declared or name in given:
+            return f"/{command.qualified_name} has no option “{name[:30]}” (or got it twice). {STALE}"
+        given.add(name)
         if focused_ok and option.get("focused"):
             continue  # a half-typed autocomplete value
-        message = _value_problem(declared[name], given[name])
+        message = _value_problem(declared[name], option, data.get("resolved", {}))
         if message is not None:
             return message
     missing = [p.display_name for p in command.parameters if p.required and p.display_name not in given]
-    if missing:
+    if missing and not focused_ok:
         return f"/{command.qualified_name} needs the option “{missing[0]}”. {STALE}"
+    try:
+        # discord.py's own reading of the values, done here where a failure can still be answered.
+        app_commands.Namespace(interaction, data.get("resolved", {}), options)  # type: ignore[arg-type]
+    except Exception:  # any value discord.py cannot read is the sender's problem, not a bug
+        return GARBLED
     return None
 
 
-def _value_problem(param: app_commands.Parameter, value: object) -> str | None:
-    # Only the JSON type: ranges and choices are checked by the commands themselves, whose messages
-    # name the setting and its allowed values in the user's terms (``timescale.speed: 10 is out of range``).
-    if not _type_ok(param.type, value):
-        return f"“{str(value)[:40]}” is not a valid {param.display_name}. {STALE}"
+def _value_problem(param: app_commands.Parameter, option: dict[str, Any], resolved: dict[str, Any]) -> str | None:
+    # Only types and identities: ranges and choices are checked by the commands themselves, whose
+    # messages name the setting and its allowed values in the user's terms.
+    value = option["value"]
+    shown = f"“{str(value)[:40]}”" if isinstance(value, str | int | float) else "That value"
+    invalid = f"{shown} is not a valid {param.display_name}. {STALE}"
+    if option["type"] != param.type.value:
+        return invalid
+    kind = param.type
+    if kind is AppCommandOptionType.string:
+        return None if isinstance(value, str) else invalid
+    if kind is AppCommandOptionType.boolean:
+        return None if isinstance(value, bool) else invalid
+    if kind in (AppCommandOptionType.integer, AppCommandOptionType.number):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return invalid
+        if kind is AppCommandOptionType.integer and not isinstance(value, int):
+            return invalid
+        # Past Discord's range an integer can't even become a float (discord.py's ``float(10**400)``
+        # raises); NaN and ∞ go on to the command, whose range check names the setting.
+        if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+            return f"{param.display_name} must be a number between −2^53 and 2^53."
+        return None
+    if kind in _RESOLVED_IN:
+        ident = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        if not ident.isdigit() or not any(ident in resolved.get(group, {}) for group in _RESOLVED_IN[kind]):
+            return f"That {_KIND_NAMES[kind]} is unknown here; pick one from the list. {STALE}"
     return None

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import discord
+from discord import app_commands
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,9 @@ NO_PINGS = discord.AllowedMentions.none()
 ERROR_COLOUR = discord.Colour.red()
 OK_COLOUR = discord.Colour.blurple()
 MAX_CONTENT = 2000  # Discord refuses longer message content
+# ``extras`` of a command or group whose answers only the caller sees (a deferred answer must be
+# deferred that way too: visibility is fixed by the first response).
+PRIVATE_ANSWERS: dict[Any, Any] = {"private": True}
 
 
 async def reply(
@@ -59,6 +63,16 @@ async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool = Fals
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         # discord.py records the response type but not its visibility; remember it for ``reply``.
         interaction.extras["deferred_ephemeral"] = ephemeral
+
+
+def answers_privately(command: app_commands.Command[Any, ..., Any]) -> bool:
+    """Whether ``command`` (or a group it belongs to) is marked with ``PRIVATE_ANSWERS``."""
+    node: app_commands.Command[Any, ..., Any] | app_commands.Group | None = command
+    while node is not None:
+        if node.extras.get("private"):
+            return True
+        node = node.parent
+    return False
 
 
 def _deferred_publicly(interaction: discord.Interaction[Any]) -> bool:

@@ -98,6 +98,7 @@ class SessionManager:
         """Guild settings that act on a live session (after ``/settings`` or at creation)."""
         session.settings.always_on = settings.stay_24_7
         session.queue.limits = queue_limits(settings)
+        session.queue.fair = settings.fair_queue  # turning it on re-orders what is queued into rounds
         session.set_normalization(settings.normalization, settings.target_lufs)
         if session.settings.crossfade_s != settings.crossfade_s:
             session.set_crossfade(settings.crossfade_s)
@@ -150,7 +151,8 @@ class SessionManager:
 
 
 def queue_limits(settings: GuildSettings) -> QueueLimits:
-    return QueueLimits(max_length=settings.max_queue_length, max_track_s=settings.max_track_s)
+    return QueueLimits(max_length=settings.max_queue_length, max_track_s=settings.max_track_s,
+                       dedupe=settings.reject_duplicates)
 
 
 def _with_preferences(settings: GuildSettings, preferences: UserSettings | None) -> GuildSettings:

@@ -1,4 +1,6 @@
-"""The command tree: rate limits before any command, and one place that turns errors into answers.
+"""The command tree: payload checks and rate limits before any command, a deadline for its storage
+calls (``storage/deadline.py``: the answer is deferred before the first one), and one place that turns
+errors into answers.
 
 Users see a short ephemeral message for everything they can cause (``MusicBotError`` and
 discord.py's own check/transform errors); anything else is a bug: the traceback goes to the log
@@ -15,11 +17,13 @@ import discord
 from discord import app_commands
 
 from musicbot.bot.errors import GuildOnlyError, RateLimitedError, RestartingError
+from musicbot.bot.options import UNKNOWN_COMMAND, command_of, leaf_options, shape_problem
 from musicbot.bot.options import problem as options_problem
 from musicbot.bot.ratelimit import RateLimiter
-from musicbot.bot.replies import refuse
+from musicbot.bot.replies import answers_privately, defer, refuse
 from musicbot.errors import MusicBotError
 from musicbot.metrics import CommandOutcome, count_command
+from musicbot.storage.deadline import command_deadline
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+# How long a command's storage calls may take in all (after its answer was deferred); then the user
+# reads "the database is not answering" instead of waiting for the driver's own 5–15 s timeouts.
+COMMAND_STORAGE_S = 4.0
+AUTOCOMPLETE_STORAGE_S = 2.0
 
 
 def user_message(error: BaseException) -> str | None:
@@ -36,7 +44,9 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(original, MusicBotError):
             return str(original)
         if isinstance(error, app_commands.TransformerError):
-            return f"“{str(error.value)[:60]}” is not a valid value here."
+            # Only text the user typed is echoed: anything else would show a Python repr.
+            shown = f"“{str(error.value)[:60]}”" if isinstance(error.value, str | int | float) else "That value"
+            return f"{shown} is not a valid value here."
         return None
     if isinstance(error, MusicBotError):
         return str(error)
@@ -58,33 +68,53 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
     def __init__(self, client: MusicBotClient, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self.rate_limiter = RateLimiter()
+        self.storage_deadline_s = COMMAND_STORAGE_S
         # discord.py tells of a command that ran to its end only by this event (errors reach on_error).
         client.add_listener(self._completed, "on_app_command_completion")
 
     async def interaction_check(self, interaction: discord.Interaction[MusicBotClient]) -> bool:
+        autocomplete = interaction.type is discord.InteractionType.autocomplete
         if self.client.closing:
             # Shutting down: nothing new starts (its state would not be in the last snapshot).
-            if interaction.type is discord.InteractionType.autocomplete:
+            if autocomplete:
                 await interaction.response.autocomplete([])
             else:
                 count_command(command_name(interaction), CommandOutcome.RESTARTING)
                 await refuse(interaction, str(RestartingError()))
             return False
-        if interaction.type is discord.InteractionType.autocomplete:
-            return True  # typing is not a command; the search cache absorbs it
-        command = interaction.command.qualified_name if interaction.command is not None else None
-        wait = self.rate_limiter.retry_after(interaction.user.id, command)
+        # The payload against the command's declaration first: discord.py reads it blindly after
+        # this hook, where a failure would raise in its task and leave the user with no answer.
+        command = command_of(interaction)
+        if command is None:
+            wrong: str | None = shape_problem(interaction.data) or UNKNOWN_COMMAND
+        else:
+            wrong = options_problem(command, interaction, focused_ok=autocomplete)
+        if autocomplete:
+            # Typing is not a command (the search cache absorbs it); a broken one gets no suggestions.
+            focused = wrong is None and any(o.get("focused") for o in leaf_options(interaction.data))
+            if not focused:
+                await interaction.response.autocomplete([])
+            else:
+                command_deadline(AUTOCOMPLETE_STORAGE_S)  # Discord drops suggestions after 3 s
+            return focused
+        wait = self.rate_limiter.retry_after(interaction.user.id, command.qualified_name if command else None)
         if wait:
             # Answered here: discord.py only routes AppCommandErrors from this hook to on_error.
             await refuse(interaction, str(RateLimitedError(wait)))
             count_command(command_name(interaction), CommandOutcome.RATE_LIMITED)
             return False
-        if isinstance(interaction.command, app_commands.Command):
-            wrong = options_problem(interaction.command, interaction.data)
-            if wrong is not None:
-                await refuse(interaction, wrong)
-                count_command(command_name(interaction), CommandOutcome.USER_ERROR)
-                return False
+        if wrong is not None:
+            await refuse(interaction, wrong)
+            count_command(command_name(interaction), CommandOutcome.USER_ERROR)
+            return False
+        assert command is not None  # a missing command is ``wrong``
+        private = answers_privately(command)
+
+        async def defer_first() -> None:
+            await defer(interaction, ephemeral=private)
+
+        # The command runs in this task: its storage calls defer the answer first, then end by the deadline.
+        command_deadline(self.storage_deadline_s, before_wait=defer_first)
         return True
 
     async def on_error(
@@ -93,8 +123,7 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         message = user_message(error)
         count_command(command_name(interaction), outcome_of(error, message))
         if message is None:
-            name = interaction.command.qualified_name if interaction.command is not None else "?"
-            log.error("command /%s failed", name, exc_info=error)
+            log.error("command /%s failed", command_name(interaction), exc_info=error)
             message = UNEXPECTED
         try:
             await refuse(interaction, message)
@@ -107,7 +136,8 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
 
 def command_name(interaction: discord.Interaction[Any]) -> str:
     """The label of ``musicbot_commands_total``: the full name (``filter set``); a bounded set."""
-    return interaction.command.qualified_name if interaction.command is not None else "unknown"
+    command = command_of(interaction)
+    return command.qualified_name if command is not None else "unknown"
 
 
 def outcome_of(error: BaseException, message: str | None) -> CommandOutcome:

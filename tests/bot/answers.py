@@ -54,7 +54,8 @@ def refused(answer: Answer, text: str) -> bool:
 
 
 def ok(answer: Answer, text: str) -> bool:
-    return answer.type == 4 and not answer.ephemeral and text in answer.content and answer.error is None
+    """A public success; answered at once (4) or, by a command that waited on storage, deferred first (5)."""
+    return answer.type in (4, 5) and not answer.ephemeral and text in answer.content and answer.error is None
 
 
 async def playing(world: World, query: str = "long440", user: Payload = ALICE) -> GuildSession:

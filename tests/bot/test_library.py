@@ -28,7 +28,8 @@ def tracks(world: World, *names: str) -> list[Track]:
 def private(answer: Answer, text: str) -> bool:
     """An ephemeral success answer containing ``text`` (in its content or an embed's title or description)."""
     shown = answer.content + "".join(str(e.get("description", "")) + str(e.get("title", "")) for e in answer.embeds)
-    return answer.type == 4 and answer.ephemeral and answer.error is None and text in shown
+    # Deferred (type 5) or not: a command that reads storage defers first, the user sees the same answer.
+    return answer.type in (4, 5) and answer.ephemeral and answer.error is None and text in shown
 
 
 async def plays(world: World, count: int, *, ended: bool = False, timeout_s: float = 10.0) -> list[HistoryEntry]:
@@ -255,8 +256,12 @@ async def test_history_command(world: World) -> None:
 
 
 async def history_of(world: World, who: Payload, *, asked_by: Payload) -> list[Payload]:
-    """``/history user:who``: a user option carries an id, and the user itself in ``resolved``."""
+    """``/history user:who``: a user option carries an id, and the user itself in ``resolved``. Returns the
+    answer the user reads (``{"data": …}``)."""
     payload = world.fake.slash("history", {"user": {"type": OPT_USER, "value": who["id"]}}, guild_id=GUILD,
                                channel_id=TEXT, user=asked_by, resolved={"users": {who["id"]: who}})
     assert await invoke(world.bot, payload) is None
-    return world.fake.callbacks(payload)
+    [callback] = world.fake.callbacks(payload)
+    if callback["type"] == 5:  # deferred before reading the history: what the user reads is the followup
+        return [{"data": world.fake.followups(payload)[-1].json}]
+    return [callback]

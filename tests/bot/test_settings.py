@@ -34,7 +34,8 @@ async def stored(world: World) -> GuildSettings:
 
 
 def done(answer: Answer, text: str) -> bool:
-    return answer.type == 4 and answer.ephemeral and answer.error is None and text in answer.content
+    # Deferred (type 5) or not: a command that writes settings defers first, the user sees the same answer.
+    return answer.type in (4, 5) and answer.ephemeral and answer.error is None and text in answer.content
 
 
 def fields(answer: Answer) -> dict[str, str]:
@@ -158,6 +159,43 @@ async def test_announce_channel_where_the_bot_cannot_post(offline_bot_factory: O
     answer = await admin(world, "announce", {"channel": {"type": OPT_CHANNEL, "value": str(closed)}}, resolved)
     assert refused(answer, f"I can't send messages in <#{closed}>")
     assert (await stored(world)).announce_channel_id is None
+
+
+async def test_fair_queue_and_duplicates_are_server_settings(world: World) -> None:
+    session = await playing(world, "long440")
+    await world.join(BOB)
+    for query in ("a440", "a660", "long660"):
+        assert (await command(world, "play", {"query": query})).error is None  # Alice floods the queue
+    assert (await command(world, "play", {"query": "long440"}, user=BOB)).error is None
+    assert [e.requester_id for e in session.queue.upcoming] == [ALICE_ID] * 3 + [int(BOB["id"])]
+    assert done(await admin(world, "fair", {"enabled": True}), "Fair queue is on.")
+    # Turns by requester: Bob first (Alice's track is playing: she just had her turn), then Alice, …
+    assert [e.requester_id for e in session.queue.upcoming][:2] == [int(BOB["id"]), ALICE_ID]
+    assert refused(await command(world, "move", {"from": 1, "to": 2}), "Fair mode decides the order")
+
+    assert done(await admin(world, "duplicates", {"allowed": False}), "already playing or queued is refused")
+    again = await command(world, "play", {"query": "a440"})
+    assert again.ephemeral and "is already in the queue" in again.content
+    assert done(await admin(world, "duplicates", {"allowed": True}), "Duplicate tracks are allowed.")
+    assert (await command(world, "play", {"query": "a440"})).error is None
+    s = await stored(world)
+    assert (s.fair_queue, s.reject_duplicates) == (True, False)
+    shown = fields(await admin(world, "show"))
+    assert shown["Fair queue (turns by requester)"] == "on" and shown["Duplicate tracks"] == "allowed"
+
+
+async def test_history_retention_and_the_audit_log(world: World) -> None:
+    assert done(await admin(world, "history-retention", {"days": 30}), "Plays are kept 30 days")
+    assert (await stored(world)).history_retention_days == 30
+    assert refused(await admin(world, "history-retention", {"days": 0}), "days")
+    assert done(await admin(world, "volume", {"percent": 70}), "Default volume: 70 %.")
+    answer = await admin(world, "audit")
+    assert answer.ephemeral and answer.error is None
+    [embed] = answer.embeds
+    lines = embed["description"].splitlines()
+    assert f"<@{ADMIN_ID}>: default\\_volume: 100 → 70" in lines[0]  # newest first (markdown escaped)
+    assert "history\\_retention\\_days: 180 → 30" in lines[1]
+    assert refused(await command(world, "settings audit", user=ALICE), "needs the Manage Server permission")
 
 
 async def test_reset(world: World) -> None:

@@ -17,7 +17,7 @@ from discord.app_commands import Range
 from musicbot.bot.checks import guild_and_member, require_same_channel, voice_channel_of
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.format import format_duration, safe
-from musicbot.bot.replies import OK_COLOUR, defer, reply
+from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, defer, reply
 from musicbot.storage import HistoryEntry, PlayOutcome, StorageError
 from musicbot.storage.playlists import MAX_NAME_LENGTH
 
@@ -53,7 +53,8 @@ def history_line(entry: HistoryEntry) -> str:
 class LibraryCog(MusicCog):
     playlist = app_commands.Group(name="playlist", description="Your saved playlists", guild_only=True)
 
-    @playlist.command(name="save", description="Save the current track and the queue as a playlist")
+    @playlist.command(name="save", description="Save the current track and the queue as a playlist",
+                      extras=PRIVATE_ANSWERS)
     @app_commands.describe(name="The playlist's name", overwrite="Replace your playlist of that name if there is one")
     async def save(self, interaction: Interaction, name: Range[str, 1, MAX_NAME_LENGTH],
                    overwrite: bool = False) -> None:
@@ -83,7 +84,8 @@ class LibraryCog(MusicCog):
             text += f" {refused} could not be added (queue full, too long or already queued)."
         await reply(interaction, text)
 
-    @playlist.command(name="list", description="Your playlists")
+    @playlist.command(name="list", description="Your playlists",
+                      extras=PRIVATE_ANSWERS)
     async def list_(self, interaction: Interaction) -> None:
         _, member = guild_and_member(interaction)
         playlists = await self.bot.playlists.list_for(member.id)
@@ -94,7 +96,8 @@ class LibraryCog(MusicCog):
         embed = discord.Embed(title="Your playlists", colour=OK_COLOUR, description=listing(lines, len(playlists)))
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @playlist.command(name="show", description="The tracks of one of your playlists")
+    @playlist.command(name="show", description="The tracks of one of your playlists",
+                      extras=PRIVATE_ANSWERS)
     @app_commands.describe(name="One of your playlists")
     async def show(self, interaction: Interaction, name: Range[str, 1, 100]) -> None:
         _, member = guild_and_member(interaction)
@@ -108,7 +111,8 @@ class LibraryCog(MusicCog):
         embed.set_footer(text=f"{_tracks(len(saved.tracks))} · {format_duration(saved.duration_s)}")
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @playlist.command(name="delete", description="Delete one of your playlists")
+    @playlist.command(name="delete", description="Delete one of your playlists",
+                      extras=PRIVATE_ANSWERS)
     @app_commands.describe(name="One of your playlists")
     async def delete(self, interaction: Interaction, name: Range[str, 1, 100]) -> None:
         _, member = guild_and_member(interaction)
@@ -116,7 +120,8 @@ class LibraryCog(MusicCog):
         await self.bot.playlists.delete(member.id, summary.name)
         await reply(interaction, f"🗑️ Deleted “{safe(summary.name)}”.", ephemeral=True)
 
-    @playlist.command(name="rename", description="Rename one of your playlists")
+    @playlist.command(name="rename", description="Rename one of your playlists",
+                      extras=PRIVATE_ANSWERS)
     @app_commands.describe(name="One of your playlists", new_name="Its new name")
     async def rename(self, interaction: Interaction, name: Range[str, 1, 100],
                      new_name: Range[str, 1, MAX_NAME_LENGTH]) -> None:
@@ -138,7 +143,8 @@ class LibraryCog(MusicCog):
         return [app_commands.Choice(name=f"{p.name} ({_tracks(p.track_count)})"[:100], value=p.name)
                 for p in playlists if typed in p.name.casefold()][:25]
 
-    @app_commands.command(name="history", description="What was played here recently, or by one member")
+    @app_commands.command(name="history", description="What was played here recently, or by one member",
+                          extras=PRIVATE_ANSWERS)
     @app_commands.describe(user="Only what this member played")
     @app_commands.guild_only()
     async def history(self, interaction: Interaction, user: discord.User | None = None) -> None:

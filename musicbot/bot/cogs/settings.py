@@ -22,13 +22,13 @@ from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.cogs.sound import FILTER_LABELS, active_names, checked_preset, preset_kind
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe
-from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, reply
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue.autoplay import AutoplayMode
-from musicbot.storage import GuildSettings, InvalidSettingError, UserSettings
-from musicbot.storage.guild_settings import FILTER_NAMES, SETTING_NAMES
+from musicbot.storage import AuditEntry, AuditLog, GuildSettings, InvalidSettingError, UserSettings
+from musicbot.storage.guild_settings import DEFAULT_RETENTION_DAYS, FILTER_NAMES, MAX_RETENTION_DAYS, SETTING_NAMES
 from musicbot.storage.validation import check_int
 
 ALL_FILTERS = "all"
@@ -37,6 +37,8 @@ FILTER_CHOICES = [app_commands.Choice(name="All filters", value=ALL_FILTERS)] + 
 ]
 MODE_CHOICES = [app_commands.Choice(name=m.value, value=m.value) for m in AutoplayMode]
 CURRENT, NONE = "current", "none"
+AUDIT_SHOWN = 15
+EMBED_LIMIT = 4000  # Discord allows 4096 characters in a description
 
 
 class EveryoneRoleError(CommandRefusedError):
@@ -68,11 +70,26 @@ def settings_embed(s: GuildSettings) -> discord.Embed:
         ("Crossfade", "off" if not s.crossfade_s else f"{s.crossfade_s:g} s"),
         ("Autoplay by default", f"{_on(s.autoplay_default)} ({s.autoplay_mode.value})"),
         ("Vote skip", f"{round(s.vote_skip_ratio * 100)} % of listeners"),
+        ("Fair queue (turns by requester)", _on(s.fair_queue)),
+        ("Duplicate tracks", "refused" if s.reject_duplicates else "allowed"),
+        ("Play history kept", f"{s.history_retention_days} days"),
     ]
     embed = discord.Embed(title="⚙️ Server settings", colour=OK_COLOUR)
     for name, value in rows:
         embed.add_field(name=name, value=value, inline=True)
     return embed
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """``<when> <who>: setting old → new, …`` (values shown as stored, shortened)."""
+    when = f"<t:{int(entry.created_at.timestamp())}:R>"
+    if entry.action != "settings.update":
+        return f"{when} <@{entry.actor_id}>: {safe(entry.action, 40)}"
+    changes = []
+    for name, change in list(entry.details.items())[:6]:
+        old, new = change if isinstance(change, list) and len(change) == 2 else ("?", change)
+        changes.append(f"{safe(str(name), 30)}: {safe(str(old), 30)} → {safe(str(new), 30)}")
+    return f"{when} <@{entry.actor_id}>: " + ", ".join(changes)
 
 
 def me_embed(u: UserSettings) -> discord.Embed:
@@ -95,8 +112,9 @@ def admin(interaction: Interaction) -> tuple[discord.Guild, discord.Member]:
 
 class SettingsCog(MusicCog):
     settings = app_commands.Group(name="settings", description="Server settings (needs Manage Server)",
-                                  guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
-    me = app_commands.Group(name="me", description="Your own settings", guild_only=True)
+                                  guild_only=True, default_permissions=discord.Permissions(manage_guild=True),
+                                  extras=PRIVATE_ANSWERS)
+    me = app_commands.Group(name="me", description="Your own settings", guild_only=True, extras=PRIVATE_ANSWERS)
 
     async def _update(self, interaction: Interaction, done: str | Callable[[GuildSettings], str],
                       **changes: Any) -> None:
@@ -210,6 +228,34 @@ class SettingsCog(MusicCog):
     async def vote_skip(self, interaction: Interaction, percent: Range[int, 0, 100]) -> None:
         percent = check_int("percent", percent, 0, 100, " %")
         await self._update(interaction, f"A vote skip needs {percent} % of listeners.", vote_skip_ratio=percent / 100)
+
+    @settings.command(name="fair", description="Take turns: the queue alternates between the people who added")
+    @app_commands.describe(enabled="On: nobody can flood the queue; /move and /swap are off meanwhile")
+    async def fair(self, interaction: Interaction, enabled: bool) -> None:
+        await self._update(interaction, f"Fair queue is {_on(enabled)}.", fair_queue=enabled)
+
+    @settings.command(name="duplicates", description="Whether a track already queued may be added again")
+    @app_commands.describe(allowed="Off: a track playing or queued is refused")
+    async def duplicates(self, interaction: Interaction, allowed: bool) -> None:
+        done = "Duplicate tracks are allowed." if allowed else "A track already playing or queued is refused."
+        await self._update(interaction, done, reject_duplicates=not allowed)
+
+    @settings.command(name="history-retention", description="How long the play history (/history) is kept")
+    @app_commands.describe(days=f"1–{MAX_RETENTION_DAYS} days (default {DEFAULT_RETENTION_DAYS})")
+    async def history_retention(self, interaction: Interaction, days: Range[int, 1, MAX_RETENTION_DAYS]) -> None:
+        days = check_int("days", days, 1, MAX_RETENTION_DAYS, " days")
+        await self._update(interaction, f"Plays are kept {days} days, then deleted.", history_retention_days=days)
+
+    @settings.command(name="audit", description="Recent changes to the server's settings, and who made them")
+    async def audit(self, interaction: Interaction) -> None:
+        guild, _ = admin(interaction)
+        entries = await AuditLog(self.bot.db).recent(guild.id, limit=AUDIT_SHOWN)
+        if not entries:
+            await reply(interaction, "No settings have been changed here yet.", ephemeral=True)
+            return
+        embed = discord.Embed(title="📜 Settings changes", colour=OK_COLOUR,
+                              description="\n".join(audit_line(e) for e in entries)[:EMBED_LIMIT])
+        await reply(interaction, embed=embed, ephemeral=True)
 
     @settings.command(name="reset", description="Put every music setting back to its default")
     async def reset(self, interaction: Interaction) -> None:
