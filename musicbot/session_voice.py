@@ -163,7 +163,7 @@ class VoiceLink:
     def _after_player(self, error: Exception | None) -> None:
         """discord.py's player thread: its player ended (source done, stop(), or disconnect)."""
         if error is not None:
-            log.error("voice player failed: %s", error)
+            log.error("voice player failed: %r", error, exc_info=error)
         self._loop.call_soon_threadsafe(self._player_stopped)
 
     def _player_stopped(self) -> None:

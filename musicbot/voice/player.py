@@ -33,7 +33,7 @@ import discord
 
 from musicbot.dsp.params import FilterSettings
 from musicbot.metrics import FRAME_RENDER_SECONDS, UNDERRUNS, count_sent
-from musicbot.sources.decoder import Chunk, _EndOfStream
+from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.ahead import Ready, RenderPool, RenderSlot, SteppedRender, run_steps, shared_pool
 from musicbot.voice.client import send_lateness_s
 from musicbot.voice.crossfade import MAX_CROSSFADE_S
@@ -312,7 +312,10 @@ class Player(discord.AudioSource):
             if self.engine.take_crossfade_completed():
                 self._finish_crossfade()  # before anything else: what follows is the new track's
             current = self._current
-            assert current is not None
+            if current is None:
+                # cleanup() ran while this render was in flight (discord.py stopped the player: a
+                # leave, a stop): nothing is current any more, so what it rendered is dropped.
+                return b""
             if failure is not None:
                 message = str(failure) or type(failure).__name__
                 self._emit(PlayerEvent(EventKind.TRACK_ERROR, current.token, message=message))
@@ -348,8 +351,10 @@ class Player(discord.AudioSource):
         UNDERRUNS.inc()
 
     def _pull(self) -> Chunk | _EndOfStream | None:
-        assert self._current is not None
-        return self._pull_slot(self._current)
+        current = self._current
+        if current is None:  # cleaned up mid-render (see _render_steps): nothing to read from
+            return END_OF_STREAM
+        return self._pull_slot(current)
 
     def _pull_slot(self, slot: _Slot) -> Chunk | _EndOfStream | None:
         item = slot.source.read_nowait()
