@@ -215,3 +215,15 @@ async def test_while_shutting_down_commands_and_clicks_are_told_to_wait(world: W
     assert callback["data"]["flags"] & 64 and "restarting, back in a moment" in callback["data"]["content"]
     assert world.resolver.queries == []  # nothing started
     assert restarting_count() == restarting_before + 1
+
+
+async def test_play_after_pause_and_stop_is_heard(world: World, voice_receiver: VoiceReceiver) -> None:
+    """Issue 14, item 2: /stop while paused left discord.py's player paused; the next /play answered
+    "Playing" and sent nothing."""
+    await playing_sweep(world, 0.3)
+    await command(world, "pause")
+    await command(world, "stop")
+    again = time.perf_counter()
+    answer = await command(world, "play", {"query": "sweep"})
+    assert "Playing" in answer["content"]
+    assert await position_heard(voice_receiver, again) < 1.0  # the track from its start, heard
