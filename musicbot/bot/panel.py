@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import discord
 
+from musicbot.bot.actions import FILTERS_OFF
 from musicbot.bot.embeds import NowPlaying, ended_embed, now_playing_embed, snapshot
 from musicbot.bot.interaction import Interaction
 from musicbot.bot.replies import NO_PINGS, refuse
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 PREV, PAUSE, SKIP, STOP = "np:prev", "np:pause", "np:skip", "np:stop"
 LOOP, SHUFFLE, VOLUME_DOWN, VOLUME_UP = "np:loop", "np:shuffle", "np:vol_down", "np:vol_up"
 FILTER = "np:filter"
-FILTERS_OFF = "off"
 VOLUME_STEP = 10  # percent per click
 PANEL_LOOKBACK = 5  # how many of the channel's last messages may hold this bot's panel from before a restart
 PanelChannel = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.Thread

@@ -187,10 +187,11 @@ class SessionKeeper:
         session = await self.bot.sessions.ensure(guild, snapshot.text_channel_id)
         if session.queue.current is not None or (session.voice is not None and session.voice.is_connected()):
             return  # someone started music here before the resume: theirs wins
-        session.autoplay = None
+        engine = None
         if snapshot.autoplay:
             mode = AutoplayMode(snapshot.autoplay_mode or AutoplayMode.MIXED.value)
-            session.autoplay = AutoplayEngine(self.bot.sessions.recommender, mode)
+            engine = AutoplayEngine(self.bot.sessions.recommender, mode)
+        session.set_autoplay(engine)
         panel = self._panels()
         if panel is not None and snapshot.panel_channel_id and snapshot.panel_message_id:
             panel.adopt(guild.id, snapshot.panel_channel_id, snapshot.panel_message_id)

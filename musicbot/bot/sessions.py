@@ -1,4 +1,6 @@
-"""One ``GuildSession`` per guild, created on first use with the guild's settings applied.
+"""One ``GuildSession`` per guild, created on first use with the guild's settings applied, and
+freed when it leaves voice (``/leave``, idle, disconnected by someone): the next music starts a
+new one, with the settings and the starter's ``/me`` preferences as they are then.
 
 Announcements (skips, errors, "left the channel") go to the guild's announce channel if set,
 else to the channel where music was last asked for.
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# At shutdown, how long announcements already on their way may still take.
+ANNOUNCE_GRACE_S = 1.0
+
 
 class SessionManager:
     """Event loop. ``on_change(guild_id)`` is told whenever a session's now-playing state may have changed."""
@@ -46,8 +51,11 @@ class SessionManager:
         # Where autoplay finds tracks (tests put an offline one here).
         self.recommender: Recommender = YtDlpRecommender()
         self._sessions: dict[int, GuildSession] = {}
+        # Creating a session awaits the settings: two commands at once must not create two.
+        self._creating: dict[int, asyncio.Lock] = {}
         self._text_channels: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     def get(self, guild_id: int) -> GuildSession | None:
         return self._sessions.get(guild_id)
@@ -63,23 +71,44 @@ class SessionManager:
         if text_channel_id is not None:
             self._text_channels[guild.id] = text_channel_id
         session = self._sessions.get(guild.id)
-        if session is None:
-            settings = _with_preferences(await self.bot.guild_settings(guild.id), await self._preferences(starter))
-            session = GuildSession(
-                guild,
-                resolver=self.resolver,
-                opener=self.opener,
-                announce=functools.partial(self.announce, guild.id),
-                on_change=functools.partial(self.on_change, guild.id),
-                on_play_end=functools.partial(self._play_ended, guild.id),
-                settings=SessionSettings(idle_leave_s=self.idle_leave_s, always_on=settings.stay_24_7),
-                queue=MusicQueue(limits=queue_limits(settings)),
-            )
-            self._sessions[guild.id] = session
-            self.apply_settings(session, settings)
-            if settings.autoplay_default:
-                session.autoplay = AutoplayEngine(self.recommender, settings.autoplay_mode)
+        if session is not None:
+            return session
+        async with self._creating.setdefault(guild.id, asyncio.Lock()):
+            session = self._sessions.get(guild.id)
+            if session is None:
+                session = await self._create(guild, starter)
         return session
+
+    async def _create(self, guild: discord.Guild, starter: discord.abc.User | None) -> GuildSession:
+        settings = _with_preferences(await self.bot.guild_settings(guild.id), await self._preferences(starter))
+        session = GuildSession(
+            guild,
+            resolver=self.resolver,
+            opener=self.opener,
+            announce=functools.partial(self.announce, guild.id),
+            on_change=functools.partial(self.on_change, guild.id),
+            on_play_start=functools.partial(self._play_started, guild.id),
+            on_play_end=functools.partial(self._play_ended, guild.id),
+            settings=SessionSettings(idle_leave_s=self.idle_leave_s),
+            queue=MusicQueue(limits=queue_limits(settings)),
+        )
+        session.on_left = functools.partial(self._left, session)
+        self._sessions[guild.id] = session
+        self.apply_settings(session, settings)
+        session.set_volume(settings.default_volume / 100)  # the server's, or the starter's /me volume
+        if settings.autoplay_default:
+            session.set_autoplay(AutoplayEngine(self.recommender, settings.autoplay_mode))
+        return session
+
+    def _left(self, session: GuildSession) -> None:
+        """The session left voice for good: free it (and its engine's render-worker connection)."""
+        if self._sessions.get(session.guild.id) is session:
+            del self._sessions[session.guild.id]
+        session.close()
+
+    def _play_started(self, guild_id: int, entry: QueueEntry) -> None:
+        """The history (``bot/history.py``) listens for this."""
+        self.bot.dispatch("session_play_started", guild_id, entry)
 
     def _play_ended(self, guild_id: int, entry: QueueEntry, outcome: PlayOutcome, reason: str | None) -> None:
         """The history (``bot/history.py``) listens for this."""
@@ -95,17 +124,21 @@ class SessionManager:
             return None
 
     def apply_settings(self, session: GuildSession, settings: GuildSettings) -> None:
-        """Guild settings that act on a live session (after ``/settings`` or at creation)."""
+        """Guild settings that act on a live session (after ``/settings`` or at creation). The
+        default volume is a new session's (``_create``): a live session keeps the volume set."""
         session.settings.always_on = settings.stay_24_7
+        session.settings.ended_leave_s = settings.ended_leave_s
+        session.settings.pause_when_alone = settings.pause_when_alone
+        session.settings_changed()
         session.queue.limits = queue_limits(settings)
         session.queue.fair = settings.fair_queue  # turning it on re-orders what is queued into rounds
         session.set_normalization(settings.normalization, settings.target_lufs)
         if session.settings.crossfade_s != settings.crossfade_s:
             session.set_crossfade(settings.crossfade_s)
-        if session.queue.current is None:
-            session.set_volume(settings.default_volume / 100)
 
     def announce(self, guild_id: int, text: str) -> None:
+        if self._closing:
+            return  # shutting down: the HTTP session closes before such a message could go out
         task = asyncio.get_running_loop().create_task(self._send(guild_id, text))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -134,20 +167,27 @@ class SessionManager:
         if session is None:
             return
         me = self.bot.user
-        if me is not None and member.id == me.id and after.channel is None and session.voice is not None:
-            # Kicked or disconnected from voice by someone: drop the playback state with it.
-            if not session.voice.is_connected():
-                await session.disconnect()
-            return
         session.on_voice_state_update(member, before, after)
+        if me is not None and member.id == me.id and after.channel is None and session.voice is not None \
+                and not session.voice.is_connected() and session.link.removed:
+            # Disconnected from voice by someone: drop the playback state with it (and the session).
+            await session.disconnect()
 
     async def close(self) -> None:
+        """Shutdown: leave voice everywhere; announcements still on their way are given a moment
+        to go out, then cancelled (the HTTP session closes next)."""
         for session in list(self._sessions.values()):
             try:
                 await session.disconnect()
             except Exception:
                 log.exception("could not leave voice cleanly")
         self._sessions.clear()
+        self._closing = True
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=ANNOUNCE_GRACE_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 def queue_limits(settings: GuildSettings) -> QueueLimits:

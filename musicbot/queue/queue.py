@@ -246,6 +246,14 @@ class MusicQueue:
         """A user skipped: like ``advance()`` but never repeats the skipped entry in loop TRACK."""
         return self._move_on()
 
+    def peek_next(self) -> QueueEntry | None:
+        """What ``advance()`` would return, without moving (the session opens it ahead)."""
+        if self._current is not None and self._loop is LoopMode.TRACK:
+            return self._current
+        if self._upcoming:
+            return self._upcoming[0]
+        return self._current if self._loop is LoopMode.QUEUE else None
+
     def skip_to(self, index: int) -> QueueEntry:
         """Jump to the upcoming entry at 1-based ``index``, as if every one before it were skipped.
 

@@ -12,6 +12,9 @@ The send thread also asks for real-time priority at its first packet (``voice/re
 
 On close code 4015 (the voice server crashed) the connection resumes in place (``_ResumingState``).
 
+A send thread whose player was stopped while it was inside ``read()`` (a disconnect) does not
+wait out discord.py's whole connect timeout for a connection that is gone (``wait_until_connected``).
+
 ``send_lateness_s`` reads discord.py's schedule for ``musicbot_voice_packets_late_total``
 (``musicbot/metrics.py`` defines "late").
 """
@@ -119,6 +122,15 @@ class VoiceClient(discord.VoiceClient):
 
     def create_connection_state(self) -> VoiceConnectionState:
         return _ResumingState(self)
+
+    def wait_until_connected(self, timeout: float | None = 30.0) -> bool:
+        # discord.py 2.7's race: disconnect stops the player, then wakes the threads waiting for a
+        # connection; a send thread still inside read() at that moment starts waiting afterwards
+        # and lingers for the whole timeout (10 s). A player that is no longer ours gives up now.
+        current = threading.current_thread()
+        if isinstance(current, discord.player.AudioPlayer) and current is not self._player:
+            return False
+        return super().wait_until_connected(timeout)
 
     def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
         if isinstance(threading.current_thread(), discord.player.AudioPlayer):  # never the event loop

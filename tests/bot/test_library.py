@@ -232,8 +232,7 @@ async def test_history_shows_plays_that_did_not_finish(world: World) -> None:
 
 async def test_autoplay_picks_are_recorded_as_such(world: World) -> None:
     session = await playing(world, "a440")
-    session.queue.add(tracks(world, "a660")[0], None, autoplay=True)
-    session.queue_changed()
+    session.add_entry(tracks(world, "a660")[0], None, autoplay=True)
     newest, _ = await plays(world, 2)
     assert newest.track.id == "local:a660" and newest.autoplay and newest.user_id is None
 

@@ -23,6 +23,12 @@ LONG_LIST = "list:" + ",".join(["long440"] * 24)  # the first plays, 23 wait: th
 
 
 # ---------------------------------------------------------------- /queue
+def queue_message(world: World) -> Payload:
+    """The /queue answer itself (the now-playing panel may be posted after it)."""
+    [message] = [m for m in world.fake.messages.values() if [e.get("title") for e in m.get("embeds", [])] == ["Queue"]]
+    return message
+
+
 async def test_queue_lists_now_playing_and_upcoming(world: World) -> None:
     await playing(world, "long440", "long660", "a440")
     answer = await command(world, "queue")
@@ -49,12 +55,12 @@ async def test_queue_pages_with_buttons(world: World) -> None:
     [row] = answer.components
     back, forward = row["components"]
     assert back.get("disabled") is True and not forward.get("disabled")
-    message = world.fake.last_message()
+    message = queue_message(world)
 
     async def click(button: dict[str, object]) -> Payload:
         payload = world.fake.click(str(button["custom_id"]), guild_id=GUILD, message=message, user=BOB)
         [callback] = await dispatch_interaction(world.bot, payload, fake=world.fake)
-        assert callback["type"] == 7  # the message itself is updated, nothing new is posted
+        assert callback["type"] == 7, callback  # the message itself is updated, nothing new is posted
         return dict(callback["data"])
 
     page2 = await click(forward)
@@ -74,7 +80,7 @@ async def test_queue_buttons_go_away_when_they_stop_answering(world: World, monk
     await playing(world, LONG_LIST)
     answer = await command(world, "queue")
     assert answer.components != []
-    message_id = world.fake.last_message()["id"]
+    message_id = queue_message(world)["id"]
     await wait_for(lambda: world.fake.messages[message_id]["components"] == [])
     assert world.fake.messages[message_id]["embeds"][0]["footer"]["text"].startswith("Page 1/3")
 

@@ -133,6 +133,8 @@ class OfflineBotFactory:
         return bot, vc
 
     async def close_all(self) -> None:
+        # Each step is bounded: a teardown that hangs fails the test naming what it waited on
+        # (the pending tasks and their stacks), instead of stalling the whole suite.
         for bot in reversed(self.clients):
             players = []
             for vc in list(bot.voice_clients):
@@ -140,16 +142,41 @@ class OfflineBotFactory:
                 if player is not None:
                     players.append(player)
                 try:
-                    await vc.disconnect(force=True)
+                    await _bounded(vc.disconnect(force=True), "voice disconnect")
+                except TeardownHangError:
+                    raise
                 except Exception:
                     _log.exception("voice disconnect at teardown failed")
             try:
-                await bot.close()
+                await _bounded(bot.close(), "client close")
+            except TeardownHangError:
+                raise
             except Exception:
                 _log.exception("client close at teardown failed")
             for player in players:
                 await asyncio.to_thread(player.join, 2.0)
         self.clients.clear()
+
+
+TEARDOWN_STEP_S = 30.0
+
+
+class TeardownHangError(AssertionError):
+    pass
+
+
+async def _bounded(step: Any, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, TEARDOWN_STEP_S)
+    except TimeoutError:
+        stacks = []
+        for task in asyncio.all_tasks():
+            if task is asyncio.current_task():
+                continue
+            frames = "".join(f"    {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}\n" for f in task.get_stack())
+            stacks.append(f"  {task.get_name()} {task.get_coro()!r}\n{frames}")
+        raise TeardownHangError(f"{what} at teardown did not finish in {TEARDOWN_STEP_S:.0f} s; "
+                                "pending tasks:\n" + "".join(stacks)) from None
 
 
 @pytest_asyncio.fixture

@@ -258,3 +258,16 @@ def test_refusals_change_nothing() -> None:
         with pytest.raises(QueueError):
             op()
         assert (q.current, q.upcoming, q.history) == before
+
+
+@pytest.mark.parametrize("loop", list(LoopMode))
+@pytest.mark.parametrize("upcoming", [0, 1, 3])
+def test_peek_next_is_what_advance_returns_in_every_loop_mode(loop: LoopMode, upcoming: int) -> None:
+    queue = MusicQueue()
+    for n in range(1 + upcoming):
+        queue.add(make_track(n), 1)
+    queue.advance()
+    queue.loop = loop
+    for _ in range(5):
+        peeked = queue.peek_next()
+        assert peeked == queue.advance()

@@ -7,68 +7,32 @@ Everything here needs the caller in the bot's voice channel, and the DJ rule (``
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from discord import app_commands
 
+from musicbot.bot import actions
+from musicbot.bot.actions import (
+    MAX_INDEX,
+    MAX_VOLUME_PERCENT,
+    current_entry,
+    now_playing_line,
+    soon,
+)
 from musicbot.bot.checks import controlling_session, listeners, skips_at_once
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, track_title
-from musicbot.bot.replies import defer, reply
+from musicbot.bot.replies import reply
 from musicbot.bot.timeparse import parse_seek
-from musicbot.queue import QueueEntry, SkipVotes, VoteOutcome
-from musicbot.voice.engine import MAX_PLAYER_VOLUME
+from musicbot.queue import SkipVotes, VoteOutcome
 
 if TYPE_CHECKING:
     from musicbot.bot.services import BotServices
     from musicbot.session import GuildSession
 
-T = TypeVar("T")
-
-# Discord wants a first answer within 3 s; work still running after this long gets a "thinking…" first.
-DEFER_AFTER_S = 2.0
-MAX_VOLUME_PERCENT = round(MAX_PLAYER_VOLUME * 100)
-MAX_INDEX = 10_000  # the largest queue a guild may allow
 # A ratio of 0 in the guild settings means one vote is enough (a tally needs a ratio above 0).
 MIN_VOTE_RATIO = 1e-6
-
-
-class NothingPlayingRefusal(CommandRefusedError):
-    def __init__(self) -> None:
-        super().__init__("Nothing is playing. Use /play to start something.")
-
-
-def current_entry(session: GuildSession) -> QueueEntry:
-    """The entry playing now; refuses when there is none."""
-    entry = session.queue.current
-    if entry is None:
-        raise NothingPlayingRefusal()
-    return entry
-
-
-async def soon(interaction: Interaction, work: Awaitable[T]) -> T:
-    """Await ``work``, deferring the reply only if it is still running after ``DEFER_AFTER_S``.
-
-    Opening a track (skip, seek, previous) is usually instant but may mean re-resolving a stream
-    URL; quick refusals raised by ``work`` still reach the user as a plain ephemeral answer.
-    """
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_S)
-    if not done:
-        await defer(interaction)
-    return await task
-
-
-def now_playing_line(session: GuildSession) -> str:
-    entry = session.queue.current
-    if entry is None:
-        return "The queue is empty now."
-    who = " (autoplay)" if entry.autoplay else ""
-    return f"Now playing: {track_title(entry.track)}{who}"
-
 
 class ControlCog(MusicCog):
     def __init__(self, bot: BotServices) -> None:
@@ -79,20 +43,14 @@ class ControlCog(MusicCog):
     @app_commands.guild_only()
     async def pause(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        current_entry(session)
-        if session.paused:
-            raise CommandRefusedError("The music is already paused. Use /resume to continue.")
-        session.pause()
+        actions.pause(session)
         await reply(interaction, "⏸️ Paused. Use /resume to continue.")
 
     @app_commands.command(name="resume", description="Resume the paused music")
     @app_commands.guild_only()
     async def resume(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        current_entry(session)
-        if not session.paused:
-            raise CommandRefusedError("The music is not paused.")
-        session.resume()
+        actions.resume(session)
         await reply(interaction, "▶️ Resumed.")
 
     @app_commands.command(name="skip", description="Skip the current track (a vote without DJ rights), or jump ahead")
@@ -131,7 +89,7 @@ class ControlCog(MusicCog):
     @app_commands.guild_only()
     async def previous(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        entry = await soon(interaction, session.previous())
+        entry = await soon(interaction, actions.previous(session))
         self._reset_votes(session)
         await reply(interaction, f"⏮️ Back to {track_title(entry.track)}.")
 
@@ -166,9 +124,7 @@ class ControlCog(MusicCog):
     @app_commands.guild_only()
     async def stop(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        if session.queue.current is None and not session.queue.upcoming:
-            raise NothingPlayingRefusal()
-        session.stop()
+        actions.stop(session)
         self._reset_votes(session)
         await reply(interaction, "⏹️ Stopped and cleared the queue. Use /play for more, or /leave.")
 
@@ -178,17 +134,16 @@ class ControlCog(MusicCog):
     async def volume(
         self, interaction: Interaction, percent: app_commands.Range[int, 0, MAX_VOLUME_PERCENT]
     ) -> None:
-        # Discord enforces the range, but nothing stops a client from sending other numbers.
         if not 0 <= percent <= MAX_VOLUME_PERCENT:
-            raise CommandRefusedError(f"The volume goes from 0 to {MAX_VOLUME_PERCENT} %.")
+            raise CommandRefusedError(f"The volume goes from 0 to {MAX_VOLUME_PERCENT} %.")  # before the checks
         session, _ = await controlling_session(interaction)
-        session.set_volume(percent / 100)
+        actions.set_volume(session, percent)
         icon = "🔇" if percent == 0 else ("🔉" if percent < 100 else "🔊")
         await reply(interaction, f"{icon} Volume {percent} %.")
 
     # ---------------------------------------------------------------- helpers
     async def _skip(self, interaction: Interaction, session: GuildSession, said: str) -> None:
-        await soon(interaction, session.skip())
+        await soon(interaction, actions.skip(session))
         self._reset_votes(session)
         await reply(interaction, f"⏭️ {said} {now_playing_line(session)}")
 

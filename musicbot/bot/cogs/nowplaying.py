@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING
 from discord import app_commands
 from discord.ext import commands
 
+from musicbot.bot import actions
+from musicbot.bot.actions import DEFER_AFTER_S, NothingPlayingRefusal
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.cogs.control import DEFER_AFTER_S, MAX_VOLUME_PERCENT, NothingPlayingRefusal
-from musicbot.bot.cogs.sound import FilterNotAllowedError, changed_filters
 from musicbot.bot.embeds import ended_embed, now_playing_embed, snapshot
 from musicbot.bot.errors import CommandRefusedError, NotDJError, RateLimitedError, RestartingError
 from musicbot.bot.panel import (
     FILTER,
-    FILTERS_OFF,
     LOOP,
     PAUSE,
     PREV,
@@ -38,8 +37,6 @@ from musicbot.bot.panel import (
 )
 from musicbot.bot.replies import NO_PINGS, refuse, reply
 from musicbot.bot.tree import MusicTree
-from musicbot.dsp.params import IDENTITY_SETTINGS
-from musicbot.dsp.presets import apply_preset
 from musicbot.errors import MusicBotError
 
 if TYPE_CHECKING:
@@ -116,48 +113,24 @@ class NowPlayingCog(MusicCog):
         return session
 
     async def _apply(self, session: GuildSession, action: str, values: Sequence[str]) -> None:
-        queue = session.queue
+        """The rule of the command each button stands for (``bot/actions.py``)."""
         if action == PREV:
-            await session.previous()
-        elif action in (PAUSE, SKIP) and queue.current is None:
-            raise NothingPlayingRefusal()
+            await actions.previous(session)
         elif action == PAUSE:
-            if session.paused:
-                session.resume()
-            else:
-                session.pause()
+            actions.toggle_pause(session)
         elif action == SKIP:
-            await session.skip()
+            await actions.skip(session)
         elif action == STOP:
-            if queue.current is None and not queue.upcoming:
-                raise NothingPlayingRefusal()
-            session.stop()
+            actions.stop(session)
         elif action == LOOP:
-            queue.loop = queue.loop.cycled()
-            session.queue_changed()
+            actions.cycle_loop(session)
         elif action == SHUFFLE:
-            if len(queue.upcoming) < 2:
-                raise CommandRefusedError("There is nothing to shuffle yet: queue more tracks with /play.")
-            queue.shuffle(self.rng)
-            session.queue_changed()
+            actions.shuffle(session, self.rng)
         elif action in (VOLUME_DOWN, VOLUME_UP):
-            step = VOLUME_STEP if action == VOLUME_UP else -VOLUME_STEP
-            percent = min(MAX_VOLUME_PERCENT, max(0, round(session.volume * 100) + step))
-            session.set_volume(percent / 100)
+            actions.step_volume(session, VOLUME_STEP if action == VOLUME_UP else -VOLUME_STEP)
         elif action == FILTER:
-            await self._apply_preset(session, values[0] if values else "")
-
-    async def _apply_preset(self, session: GuildSession, name: str) -> None:
-        if name == FILTERS_OFF:
-            session.set_filters(IDENTITY_SETTINGS)  # turning filters off is always allowed
-            return
-        before = session.filters
-        after = apply_preset(before, name)  # FilterConfigError (a MusicBotError) for an unknown name
-        settings = await self.bot.guild_settings(session.guild.id)
-        forbidden = [key for key in changed_filters(before, after) if not settings.filter_allowed(key)]
-        if forbidden:
-            raise FilterNotAllowedError(forbidden)
-        session.set_filters(after)
+            settings = await self.bot.guild_settings(session.guild.id)
+            actions.apply_filter_preset(session, settings, values[0] if values else "")
 
     @staticmethod
     async def _soon(interaction: Interaction, work: Awaitable[None]) -> None:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import discord
 from discord import app_commands
 
+from musicbot.bot import actions
+from musicbot.bot.actions import MAX_INDEX, now_playing_line, soon
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.cogs.control import MAX_INDEX, now_playing_line, soon
 from musicbot.bot.components import QUEUE_PAGER, custom_id
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, safe, track_line, track_title
@@ -154,11 +155,8 @@ class QueueCog(MusicCog):
         entry = session.queue.entry_at(index)
         # The requester of this entry may remove it without DJ rights.
         await controlling_session(interaction, requester_id=entry.requester_id)
-        position = session.queue.position_of(entry.entry_id)  # the queue may have moved meanwhile
-        if position is None:
+        if session.remove(entry.entry_id) is None:  # the queue may have moved meanwhile
             raise CommandRefusedError("That track is no longer in the queue.")
-        session.queue.remove(position)
-        session.queue_changed()
         await reply(interaction, f"🗑️ Removed {track_title(entry.track)}.")
 
     @app_commands.command(name="move", description="Move a track to another position in the queue")
@@ -168,8 +166,7 @@ class QueueCog(MusicCog):
     async def move(self, interaction: Interaction, from_: app_commands.Range[int, 1, MAX_INDEX],
                    to: app_commands.Range[int, 1, MAX_INDEX]) -> None:
         session, _ = await controlling_session(interaction)
-        entry = session.queue.move(from_, to)
-        session.queue_changed()
+        entry = session.move(from_, to)
         await reply(interaction, f"↕️ Moved {track_title(entry.track)} to position {to}.")
 
     @app_commands.command(name="swap", description="Swap two tracks in the queue")
@@ -178,8 +175,7 @@ class QueueCog(MusicCog):
     async def swap(self, interaction: Interaction, a: app_commands.Range[int, 1, MAX_INDEX],
                    b: app_commands.Range[int, 1, MAX_INDEX]) -> None:
         session, _ = await controlling_session(interaction)
-        first, second = session.queue.swap(a, b)
-        session.queue_changed()
+        first, second = session.swap(a, b)
         await reply(interaction, f"🔀 Swapped {safe(first.track.display_name, 60)} and "
                                  f"{safe(second.track.display_name, 60)}.")
 
@@ -187,21 +183,14 @@ class QueueCog(MusicCog):
     @app_commands.guild_only()
     async def shuffle(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        count = len(session.queue.upcoming)
-        if count < 2:
-            raise CommandRefusedError("There is nothing to shuffle: add at least two tracks with /play.")
-        session.queue.shuffle(self.rng)
-        session.queue_changed()
+        count = actions.shuffle(session, self.rng)
         await reply(interaction, f"🔀 Shuffled {count} tracks.")
 
     @app_commands.command(name="clear", description="Remove every upcoming track (the current one keeps playing)")
     @app_commands.guild_only()
     async def clear(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
-        if not session.queue.upcoming:
-            raise CommandRefusedError("The queue is already empty.")
-        removed = session.queue.clear()
-        session.queue_changed()
+        removed = actions.clear(session)
         noun = "track" if len(removed) == 1 else "tracks"
         await reply(interaction, f"🧹 Cleared {len(removed)} {noun} from the queue.")
 
@@ -211,8 +200,7 @@ class QueueCog(MusicCog):
     async def loop(self, interaction: Interaction, mode: Literal["off", "track", "queue"]) -> None:
         loop_mode = _choice(LoopMode, mode)
         session, _ = await controlling_session(interaction)
-        session.queue.loop = loop_mode
-        session.queue_changed()  # what plays next (and is opened ahead) depends on the loop mode
+        actions.set_loop(session, loop_mode)
         await reply(interaction, LOOP_REPLIES[loop_mode])
 
     @app_commands.command(name="autoplay", description="Keep playing related tracks when the queue runs out")
@@ -225,18 +213,12 @@ class QueueCog(MusicCog):
         picked = _choice(AutoplayMode, mode) if mode is not None else None
         session, _ = await controlling_session(interaction)
         if state == "off":
-            session.autoplay = None
-            session.queue_changed()
+            session.set_autoplay(None)
             await reply(interaction, "Autoplay off: the music stops when the queue runs out.")
             return
         if picked is None:
             picked = (await self.bot.guild_settings(session.guild.id)).autoplay_mode
-        if session.autoplay is None:
-            session.autoplay = AutoplayEngine(self.bot.sessions.recommender, picked)
-        else:
-            session.autoplay.mode = picked
-            session.autoplay.reset()
-        session.queue_changed()
+        session.set_autoplay(AutoplayEngine(self.bot.sessions.recommender, picked))
         text = f"♾️ Autoplay on ({picked.value}): when the queue runs out, I'll pick what comes next."
         if session.queue.current is None:
             await soon(interaction, session.continue_with_autoplay())  # already ran out: start now

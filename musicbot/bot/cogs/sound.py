@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Range
 
+from musicbot.bot.actions import FILTER_LABELS, check_filters_allowed
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
@@ -27,22 +28,8 @@ from musicbot.dsp.settings import BLOCKS, merge_filters, settings_to_json
 from musicbot.errors import FilterConfigError
 from musicbot.session import GuildSession
 
-# Names users read, per Lavalink key (``/settings filter`` uses them too).
-FILTER_LABELS: dict[str, str] = {
-    "volume": "Volume", "equalizer": "Equalizer", "karaoke": "Karaoke", "timescale": "Timescale",
-    "tremolo": "Tremolo", "vibrato": "Vibrato", "rotation": "8D rotation", "distortion": "Distortion",
-    "channelMix": "Channel mix", "lowPass": "Low-pass", "bassBoost": "Bass boost", "reverb": "Reverb",
-}
 # Filters whose defaults change nothing: setting one without any option would do nothing.
 NEUTRAL_DEFAULTS = ("timescale", "distortion", "channelMix")
-
-
-class FilterNotAllowedError(CommandRefusedError):
-    def __init__(self, keys: list[str]) -> None:
-        names = ", ".join(FILTER_LABELS.get(k, k) for k in keys)
-        verb = "is" if len(keys) == 1 else "are"
-        super().__init__(f"{names} {verb} not allowed on this server (a server manager can change that with "
-                         "/settings filter).")
 
 
 class NoFilterOptionsError(CommandRefusedError):
@@ -79,12 +66,6 @@ def describe_filters(settings: FilterSettings) -> list[str]:
 def active_names(settings: FilterSettings) -> str:
     names = [FILTER_LABELS.get(k, k) for k in settings_to_json(settings)]
     return ", ".join(names) if names else "none"
-
-
-def changed_filters(before: FilterSettings, after: FilterSettings) -> list[str]:
-    """Keys of the filters ``after`` turns on or changes (turning one off is not listed)."""
-    old, new = settings_to_json(before), settings_to_json(after)
-    return [key for key, value in new.items() if old.get(key) != value]
 
 
 class UnknownPresetError(CommandRefusedError):
@@ -127,10 +108,7 @@ class SoundCog(MusicCog):
         session, _ = await controlling_session(interaction)
         before = session.filters
         after = change(before)
-        settings = await self.bot.guild_settings(session.guild.id)
-        forbidden = [k for k in changed_filters(before, after) if not settings.filter_allowed(k)]
-        if forbidden:
-            raise FilterNotAllowedError(forbidden)
+        check_filters_allowed(await self.bot.guild_settings(session.guild.id), before, after)
         session.set_filters(after)
         await reply(interaction, f"🎛️ {what}\nFilters on: {active_names(after)}.")
 
