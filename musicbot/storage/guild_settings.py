@@ -27,6 +27,8 @@ MAX_TRACK_LIMIT_S = 24 * 3600.0
 DEFAULT_RETENTION_DAYS = 180
 MAX_RETENTION_DAYS = 3650
 DEFAULT_AUTOPLAY_MODE = AutoplayMode.MIXED
+DEFAULT_ENDED_LEAVE_S = 300.0
+MAX_ENDED_LEAVE_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class GuildSettings:
     Volumes are percent (0–200); ``vote_skip_ratio`` is the share of listeners needed (0–1).
     ``fair_queue``: the upcoming tracks take turns by requester; ``reject_duplicates``: a track
     already playing or queued is refused; ``history_retention_days``: plays older than this are
-    deleted (``storage/retention.py``).
+    deleted (``storage/retention.py``); ``ended_leave_s``: after the queue ended, leave voice when
+    nothing played for this long (never in 24/7); ``pause_when_alone``: pause while nobody listens
+    and resume when someone comes back.
     """
 
     guild_id: int
@@ -57,6 +61,8 @@ class GuildSettings:
     fair_queue: bool = False
     reject_duplicates: bool = False
     history_retention_days: int = DEFAULT_RETENTION_DAYS
+    ended_leave_s: float = DEFAULT_ENDED_LEAVE_S
+    pause_when_alone: bool = True
 
     def filter_allowed(self, name: str) -> bool:
         return self.allowed_filters is None or name in self.allowed_filters
@@ -75,12 +81,15 @@ def validate_guild_setting(name: str, value: object) -> object:
         return check_int(name, value, 1, 10_000, " tracks")
     if name == "max_track_s":
         return None if value is None else check_float(name, value, 1.0, MAX_TRACK_LIMIT_S, " s")
-    if name in ("stay_24_7", "normalization", "autoplay_default", "fair_queue", "reject_duplicates"):
+    if name in ("stay_24_7", "normalization", "autoplay_default", "fair_queue", "reject_duplicates",
+                "pause_when_alone"):
         return check_bool(name, value)
     if name == "history_retention_days":
         return check_int(name, value, 1, MAX_RETENTION_DAYS, " days")
     if name == "target_lufs":
         return check_float(name, value, -40.0, -5.0, " LUFS")
+    if name == "ended_leave_s":
+        return check_float(name, value, 0.0, MAX_ENDED_LEAVE_S, " s")
     if name == "crossfade_s":
         return check_float(name, value, 0.0, 12.0, " s")
     if name == "vote_skip_ratio":
@@ -206,6 +215,8 @@ def _from_row(row: GuildSettingsRow) -> GuildSettings:
         fair_queue=row.fair_queue,
         reject_duplicates=row.reject_duplicates,
         history_retention_days=row.history_retention_days,
+        ended_leave_s=row.ended_leave_s,
+        pause_when_alone=row.pause_when_alone,
     )
 
 

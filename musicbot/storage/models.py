@@ -40,6 +40,8 @@ class GuildSettingsRow(Base):
     fair_queue: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     reject_duplicates: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     history_retention_days: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("180"))
+    ended_leave_s: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("300"))
+    pause_when_alone: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

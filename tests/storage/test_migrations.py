@@ -64,8 +64,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
           "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0004"
-    assert await current_revision(url) == "0004"
+    assert await upgrade(url) == head_revision() == "0005"
+    assert await current_revision(url) == "0005"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -76,6 +76,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         assert settings.crossfade_s == 0.0  # the column 0002 added, filled by its server default
         # 0004's columns: fair order and duplicate rejection off, history kept 180 days.
         assert (settings.fair_queue, settings.reject_duplicates, settings.history_retention_days) == (False, False, 180)
+        # 0005's: leave 5 minutes after the queue ended, pause while nobody listens.
+        assert (settings.ended_leave_s, settings.pause_when_alone) == (300.0, True)
         assert (await GuildSettingsRepo(db).update(2**62, crossfade_s=6.5, actor_id=1)).crossfade_s == 6.5
         [played] = await HistoryRepo(db).recent_by_guild(2**62)
         assert played.track.id == "youtube:old" and played.started_at == T0

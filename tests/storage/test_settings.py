@@ -45,7 +45,8 @@ async def test_every_setting_round_trips(db: Database) -> None:
         "dj_role_id": 1, "default_volume": 0, "max_queue_length": 10_000, "max_track_s": None, "stay_24_7": True,
         "announce_channel_id": 2**63 - 1, "allowed_filters": [], "normalization": False, "target_lufs": -23.0,
         "crossfade_s": 12.0, "autoplay_default": True, "autoplay_mode": AutoplayMode.GENRE,
-        "vote_skip_ratio": 1.0,
+        "vote_skip_ratio": 1.0, "fair_queue": True, "reject_duplicates": True, "history_retention_days": 30,
+        "ended_leave_s": 0.0, "pause_when_alone": False,
     }
     written = await GuildSettingsRepo(db).update(GUILD, **changes)
     assert await GuildSettingsRepo(db).get(GUILD) == written
@@ -57,6 +58,8 @@ async def test_every_setting_round_trips(db: Database) -> None:
     ({"default_volume": True}, "default_volume: must be a whole number from 0 to 200 %, got true"),
     ({"max_queue_length": 0}, "max_queue_length: 0 is out of range; allowed: 1 to 10000 tracks"),
     ({"crossfade_s": 12.5}, "crossfade_s: 12.5 is out of range; allowed: 0 to 12 s"),
+    ({"ended_leave_s": 86401}, "ended_leave_s: 86401 is out of range; allowed: 0 to 86400 s"),
+    ({"pause_when_alone": "yes"}, "pause_when_alone: must be true or false, got 'yes'"),
     ({"target_lufs": -4}, "target_lufs: -4 is out of range; allowed: -40 to -5 LUFS"),
     ({"vote_skip_ratio": "half"}, "vote_skip_ratio: must be a number from 0 to 1, got 'half'"),
     ({"autoplay_mode": "random"}, "autoplay_mode: must be one of similar, artist, genre, mixed, got 'random'"),

@@ -17,9 +17,10 @@ import discord
 from discord import app_commands
 from discord.app_commands import Range
 
+from musicbot.bot.actions import FILTER_LABELS
 from musicbot.bot.checks import guild_and_member, require_manage_server
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.cogs.sound import FILTER_LABELS, active_names, checked_preset, preset_kind
+from musicbot.bot.cogs.sound import active_names, checked_preset, preset_kind
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe
 from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, reply
@@ -29,7 +30,7 @@ from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage import AuditEntry, AuditLog, GuildSettings, InvalidSettingError, UserSettings
 from musicbot.storage.guild_settings import DEFAULT_RETENTION_DAYS, FILTER_NAMES, MAX_RETENTION_DAYS, SETTING_NAMES
-from musicbot.storage.validation import check_int
+from musicbot.storage.validation import check_float, check_int
 
 ALL_FILTERS = "all"
 FILTER_CHOICES = [app_commands.Choice(name="All filters", value=ALL_FILTERS)] + [
@@ -64,6 +65,8 @@ def settings_embed(s: GuildSettings) -> discord.Embed:
         ("Max queue length", f"{s.max_queue_length} tracks"),
         ("Max track length", "no limit" if s.max_track_s is None else format_duration(s.max_track_s)),
         ("24/7 (stay in voice)", _on(s.stay_24_7)),
+        ("Leave after the queue ended", f"after {format_duration(s.ended_leave_s)}" if s.ended_leave_s else "at once"),
+        ("Pause while nobody listens", _on(s.pause_when_alone)),
         ("Announce channel", f"<#{s.announce_channel_id}>" if s.announce_channel_id else "where music was asked for"),
         ("Allowed filters", allowed),
         ("Normalization", f"{_on(s.normalization)}, target {s.target_lufs:g} LUFS"),
@@ -165,6 +168,19 @@ class SettingsCog(MusicCog):
     @app_commands.describe(enabled="On: never leave by itself")
     async def stay(self, interaction: Interaction, enabled: bool) -> None:
         await self._update(interaction, f"24/7 is {_on(enabled)}.", stay_24_7=enabled)
+
+    @settings.command(name="leave-when-ended", description="How long I stay in voice after the queue ended")
+    @app_commands.describe(minutes="0–1440 minutes without music before I leave (default 5); 24/7 never leaves")
+    async def leave_when_ended(self, interaction: Interaction, minutes: Range[float, 0.0, 1440.0]) -> None:
+        seconds = check_float("minutes", minutes, 0.0, 1440.0, " minutes") * 60.0
+        done = ("I leave as soon as the queue has ended." if not seconds else
+                f"I leave when nothing played for {format_duration(seconds)} after the queue ended.")
+        await self._update(interaction, done, ended_leave_s=seconds)
+
+    @settings.command(name="pause-when-alone", description="Pause while nobody is in the voice channel")
+    @app_commands.describe(enabled="On: the music pauses when the last listener leaves and goes on when one is back")
+    async def pause_when_alone(self, interaction: Interaction, enabled: bool) -> None:
+        await self._update(interaction, f"Pausing while nobody listens is {_on(enabled)}.", pause_when_alone=enabled)
 
     @settings.command(name="announce", description="Where track announcements go (empty: where music was asked for)")
     @app_commands.describe(channel="A text channel; leave empty for the channel where /play was used")
