@@ -14,10 +14,10 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from musicbot.bot.errors import CommandRefusedError
-from musicbot.bot.format import track_title
+from musicbot.bot.format import safe, track_title
 from musicbot.bot.replies import defer
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
-from musicbot.dsp.presets import apply_preset
+from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import settings_to_json
 from musicbot.queue import LoopMode, QueueEntry
 from musicbot.voice.engine import MAX_PLAYER_VOLUME
@@ -184,3 +184,29 @@ def apply_filter_preset(session: GuildSession, settings: GuildSettings, name: st
     after = apply_preset(before, name)  # FilterConfigError (a MusicBotError) for an unknown name
     check_filters_allowed(settings, before, after)
     session.set_filters(after)
+
+
+# ---------------------------------------------------------------- filter presets (/filter, /me filters)
+def active_names(settings: FilterSettings) -> str:
+    names = [FILTER_LABELS.get(k, k) for k in settings_to_json(settings)]
+    return ", ".join(names) if names else "none"
+
+
+class UnknownPresetError(CommandRefusedError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is no preset “{safe(name, 40)}”. Filter presets: {', '.join(sorted(FILTER_PRESETS))}; "
+                         f"EQ presets: {', '.join(sorted(EQ_PRESETS))}.")
+
+
+def checked_preset(name: str) -> str:
+    """The preset's key for ``name`` (any case, spaces around), or ``UnknownPresetError``."""
+    key = name.strip().lower()
+    if preset_kind(key) is None:
+        raise UnknownPresetError(name)
+    return key
+
+
+def preset_kind(name: str) -> str | None:
+    if name in FILTER_PRESETS:
+        return "filter"
+    return "equalizer" if name in EQ_PRESETS else None

@@ -29,3 +29,25 @@ def test_each_bot_module_imports_alone() -> None:
     """)
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+
+
+def test_cogs_do_not_import_each_other() -> None:
+    # A rule two cogs share lives in bot/actions.py (or below), where both call it; a cog importing another
+    # cog is how a button and its command came to decide the same action differently (issue 14, item 9).
+    import ast
+    from pathlib import Path
+
+    from musicbot.bot import cogs
+
+    folder = Path(cogs.__file__).parent
+    cog_modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "base", "all"}
+    crossings = []
+    for path in sorted(folder.glob("*.py")):
+        if path.stem not in cog_modules:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported = node.module.removeprefix("musicbot.bot.cogs.")
+                if imported in cog_modules and imported != path.stem:
+                    crossings.append(f"{path.name} imports {node.module}")
+    assert cog_modules and crossings == []

@@ -17,10 +17,9 @@ import discord
 from discord import app_commands
 from discord.app_commands import Range
 
-from musicbot.bot.actions import FILTER_LABELS
+from musicbot.bot.actions import FILTER_LABELS, active_names, checked_preset, preset_kind
 from musicbot.bot.checks import guild_and_member, require_manage_server
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.cogs.sound import active_names, checked_preset, preset_kind
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe
 from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, reply

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Range
 
-from musicbot.bot.actions import FILTER_LABELS, check_filters_allowed
+from musicbot.bot.actions import FILTER_LABELS, active_names, check_filters_allowed, checked_preset, preset_kind
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
@@ -61,31 +61,6 @@ def describe_filters(settings: FilterSettings) -> list[str]:
         else:
             lines.append(f"{label}: " + " · ".join(f"{snake(k)} {v:g}" for k, v in value.items()))
     return lines
-
-
-def active_names(settings: FilterSettings) -> str:
-    names = [FILTER_LABELS.get(k, k) for k in settings_to_json(settings)]
-    return ", ".join(names) if names else "none"
-
-
-class UnknownPresetError(CommandRefusedError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no preset “{safe(name, 40)}”. Filter presets: {', '.join(sorted(FILTER_PRESETS))}; "
-                         f"EQ presets: {', '.join(sorted(EQ_PRESETS))}.")
-
-
-def checked_preset(name: str) -> str:
-    """The preset's key for ``name`` (any case, spaces around), or ``UnknownPresetError``."""
-    key = name.strip().lower()
-    if preset_kind(key) is None:
-        raise UnknownPresetError(name)
-    return key
-
-
-def preset_kind(name: str) -> str | None:
-    if name in FILTER_PRESETS:
-        return "filter"
-    return "equalizer" if name in EQ_PRESETS else None
 
 
 def _hz(hz: float) -> str:
