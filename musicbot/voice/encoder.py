@@ -12,27 +12,36 @@ from musicbot.voice.ahead import outside_baton
 from musicbot.voice.opus import RawOpusEncoder
 
 BITRATE_BPS = 128_000
-EXPECTED_PACKET_LOSS_PCT = 15  # discord.py's own setting; it sizes the in-band FEC
-# libopus's speed/quality knob, kept at its default (discord.py's too). Measured on music at
-# 128 kbps (speed: musicbot bench; quality: error of 24 band energies against the source, in a
-# one-off comparison): complexity 6 encodes ~19% faster and 5 ~28%, for +0.26 dB and +0.5 dB
-# more error on harmonic material. Encoding is ~15% of a filtered stream's cost and runs
-# outside the GIL, so the saving does not pay for the loss.
+# Expected packet loss, as discord.py sets it. With in-band FEC off it costs no CPU and makes
+# CELT lean less on the previous frame: on music -0.1 dB at no loss, +0.15 to +0.5 dB at 2-10 %
+# loss (log-spectral distance, docs/benchmarks.md).
+EXPECTED_PACKET_LOSS_PCT = 15
+# In-band FEC off (discord.py turns it on). Measured (benchmarks/opus_settings.py, docs/benchmarks.md):
+# FEC at an expected loss of 10-15 % puts libopus 1.6 in hybrid SILK+CELT mode on every frame,
+# which costs 2.4x the CPU (406 vs 166 µs per frame at complexity 10) and leaves music further
+# from the source at every loss rate tried, 0-10 % (LSD 2.07-2.78 dB vs 0.88-1.72 dB): the
+# repair of the few lost packets does not make up for what hybrid mode does to all the others.
+# Speech would gain from it; a music bot's input is music, and Discord's loss is mostly < 5 %.
+IN_BAND_FEC = False
+# libopus's speed/quality knob, kept at its default (discord.py's too). Complexity 8 measured the
+# same as 10 on music; 5 encodes ~40 % faster for +0.05 dB (synthetic input) to +0.5 dB (an earlier
+# one-off on harmonic material) more error: not taken without a listening test.
 COMPLEXITY = 10
 
 
 class OpusEncoder:
-    """float32 (960, 2) in, one Opus packet out: 128 kbps VBR, in-band FEC on, 20 ms frames.
+    """float32 (960, 2) in, one Opus packet out: 128 kbps VBR, CELT (no in-band FEC), 20 ms frames.
 
     Called from the audio thread. One instance per stream: the encoder carries state
     across frames, so two guilds never share one.
     """
 
-    def __init__(self, bitrate_bps: int = BITRATE_BPS, *, complexity: int = COMPLEXITY) -> None:
+    def __init__(self, bitrate_bps: int = BITRATE_BPS, *, complexity: int = COMPLEXITY,
+                 fec: bool = IN_BAND_FEC) -> None:
         self._bitrate_bps = bitrate_bps
         self._complexity = complexity
         self._raw = RawOpusEncoder(
-            bitrate_bps=bitrate_bps, complexity=complexity, fec=True, packet_loss_pct=EXPECTED_PACKET_LOSS_PCT
+            bitrate_bps=bitrate_bps, complexity=complexity, fec=fec, packet_loss_pct=EXPECTED_PACKET_LOSS_PCT
         )
         self._header_context: Any = None
 

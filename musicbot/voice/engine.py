@@ -47,9 +47,10 @@ log = logging.getLogger(__name__)
 OPUS_SILENCE = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame, as discord.py sends it
 DEFAULT_TARGET_LUFS = -14.0
 MAX_PLAYER_VOLUME = 2.0  # /volume 200
-# libopus 1.6 (application "audio", 48 kHz) output lags its input by this many samples
-# (measured: tests/voice/test_engine.py checks it against the bundled libopus).
-ENCODER_DELAY_SAMPLES = 310
+# libopus 1.6 (application "audio", 48 kHz, CELT mode: no in-band FEC, voice/encoder.py) output
+# lags its input by this many samples, its reported lookahead (measured: tests/voice/test_engine.py
+# checks it against the bundled libopus; in hybrid mode, with FEC on, it was 310).
+ENCODER_DELAY_SAMPLES = 312
 
 Pull = Callable[[], Chunk | _EndOfStream | None]
 """Returns the next chunk, END_OF_STREAM, or None when nothing is buffered yet (underrun)."""

@@ -119,7 +119,7 @@ def test_dsp_output_stays_sample_aligned_with_the_source(packets: list[bytes]) -
     window = slice(110 * FRAME_SAMPLES, 190 * FRAME_SAMPLES)
     lags = range(-20, 21)
     errors = [rms(out[window][:, 0] - 0.5 * np.roll(source, lag, axis=0)[window][:, 0]) for lag in lags]
-    # ±1 sample: libopus's delay is not a whole number of samples (about 309.6 here)
+    # ±1 sample: libopus's delay is not a whole number of samples
     assert abs(lags[int(np.argmin(errors))]) <= 1
     assert min(errors) < 0.01 * rms(source[window][:, 0])  # only the codec's own noise is left
 
