@@ -30,11 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, Frame, ramp_up, silence
 from musicbot.dsp.gain import Volume
-from musicbot.dsp.limiter import Limiter
-from musicbot.dsp.loudness import LoudnessNormalizer
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.sources.opus_packets import is_passthrough_packet
@@ -80,6 +77,13 @@ class AudioEngine:
         normalize: bool = True,
         target_lufs: float = DEFAULT_TARGET_LUFS,
     ) -> None:
+        # Imported here: the filters, the normalizer and the limiter load scipy (about 80 MiB
+        # resident), which a bot process whose render workers do the rendering never needs: it
+        # imports this module only for its constants and types.
+        from musicbot.dsp.chain import FilterChain
+        from musicbot.dsp.limiter import Limiter
+        from musicbot.dsp.loudness import LoudnessNormalizer
+
         self.chain = FilterChain(filters)
         self.normalizer = LoudnessNormalizer(target_lufs=target_lufs, enabled=normalize)
         self._volume = Volume(None)

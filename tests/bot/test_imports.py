@@ -51,3 +51,15 @@ def test_cogs_do_not_import_each_other() -> None:
                 if imported in cog_modules and imported != path.stem:
                     crossings.append(f"{path.name} imports {node.module}")
     assert cog_modules and crossings == []
+
+
+def test_the_bot_process_loads_no_dsp_library_until_a_player_needs_it() -> None:
+    # scipy (the filters, the normalizer, the limiter) is about 80 MiB resident in each process that loads it;
+    # the bot and its idle render workers only need the engine's constants and types (issue 15, memory).
+    script = textwrap.dedent("""
+        import sys
+        import musicbot.bot.client, musicbot.bot.lifecycle, musicbot.voice.worker, musicbot.voice.engine
+        print(sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy.")))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "[]", done.stdout[:500]
