@@ -49,6 +49,7 @@ class Playback:
         self._preopened: tuple[int, QueueEntry] | None = None
         self._preopen_task: asyncio.Task[None] | None = None
         self._last_end_error = False
+        self._restarted: int | None = None  # the track player_stopped last restarted discord.py's player for
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -111,6 +112,11 @@ class Playback:
         if session.link.lost and session.queue.current is not None:
             self.spawn(self._rejoin())
         elif session.player.has_pending:
+            self.ensure_playing()
+        elif session.state is PlayState.PLAYING and self.current is not None and self._restarted != self.current:
+            # A track was handed over while the last run was still ending, and the render thread
+            # already took its command: play it (once per track, so a player with nothing cannot spin).
+            self._restarted = self.current
             self.ensure_playing()
 
     async def _rejoin(self) -> None:

@@ -43,6 +43,31 @@ class SessionSettings:
     pause_when_alone: bool = False
 
 
+class _PlayerRun(discord.AudioSource):
+    """One playing of the ``Player`` by discord.py. discord.py cleans up its source when its
+    thread finishes, which under load comes after the session ended that run (/stop while paused)
+    and handed the next track over: that cleanup would close the new track and nothing would be
+    heard. A run the session ended itself is ``detached`` first; its cleanup is then a no-op (the
+    session's own stop command closes the old sources)."""
+
+    def __init__(self, player: Player) -> None:
+        self.player = player
+        self.detached = False
+
+    def read(self) -> bytes:
+        return self.player.read()
+
+    def is_opus(self) -> bool:
+        return self.player.is_opus()
+
+    def after_send(self) -> None:  # voice/client.py's SendListener
+        self.player.after_send()
+
+    def cleanup(self) -> None:
+        if not self.detached:
+            self.player.cleanup()
+
+
 class JoinAbortedError(MusicBotError):
     """A join or rejoin still in flight when the session left voice (``/leave``, shutdown)."""
 
@@ -83,6 +108,7 @@ class VoiceLink:
         # The connect in flight: leaving cancels it rather than waiting out its timeout behind the lock.
         self._connecting: asyncio.Future[VoiceClient] | None = None
         self._running = False  # discord.py's player runs (until its after-callback reached the loop)
+        self._run: _PlayerRun | None = None
         self._rejoining = False
         self._left = False  # left on purpose (leave()): a connection that ends now is not lost
         self._alone = False
@@ -178,7 +204,8 @@ class VoiceLink:
         if voice is None or not voice.is_connected() or self._running or voice.is_playing():
             return
         self._running = True
-        voice.play(self.player, after=self._after_player)
+        self._run = _PlayerRun(self.player)
+        voice.play(self._run, after=self._after_player)
 
     def pause_player(self) -> None:
         """discord.py sends five silence frames, then stops calling ``read`` until resumed."""
@@ -192,6 +219,8 @@ class VoiceLink:
     def end_player(self) -> None:
         """End discord.py's player (paused or not): the next track starts a fresh one."""
         if self.voice is not None and self._running:
+            if self._run is not None:
+                self._run.detached = True
             self.voice.stop()
 
     def _after_player(self, error: Exception | None) -> None:
