@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import selectors
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -104,6 +105,10 @@ def serve(control: Connection) -> None:
     The control connection brings new engines (their kwargs, then the socket of their own
     connection) and pings; each engine's connection brings its settings calls (unanswered) and
     frame requests (answered), served in the order they arrive."""
+    # The filters' libraries (scipy, ~70 MiB) load in the background from the start: loaded by the
+    # first engine instead, they stalled every guild's first packets for ~0.5 s (benchmarks/voice_load.py:
+    # 135-157 late packets at 0.00 s with 5 guilds). The bot process itself never loads them.
+    threading.Thread(target=_load_dsp, name="dsp-preload", daemon=True).start()
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
     while True:
@@ -119,6 +124,12 @@ def serve(control: Connection) -> None:
                     return
             else:
                 _serve_engine(key.fileobj, key.data, selector)  # type: ignore[arg-type]
+
+
+def _load_dsp() -> None:
+    import musicbot.dsp.chain
+    import musicbot.dsp.limiter
+    import musicbot.dsp.loudness  # noqa: F401
 
 
 def _adopt(control: Connection, engine_kwargs: dict[str, Any], selector: selectors.BaseSelector) -> None:
