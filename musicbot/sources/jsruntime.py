@@ -10,13 +10,29 @@ deno ≥ 2.3, bun ≥ 1.2.11 for yt-dlp 2026.x). A newer yt-dlp brings its own r
 
 Called once at start (``YtDlpBackend``, ``musicbot doctor``), from any thread: it runs each
 candidate's ``--version`` as a subprocess.
+
+The survey itself runs in a short-lived Python process of the same environment (``python -m
+musicbot.sources.jsruntime``: same interpreter, so the same scripts folder, and the same PATH), because
+asking yt-dlp means importing the whole yt-dlp package: about 14 MiB and 250 modules that the bot
+would otherwise carry from its start, though it needs yt-dlp only once a query goes to it (a bot
+that plays files or links of its own may never). Where that process cannot be run (the single-file
+binary runs no other module, see ``musicbot/__main__.py``) or fails, the survey runs here, as before.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Far above what the survey takes (a fraction of a second per runtime): only a wedged child waits this long.
+SURVEY_TIMEOUT_S = 60.0
 
 # yt-dlp tries the runtimes it has enabled in this order ("in order of priority, from highest to
 # lowest", its --js-runtimes help; the scores 1000/900/850/800 of its challenge-provider preferences).
@@ -73,7 +89,42 @@ def missing_runtime_advice() -> str:
     )
 
 
-def _survey() -> tuple[JsRuntime | None, tuple[RejectedJsRuntime, ...]]:
+Survey = tuple[JsRuntime | None, tuple[RejectedJsRuntime, ...]]
+
+
+def _survey() -> Survey:
+    if not getattr(sys, "frozen", False):
+        surveyed = _survey_in_child()
+        if surveyed is not None:
+            return surveyed
+    return _survey_here()
+
+
+def _survey_in_child() -> Survey | None:
+    """The survey as a child process of this interpreter made it; None when it could not."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "musicbot.sources.jsruntime"], capture_output=True,
+                              text=True, check=False, timeout=SURVEY_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")
+        return _survey_from_json(json.loads(done.stdout.strip().splitlines()[-1]))  # the last line is ours
+    except (OSError, subprocess.SubprocessError, RuntimeError, ValueError, LookupError, TypeError) as err:
+        log.debug("JavaScript runtime survey in a child process failed (%s); surveying here", err)
+        return None
+
+
+def _survey_as_json(survey: Survey) -> dict[str, Any]:
+    found, rejected = survey
+    return {"found": None if found is None else asdict(found),
+            "rejected": [{"runtime": asdict(r.runtime), "minimum": r.minimum} for r in rejected]}
+
+
+def _survey_from_json(data: dict[str, Any]) -> Survey:
+    found = None if data["found"] is None else JsRuntime(**data["found"])
+    return found, tuple(RejectedJsRuntime(JsRuntime(**r["runtime"]), str(r["minimum"])) for r in data["rejected"])
+
+
+def _survey_here() -> Survey:
     rejected: list[RejectedJsRuntime] = []
     for name, runtime_class in _runtime_classes():
         info = runtime_class().info  # path=None: yt-dlp's own search (scripts folder, then PATH)
@@ -100,3 +151,7 @@ def _absolute(path: str) -> str:
     # Outside the scripts folder yt-dlp leaves the bare name ("node") for the OS to find on PATH
     # when it runs it; the same PATH lookup here turns it into the file the log and doctor show.
     return shutil.which(path) or path
+
+
+if __name__ == "__main__":  # the child of ``_survey_in_child``: the survey as JSON on stdout
+    print(json.dumps(_survey_as_json(_survey_here())))
