@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
@@ -82,19 +83,32 @@ class SpotifyBackend:
         auth_manager: TokenSource | None = None,
         retries: int = 3,
     ) -> None:
-        import spotipy
-        from spotipy.oauth2 import SpotifyClientCredentials
-
-        if auth_manager is None:
-            if not (client_id and client_secret):
-                raise SourceError("Spotify needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
-            auth_manager = SpotifyClientCredentials(client_id, client_secret)
-        self._client = spotipy.Spotify(
-            auth_manager=auth_manager, requests_timeout=10, retries=retries, status_retries=retries
-        )
-        if api_base is not None:
-            self._client.prefix = api_base.rstrip("/") + "/"
+        if auth_manager is None and not (client_id and client_secret):
+            raise SourceError("Spotify needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
+        self._credentials = (client_id or "", client_secret or "")
+        self._auth_manager = auth_manager
+        self._api_base = api_base
+        self._retries = retries
         self._search = search
+        self._spotipy: Any = None  # spotipy.Spotify, made by the first call that needs it (_client)
+        self._spotipy_lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        """The spotipy client, made on first use (in a worker thread): spotipy and the requests library it
+        brings are about 7 MiB that a bot whose users share no Spotify link would carry from its start."""
+        with self._spotipy_lock:
+            if self._spotipy is None:
+                import spotipy
+                from spotipy.oauth2 import SpotifyClientCredentials
+
+                auth_manager = self._auth_manager or SpotifyClientCredentials(*self._credentials)
+                client = spotipy.Spotify(auth_manager=auth_manager, requests_timeout=10, retries=self._retries,
+                                         status_retries=self._retries)
+                if self._api_base is not None:
+                    client.prefix = self._api_base.rstrip("/") + "/"
+                self._spotipy = client
+            return self._spotipy
 
     # ------------------------------------------------------------------ metadata
     async def resolve(self, link: str) -> tuple[list[Track], str | None]:
