@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+from musicbot.storage.migrate import head_revision, packaged_head, upgrade
 
 
 def test_each_bot_module_imports_alone() -> None:
@@ -63,3 +67,35 @@ def test_the_bot_process_loads_no_dsp_library_until_a_player_needs_it() -> None:
     """)
     done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "[]", done.stdout[:500]
+
+
+def test_the_started_bot_process_has_not_loaded_ytdlp_spotipy_or_alembic(tmp_path: Path) -> None:
+    # Each stays in memory for as long as the bot runs once imported: yt-dlp about 14 MiB, spotipy (with requests)
+    # about 7, Alembic (with mako and pygments) about 11 (issue 15, memory). A bot at rest needs none: the start-up
+    # line naming yt-dlp's JavaScript runtime comes from a child process, the Spotify client is made by the first
+    # Spotify link, and a database a previous start left at the newest schema is seen to be so without Alembic.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'musicbot.db'}"
+    # packaged_head: the newest revision as the start reads it without Alembic, which must be Alembic's own.
+    assert asyncio.run(upgrade(url)) == packaged_head() == head_revision()
+    script = textwrap.dedent("""
+        import asyncio, logging, sys
+        from pathlib import Path
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+        import musicbot.bot.client, musicbot.bot.lifecycle
+        from musicbot.config import load_config
+        from musicbot.sources.resolver import Resolver
+        from musicbot.storage import Database
+        folder = Path(sys.argv[1])
+        config = load_config(env={"MUSICBOT_DATA_DIR": str(folder), "SPOTIFY_CLIENT_ID": "id",
+                                  "SPOTIFY_CLIENT_SECRET": "secret"}, toml_path=folder / "musicbot.toml")
+        # What MusicBotClient.setup_hook builds at start.
+        assert Resolver.from_config(config).spotify is not None
+        async def open_database():
+            await (await Database.open(config.database_url)).close()
+        asyncio.run(open_database())
+        print(sorted(m for m in ("yt_dlp", "spotipy", "alembic", "mako", "pygments") if m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.strip() == "[]", done.stdout[:500]
+    assert "yt-dlp JavaScript runtime:" in done.stderr  # still said at start
