@@ -7,7 +7,8 @@ production, ``tests/harness/bot_process.py``), against the fake Discord of ``tes
 process, as ``tests/test_run_e2e.py`` runs it: REST and gateway through ``DISCORD_API_BASE`` and
 ``DISCORD_GATEWAY_URL``, voice over TLS. Guilds start playing through real ``/play`` interactions of a generated
 FLAC in the music folder (decoded, normalized and encoded as a user's file would be), and a stage is measured
-only once the fake's voice server has heard music from each of its guilds. No internet.
+only once the fake's voice server has heard music from each of its guilds. The bot starts on a database a
+previous start left at the newest schema, as a restart does (``--fresh-database``: a first start). No internet.
 
 Measured for the bot's process and each process under it (render workers): ``VmRSS`` (``/proc/PID/status``)
 and ``Pss`` (``/proc/PID/smaps_rollup``). RSS counts every shared page (the interpreter, libraries) in full in
@@ -152,9 +153,16 @@ async def _play(fake: FakeDiscord, receiver: VoiceReceiver, guilds: list[Guild],
             await asyncio.sleep(0.1)
 
 
-async def run(guild_count: int, idle_s: float, settle_s: float, keep_log: Path | None) -> list[Stage]:
+async def run(guild_count: int, idle_s: float, settle_s: float, keep_log: Path | None,
+              fresh_database: bool = False) -> list[Stage]:
     with tempfile.TemporaryDirectory(prefix="musicbot-memory-") as tmp:
         folder = Path(tmp)
+        if not fresh_database:
+            # What a restart (the usual start) finds: the database a previous start migrated to the newest schema.
+            from musicbot.storage import upgrade
+
+            (folder / "data").mkdir()
+            await upgrade(f"sqlite+aiosqlite:///{folder / 'data' / 'musicbot.db'}")
         music = folder / "music"
         music.mkdir()
         write_audio(music / "music.flac", music_like(TRACK_S))
@@ -252,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the ready bot idles before the first measurement (default 5)")
     parser.add_argument("--settle", type=float, default=5.0, metavar="S",
                         help="seconds of playing before a stage is measured (default 5)")
+    parser.add_argument("--fresh-database", action="store_true",
+                        help="start on an empty database (a first start, which migrates it) instead of one a "
+                             "previous start left at the newest schema")
     parser.add_argument("--log", type=Path, help="keep the bot's log in this file")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
@@ -259,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--guilds must be at least 1")
     if not openssl_available():
         parser.error("needs the openssl command (the fake's voice endpoint is TLS, as Discord's is)")
-    stages = asyncio.run(run(args.guilds, args.idle, args.settle, args.log))
+    stages = asyncio.run(run(args.guilds, args.idle, args.settle, args.log, args.fresh_database))
     if args.json:
         print(json.dumps({"commit": _commit(), "stages": [asdict(s) for s in stages],
                           "per_further_player": per_further_player(stages), "goals_met": goals(stages)}))
