@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from musicbot.audio import END_OF_STREAM, Chunk
 from musicbot.bench import FULL_CHAIN, SINGLE_FILTERS
 from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.frame import FRAME_SAMPLES, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
+from musicbot.sources.decoder import Decoder
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.engine import AudioEngine

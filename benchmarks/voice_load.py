@@ -54,9 +54,10 @@ from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.track import Track
 from musicbot.voice import realtime
-from musicbot.voice.engine import AudioEngine
-from musicbot.voice.processes import prepare_for_voice
-from musicbot.voice.remote import RemoteEngine
+from musicbot.voice.processes import RenderProcesses, prepare_for_voice
+from musicbot.voice.protocol import EngineConfig
+from musicbot.voice.render_client import RenderClient
+from musicbot.voice.transport import LocalTransport
 from tests.harness import (
     FakeDiscord,
     RtpPacket,
@@ -185,13 +186,15 @@ async def run_load(
 ) -> tuple[list[GuildResult], dict[str, float]]:
     filters, normalize = _settings(chain)
     # As `musicbot run` sets the process up (musicbot/cli.py).
-    workers = await asyncio.to_thread(prepare_for_voice, render_workers=render == "process")
+    processes = await asyncio.to_thread(prepare_for_voice, render_workers=render == "process")
+    # Started before the clock runs: this measures streams, not the workers' start.
+    workers = await asyncio.to_thread(processes.start) if processes is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         media = write_audio(Path(tmp) / "music.webm", music_like(seconds + 4.0))
         source = _OneFile(media, seconds + 4.0)
         async with _fake_discord(fake_where) as (fake, received):
             return await _play_all(fake, received, guilds=guilds, seconds=seconds, source=source, filters=filters,
-                                   normalize=normalize, render=render, workers=workers)
+                                   normalize=normalize, processes=processes, workers=workers)
 
 
 async def _play_all(
@@ -203,7 +206,7 @@ async def _play_all(
     source: _OneFile,
     filters: FilterSettings,
     normalize: bool,
-    render: str,
+    processes: RenderProcesses | None,
     workers: list[int],
 ) -> tuple[list[GuildResult], dict[str, float]]:
     factory = OfflineBotFactory(fake)
@@ -217,8 +220,8 @@ async def _play_all(
             guild = bot.get_guild(g)
             assert guild is not None
             listener = await join_voice(bot, g, g + 2, LISTENER)
-            engine = (RemoteEngine(filters, normalize=normalize) if render == "process"
-                      else AudioEngine(filters, normalize=normalize))
+            engine = RenderClient(EngineConfig(filters, normalize=normalize),
+                                  connect=LocalTransport if processes is None else processes.connect)
             session = GuildSession(guild, resolver=source, opener=source, engine=engine)
             await session.connect(listener)
             sessions.append((session, listener))
@@ -322,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--chain", choices=CHAINS, default="full")
     parser.add_argument("--render", choices=("process", "thread"), default="process",
-                        help="render in worker processes (RemoteEngine) or in this process's threads")
+                        help="render in worker processes or in this process (on the send threads)")
     parser.add_argument("--fake", choices=("process", "inline"), default="process",
                         help="run the fake Discord in a process of its own (as Discord is elsewhere) or in this one")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

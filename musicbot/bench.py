@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from musicbot.audio import END_OF_STREAM, Chunk
 from musicbot.dsp.chain import FilterChain
 from musicbot.dsp.frame import FRAME_SAMPLES, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
+from musicbot.sources.decoder import Decoder
 from musicbot.sources.synth import music_like, write_audio
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.engine import AudioEngine
 from musicbot.voice.packet_decoder import PacketDecoder
+from musicbot.voice.protocol import OpusSettings
 
 FRAME_BUDGET_US = 20_000.0
 FULL_CHAIN = {  # the "full chain": equalizer + bassBoost + timescale + rotation + tremolo + reverb
@@ -118,7 +120,7 @@ def collect(seconds: float = 10.0) -> dict[str, object]:
         encode = _measure("encode PCM → Opus", lambda i: encoder.encode(pcm_frames[i]), frames)
         results.append(encode)
         for complexity in (8, 6, 5):  # libopus's speed/quality knob (we keep 10: see voice/encoder.py)
-            other = OpusEncoder(complexity=complexity)
+            other = OpusEncoder(OpusSettings(complexity=complexity))
             results.append(_measure(f"encode PCM → Opus, complexity {complexity}",
                                     lambda i, e=other: e.encode(pcm_frames[i]), frames))  # type: ignore[misc]
 

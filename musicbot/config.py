@@ -66,6 +66,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MUSICBOT_SNAPSHOT_INTERVAL", "a playing guild's state is saved at least this often "
             "(`30`, `30s`, `5m`; 0.2 s to 60 s)", "`2s`"),
     Setting("MUSICBOT_SNAPSHOT_MAX_AGE", "older saved states are not resumed at start (`12h`, `1d`)", "`1d`"),
+    Setting("MUSICBOT_OPUS_COMPLEXITY", "Opus encoder complexity, 0–10 (5: ~40 % less CPU per filtered "
+            "stream, slightly lower quality; docs/benchmarks.md)", "10"),
+    Setting("MUSICBOT_OPUS_FEC", "Opus in-band forward error correction, `true`/`false` (on: hybrid "
+            "SILK+CELT frames, ~2.4× the encoding CPU, worse music at every loss rate measured)", "`false`"),
+    Setting("MUSICBOT_OPUS_EXPECTED_LOSS", "packet loss the encoder plans for, 0–100 %", "15"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -95,6 +100,10 @@ class Config:
     http_host: str = "127.0.0.1"
     snapshot_interval_s: float = 2.0  # while playing, a guild's snapshot is written at least this often
     snapshot_max_age_s: float = 86_400.0  # older snapshots are not resumed at start
+    # The encoder's settings (voice/protocol.py's OpusSettings; issue 15).
+    opus_complexity: int = 10
+    opus_fec: bool = False
+    opus_expected_loss_pct: int = 15
 
     def require_token(self) -> str:
         if not self.discord_token:
@@ -156,6 +165,10 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
                                      low=0.2, high=60.0),
         snapshot_max_age_s=_seconds("MUSICBOT_SNAPSHOT_MAX_AGE", get("musicbot_snapshot_max_age"), 86_400.0,
                                     low=0.0, high=365 * 86_400.0),
+        opus_complexity=_int_or("MUSICBOT_OPUS_COMPLEXITY", get("musicbot_opus_complexity"), 10, low=0, high=10),
+        opus_fec=_bool("MUSICBOT_OPUS_FEC", get("musicbot_opus_fec"), default=False),
+        opus_expected_loss_pct=_int_or("MUSICBOT_OPUS_EXPECTED_LOSS", get("musicbot_opus_expected_loss"), 15,
+                                       low=0, high=100),
     )
 
 
@@ -235,6 +248,24 @@ def _int(name: str, value: object, *, low: int | None = None, high: int | None =
         bounds = f"{low if low is not None else '…'}–{high if high is not None else '…'}"
         raise ConfigError(f"{name} must be in {bounds}, got {number}")
     return number
+
+
+def _int_or(name: str, value: object, default: int, *, low: int, high: int) -> int:
+    number = _int(name, value, low=low, high=high)
+    return default if number is None else number
+
+
+def _bool(name: str, value: object, *, default: bool) -> bool:
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):  # from the TOML file
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 def _seconds(name: str, value: object, default: float, *, low: float, high: float) -> float:

@@ -16,13 +16,14 @@ from typing import Any
 import av
 import numpy as np
 
+from musicbot.audio import END_OF_STREAM, Pull
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.dsp.params import FilterSettings
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Decoder
+from musicbot.sources.decoder import Decoder
 from musicbot.sources.errors import BadMediaError
 from musicbot.voice.encoder import OpusEncoder
-from musicbot.voice.engine import AudioEngine, Pull
+from musicbot.voice.engine import AudioEngine
 
 WAV_SUFFIXES = (".wav",)
 OPUS_SUFFIXES = (".ogg", ".opus")

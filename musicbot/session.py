@@ -32,7 +32,8 @@ from musicbot.sources.models import ResolvedKind
 from musicbot.storage.history import PlayOutcome
 from musicbot.storage.snapshots import SessionSnapshot
 from musicbot.track import Track
-from musicbot.voice.player import Engine, Player
+from musicbot.voice.player import Player
+from musicbot.voice.render_client import RenderClient
 
 __all__ = ["GuildSession", "PlayState", "SessionSettings", "StreamTrackOpener", "TrackOpener", "TrackResolver"]
 
@@ -55,7 +56,7 @@ class GuildSession:
         on_left: Callable[[], None] = lambda: None,
         settings: SessionSettings | None = None,
         queue: MusicQueue | None = None,
-        engine: Engine | None = None,
+        engine: RenderClient | None = None,
     ) -> None:
         self.guild = guild
         self.resolver = resolver
@@ -248,9 +249,7 @@ class GuildSession:
 
     def close(self) -> None:
         """Free what outlives the voice connection: the engine's render-worker connection."""
-        close = getattr(self.player.engine, "close", None)
-        if callable(close):
-            close()
+        self.player.engine.close()
 
     # ---------------------------------------------------------------- queue edits (bot commands)
     def remove(self, entry_id: int) -> QueueEntry | None:

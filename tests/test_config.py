@@ -192,3 +192,15 @@ def test_the_readme_configuration_table_lists_exactly_the_settings() -> None:
     documented = _readme_configuration_variables()
     known = {s.env for s in SETTINGS}
     assert (sorted(known - documented), sorted(documented - known)) == ([], [])
+
+
+def test_opus_settings_default_to_the_measured_choice_and_are_checked() -> None:
+    config = load_config({})
+    assert (config.opus_complexity, config.opus_fec, config.opus_expected_loss_pct) == (10, False, 15)
+    tuned = load_config({"MUSICBOT_OPUS_COMPLEXITY": "5", "MUSICBOT_OPUS_FEC": "true",
+                         "MUSICBOT_OPUS_EXPECTED_LOSS": "5"})
+    assert (tuned.opus_complexity, tuned.opus_fec, tuned.opus_expected_loss_pct) == (5, True, 5)
+    with pytest.raises(ConfigError, match="MUSICBOT_OPUS_COMPLEXITY must be in 0–10, got 11"):
+        load_config({"MUSICBOT_OPUS_COMPLEXITY": "11"})
+    with pytest.raises(ConfigError, match="MUSICBOT_OPUS_FEC must be true or false, got 'maybe'"):
+        load_config({"MUSICBOT_OPUS_FEC": "maybe"})

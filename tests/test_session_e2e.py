@@ -19,9 +19,10 @@ from musicbot.session import GuildSession, SessionSettings
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import opus_packets, tone, write_audio
 from musicbot.track import Track
-from musicbot.voice.engine import AudioEngine
 from musicbot.voice.processes import RenderProcesses
-from musicbot.voice.remote import RemoteEngine
+from musicbot.voice.protocol import EngineConfig
+from musicbot.voice.render_client import RenderClient
+from musicbot.voice.transport import LocalTransport
 from tests.harness import (
     OPUS_SILENCE,
     FakeDiscord,
@@ -95,8 +96,8 @@ async def make_session(
                 opener=FileOpener(),
                 announce=messages.append,
                 settings=settings,
-                engine=(RemoteEngine(normalize=False, processes=processes) if processes
-                        else AudioEngine(normalize=False)),
+                engine=RenderClient(EngineConfig(normalize=False),
+                                    connect=processes.connect if processes else LocalTransport),
             )
         )
 

@@ -20,7 +20,7 @@ from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import settings_to_json
 from musicbot.queue import LoopMode, QueueEntry
-from musicbot.voice.engine import MAX_PLAYER_VOLUME
+from musicbot.voice.protocol import MAX_PLAYER_VOLUME
 
 if TYPE_CHECKING:
     from musicbot.bot.interaction import Interaction

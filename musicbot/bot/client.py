@@ -40,6 +40,8 @@ from musicbot.storage import (
 )
 from musicbot.storage import deadline as storage_deadline
 from musicbot.storage.retention import RetentionJob
+from musicbot.voice.protocol import OpusSettings
+from musicbot.voice.render_client import EngineFactory
 from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class MusicBotClient(commands.AutoShardedBot):
         opener: TrackOpener | None = None,
         database: Database | None = None,
         ops: OpsServer | None = None,
+        engines: EngineFactory | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -111,8 +114,11 @@ class MusicBotClient(commands.AutoShardedBot):
         # True from the start of shutdown: sessions are torn down then, not ended by users, so the
         # now-playing panels keep their (persistent) buttons for after the restart.
         self.closing = False
+        # Where the players' engines render: render workers under ``musicbot run`` (bot/lifecycle.py),
+        # else this process.
         self.sessions: SessionManager = SessionManager(
-            self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed
+            self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed,
+            engines=engines or EngineFactory(opus=opus_settings(config)),
         )
         # Snapshots of every session, and their resume after a restart (bot/resume.py).
         self.keeper = SessionKeeper(self, interval_s=config.snapshot_interval_s, max_age_s=config.snapshot_max_age_s,
@@ -279,3 +285,7 @@ class _Unready:
 
     async def open(self, track: Any, *, start_s: float = 0.0) -> Any:
         raise RuntimeError("the bot is not set up yet")
+
+
+def opus_settings(config: Config) -> OpusSettings:
+    return OpusSettings(config.opus_complexity, config.opus_fec, config.opus_expected_loss_pct)

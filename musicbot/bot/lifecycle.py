@@ -31,6 +31,7 @@ from musicbot.errors import DiscordUnreachableError
 if TYPE_CHECKING:
     import discord
 
+    from musicbot.voice.processes import RenderProcesses
     from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,17 @@ async def _main(config: Config) -> None:
         await asyncio.to_thread(importlib.import_module, "musicbot.bot.client")
         from musicbot.voice.processes import prepare_for_voice
 
-        await asyncio.to_thread(prepare_for_voice)
+        workers = await asyncio.to_thread(prepare_for_voice)
         if stop.is_set():
             log.info("stopped during start-up")
             if ops is not None:
                 await ops.stop()
             return
-        await _serve_mapped(config, token, stop, ops)
+        try:
+            await _serve_mapped(config, token, stop, ops, workers)
+        finally:
+            if workers is not None:
+                await asyncio.to_thread(workers.stop)
     finally:
         loop = asyncio.get_running_loop()
         for signum in SHUTDOWN_SIGNALS:
@@ -79,14 +84,19 @@ async def _early_ops_server(config: Config) -> OpsServer | None:
     return ops
 
 
-async def _serve_mapped(config: Config, token: str, stop: asyncio.Event, ops: OpsServer | None) -> None:
+async def _serve_mapped(config: Config, token: str, stop: asyncio.Event, ops: OpsServer | None,
+                        workers: RenderProcesses | None) -> None:
     import aiohttp
     import discord
 
-    from musicbot.bot.client import MusicBotClient
+    from musicbot.bot.client import MusicBotClient, opus_settings
     from musicbot.bot.proxies import apply_proxies
+    from musicbot.voice.render_client import EngineFactory
 
-    client = MusicBotClient(config, ops=ops)
+    # Filters and encoding in the render workers (started as guilds start playing), else here.
+    engines = EngineFactory(opus=opus_settings(config)) if workers is None else \
+        EngineFactory(connect=workers.connect, opus=opus_settings(config))
+    client = MusicBotClient(config, ops=ops, engines=engines)
     apply_proxies(client, config)  # DISCORD_API_BASE, DISCORD_GATEWAY_URL, HTTPS_PROXY, SSL_CERT_FILE
     try:
         await serve(client, token, stop)

@@ -21,6 +21,7 @@ from musicbot.bot.replies import NO_PINGS
 from musicbot.queue import AutoplayEngine, MusicQueue, QueueEntry, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
 from musicbot.storage import GuildSettings, PlayOutcome, StorageError, UserSettings
+from musicbot.voice.render_client import EngineFactory
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -42,8 +43,10 @@ class SessionManager:
         opener: TrackOpener,
         idle_leave_s: float = 120.0,
         on_change: Callable[[int], None] = lambda guild_id: None,
+        engines: EngineFactory | None = None,
     ) -> None:
         self.bot = bot
+        self.engines = engines or EngineFactory()
         self.resolver = resolver
         self.opener = opener
         self.idle_leave_s = idle_leave_s
@@ -91,6 +94,7 @@ class SessionManager:
             on_play_end=functools.partial(self._play_ended, guild.id),
             settings=SessionSettings(idle_leave_s=self.idle_leave_s),
             queue=MusicQueue(limits=queue_limits(settings)),
+            engine=self.engines(),
         )
         session.on_left = functools.partial(self._left, session)
         self._sessions[guild.id] = session

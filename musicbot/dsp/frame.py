@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ = 48_000
-FRAME_SAMPLES = 960
-CHANNELS = 2
-FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE_HZ
+from musicbot.audio import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE, Frame
 
-Frame = npt.NDArray[np.float32]
-"""A block of stereo audio, shape (n, 2), float32. Filters receive and return n == FRAME_SAMPLES."""
+__all__ = ["CHANNELS", "FRAME_SAMPLES", "FRAME_SECONDS", "SAMPLE_RATE_HZ", "Frame", "as_frame", "ramp_up", "silence"]
+
+SAMPLE_RATE_HZ = SAMPLE_RATE
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 
 
 def silence(samples: int = FRAME_SAMPLES) -> Frame:

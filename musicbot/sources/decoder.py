@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import av
 import numpy as np
 
+from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.finite import finite
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
@@ -36,26 +36,6 @@ log = logging.getLogger(__name__)
 
 BUFFER_FRAMES = 100  # 2 s of audio between the network and the 20 ms clock
 SEEK_PREROLL_S = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """20 ms of the source starting at ``start_sample`` (48 kHz samples from the track start).
-
-    Exactly one of ``pcm`` (float32 (960, 2)) and ``packet`` (one 20 ms Opus frame) is set.
-    """
-
-    start_sample: int
-    pcm: Frame | None = None
-    packet: bytes | None = None
-
-
-class _EndOfStream:
-    def __repr__(self) -> str:
-        return "END_OF_STREAM"
-
-
-END_OF_STREAM: Final = _EndOfStream()
 
 
 class Decoder:
@@ -82,7 +62,7 @@ class Decoder:
         self._http = http  # the guarded client for URLs (its allow-list); None: media.default_http()
         self._start_s = max(0.0, start_s)
         self._allow_passthrough = allow_passthrough
-        self._buffer: RefillBuffer[Chunk | _EndOfStream | MediaError] = RefillBuffer(buffer_frames)
+        self._buffer: RefillBuffer[Chunk | EndOfStream | MediaError] = RefillBuffer(buffer_frames)
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,13 +97,13 @@ class Decoder:
             self._thread.join(timeout=2.0)
 
     # ---------------------------------------------------------------- consumer side
-    def read_nowait(self) -> Chunk | _EndOfStream | None:
+    def read_nowait(self) -> Chunk | EndOfStream | None:
         if self._finished:
             return END_OF_STREAM
         item = self._buffer.get_nowait()
         return None if item is None else self._unwrap(item)
 
-    def read(self, timeout: float | None = None) -> Chunk | _EndOfStream:
+    def read(self, timeout: float | None = None) -> Chunk | EndOfStream:
         if self._finished:
             return END_OF_STREAM
         item = self._buffer.get(timeout)
@@ -131,7 +111,7 @@ class Decoder:
             raise MediaError(f"{self.location}: no audio arrived for {timeout:g} s")
         return self._unwrap(item)
 
-    def _unwrap(self, item: Chunk | _EndOfStream | MediaError) -> Chunk | _EndOfStream:
+    def _unwrap(self, item: Chunk | EndOfStream | MediaError) -> Chunk | EndOfStream:
         if isinstance(item, MediaError):
             self._finished = True
             raise item
@@ -144,7 +124,7 @@ class Decoder:
         return len(self._buffer)
 
     # ---------------------------------------------------------------- producer thread
-    def _put(self, item: Chunk | _EndOfStream | MediaError) -> bool:
+    def _put(self, item: Chunk | EndOfStream | MediaError) -> bool:
         return self._buffer.put(item, self._stop.is_set)
 
     def _run(self) -> None:

@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
 from musicbot.metrics import count_source_failure
-from musicbot.sources.decoder import BUFFER_FRAMES, END_OF_STREAM, Chunk, Decoder, _EndOfStream
+from musicbot.sources.decoder import BUFFER_FRAMES, Decoder
 from musicbot.sources.errors import BadMediaError, BlockedUrlError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.media import default_http
@@ -135,7 +136,7 @@ class ResilientStream:
         self._start_worker(None, reason="seek")
 
     # ---------------------------------------------------------------- consumer side
-    def read_nowait(self) -> Chunk | _EndOfStream | None:
+    def read_nowait(self) -> Chunk | EndOfStream | None:
         """Next chunk, None while nothing is buffered (or a reopen runs), or ``END_OF_STREAM``."""
         if self._finished or self._closed:
             return END_OF_STREAM
@@ -152,7 +153,7 @@ class ResilientStream:
             return None
         if item is None:
             return None
-        if isinstance(item, _EndOfStream):
+        if isinstance(item, EndOfStream):
             if self._ended_early(inner):
                 self._failed(None)
                 return None
@@ -164,7 +165,7 @@ class ResilientStream:
         self._position = item.start_sample + FRAME_SAMPLES
         return item
 
-    def read(self, timeout: float | None = None) -> Chunk | _EndOfStream:
+    def read(self, timeout: float | None = None) -> Chunk | EndOfStream:
         """Blocking read for offline use; raises ``MediaError`` after ``timeout`` s without audio."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -1,161 +1,34 @@
-"""Rendering the next packet ahead of discord.py's send clock, on a small shared pool of threads.
+"""Rendering the next packet ahead of discord.py's send clock.
 
-Why: discord.py gives every voice connection its own player thread, which calls ``read()``
-and sends the result at once. Rendering a filtered packet costs ~1–2 ms of mostly GIL-holding
-numpy work; with ten guilds, ten send threads each rendering at their send time fight for
-the one GIL, every numpy call hands it to another thread, and packets leave late and in bursts.
-Instead each ``Player`` renders its *next* packet right after handing out the current one, on
-this pool: the send thread then only takes a finished packet (microseconds), and the GIL-heavy
-work is done by a few threads that are not on anyone's clock. One packet ahead keeps the
-latency of a command at most two packets (the one already rendered, then the new one).
+Why: discord.py gives every voice connection its own send thread, which calls ``read()`` and
+sends the result at once. A filtered packet costs ~1 ms of rendering; done at send time, ten
+guilds' renders would delay their own sends. Instead each ``Player`` asks for its *next* packet
+right after discord.py sent the current one, and takes it at the next turn, 20 ms later: the send
+itself only takes a finished packet. One packet ahead keeps the latency of a command at most two
+packets (the one already asked for, then the new one).
 
-Only one pool thread runs Python/numpy at a time: it holds the *baton* while it renders and
-lends it out only around the Opus encoder, which runs in C without the GIL (``outside_baton``).
-Two threads both inside numpy would hand the GIL back and forth at every array operation
-(numpy releases it around each loop over more than 500 elements), each hand-off a pair of
-context switches, and render fewer frames together than one thread alone. With the baton the
-second core encodes while the first filters.
+``SteppedRender`` is that handshake. The render is a generator (``RenderClient.packet_steps``)
+that runs on the send thread up to the point where it waits for a render worker's answer (its
+``yield``) and is finished at the next ``read()``: no thread of this process waits on the worker
+in between (``voice/processes.py`` says why). An engine in this process (one core, tests) answers
+at once: the render then happens on the send thread right after its send.
 
-``RenderSlot`` is one player's handshake with the pool: at most one render in flight, its
-result (or exception) collected by the next ``read()``.
-
-``SteppedRender`` is the same handshake without a pool, for a render done in a render worker
-process (``voice/remote.py``): the render runs on the consumer's thread up to the point where it
-waits for the worker's answer (a generator's ``yield``), and is finished at the next ``read()``.
-No thread of this process waits on the worker in between (``voice/processes.py`` says why).
+(An earlier design rendered in-process engines on a pool of two threads passing a "baton" so that
+only one ran numpy at a time. Render workers made it unused on two or more cores, and on one core
+rendering on the send threads measured no worse: benchmarks/voice_load.py at ``taskset -c 0``,
+docs/benchmarks.md; so there is one render path.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
-import queue
-import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from typing import TypeVar
-
-RENDER_THREADS = max(1, min(2, os.cpu_count() or 1))
-"""Two keep a core busy with numpy while the other thread is inside libopus (which releases
-the GIL); more threads would only pass the GIL around more often."""
-
-
-_baton = threading.Lock()
-_holding = threading.local()
-
-
-@contextlib.contextmanager
-def outside_baton() -> Iterator[None]:
-    """Around a call that releases the GIL for long (libopus): let another pool thread render
-    meanwhile. A no-op on threads that do not hold the baton (discord.py's, ``musicbot render``)."""
-    if not getattr(_holding, "baton", False):
-        yield
-        return
-    _baton.release()
-    _holding.baton = False
-    try:
-        yield
-    finally:
-        _baton.acquire()
-        _holding.baton = True
-
 
 # A render normally takes 1–2 ms. Past these, something is badly wrong (a machine far too busy):
 # the send thread plays silence rather than stall discord.py, and cleanup goes on.
 TAKE_TIMEOUT_S = 0.5
 DRAIN_TIMEOUT_S = 2.0
-
-
-class RenderPool:
-    """Daemon threads that run render jobs in the order they were submitted (any thread submits)."""
-
-    def __init__(self, threads: int = RENDER_THREADS, *, name: str = "render") -> None:
-        self._threads = threads
-        self._name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._started = False
-        self._start_lock = threading.Lock()
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Queue ``job``; it must not raise (``RenderSlot`` catches for its renders)."""
-        if not self._started:
-            self._start()
-        self._jobs.put(job)
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._started:
-                return
-            for i in range(self._threads):
-                threading.Thread(target=self._work, name=f"{self._name}-{i}", daemon=True).start()
-            self._started = True
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            with _baton:
-                _holding.baton = True
-                try:
-                    job()
-                finally:
-                    _holding.baton = False
-
-
-@functools.cache
-def shared_pool() -> RenderPool:
-    """The process's pool: every player shares it, so the thread count stays fixed however many
-    guilds play."""
-    return RenderPool()
-
-
-class RenderSlot:
-    """One packet rendered ahead. ``request`` is called by the consumer after taking a packet;
-    ``take`` by the consumer at its next turn. One consumer thread at a time (discord.py's player)."""
-
-    def __init__(self, pool: RenderPool, render: Callable[[], bytes]) -> None:
-        self._pool = pool
-        self._render = render
-        self._done = threading.Event()
-        self._pending = False  # a render was requested and not yet taken
-        self._result: bytes = b""
-        self._error: BaseException | None = None
-
-    def request(self) -> None:
-        if self._pending:
-            return
-        self._pending = True
-        self._done.clear()
-        self._pool.submit(self._run)
-
-    def take(self, timeout: float = TAKE_TIMEOUT_S) -> bytes | None:
-        """The packet rendered ahead (waiting for it if its render is still running; normally it
-        finished long before), or None when none was requested. Re-raises the render's error;
-        ``TimeoutError`` if it is not done in ``timeout`` (it stays pending for the next call)."""
-        if not self._pending:
-            return None
-        if not self._done.wait(timeout):
-            raise TimeoutError("the packet rendered ahead is late")
-        self._pending = False
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-        return self._result
-
-    def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Wait for a render in flight and drop its result (the sources are about to be closed)."""
-        # Still running after the timeout: it stays pending, so that no second render of the
-        # same player can start while it runs; the next ``take`` collects it.
-        if self._pending and self._done.wait(timeout):
-            self._pending = False
-            self._error = None
-
-    def _run(self) -> None:
-        try:
-            self._result = self._render()
-        except BaseException as error:  # handed to the consumer; the pool thread lives on
-            self._error = error
-        finally:
-            self._done.set()
 
 
 Ready = Callable[[float | None], bool]
@@ -166,8 +39,7 @@ T = TypeVar("T")
 
 
 def run_steps(steps: Generator[Ready, None, T]) -> T:
-    """Run a stepped render to its end, waiting at each step. (Never on a pool thread: a player
-    whose engine renders in a worker uses ``SteppedRender``, so no baton is held here.)"""
+    """Run a stepped render to its end, waiting at each step."""
     try:
         ready = next(steps)
         while True:
@@ -198,7 +70,7 @@ class SteppedRender:
             self._running = steps
         except StopIteration as done:
             self._result = done.value
-        except Exception as error:  # handed to the consumer, as a pool render's would be
+        except Exception as error:  # handed to the consumer at its next take
             self._error = error
 
     def take(self, timeout: float = TAKE_TIMEOUT_S) -> bytes | None:

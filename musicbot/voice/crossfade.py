@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, Frame, ramp_up
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.packet_decoder import PacketDecoder
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 HALF_PI = math.pi / 2
 MAX_CROSSFADE_S = 12.0
 
-IncomingPull = Callable[[], Chunk | _EndOfStream | None]
+IncomingPull = Callable[[], Chunk | EndOfStream | None]
 
 
 class Crossfade:

@@ -4,45 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-import av
 import numpy as np
 
-from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
-from musicbot.voice.ahead import outside_baton
+from musicbot.audio import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE, Frame
 from musicbot.voice.opus import RawOpusEncoder
+from musicbot.voice.protocol import OpusSettings
 
 BITRATE_BPS = 128_000
-# Expected packet loss, as discord.py sets it. With in-band FEC off it costs no CPU and makes
-# CELT lean less on the previous frame: on music -0.1 dB at no loss, +0.15 to +0.5 dB at 2-10 %
-# loss (log-spectral distance, docs/benchmarks.md).
-EXPECTED_PACKET_LOSS_PCT = 15
-# In-band FEC off (discord.py turns it on). Measured (benchmarks/opus_settings.py, docs/benchmarks.md):
-# FEC at an expected loss of 10-15 % puts libopus 1.6 in hybrid SILK+CELT mode on every frame,
-# which costs 2.4x the CPU (406 vs 166 µs per frame at complexity 10) and leaves music further
-# from the source at every loss rate tried, 0-10 % (LSD 2.07-2.78 dB vs 0.88-1.72 dB): the
-# repair of the few lost packets does not make up for what hybrid mode does to all the others.
-# Speech would gain from it; a music bot's input is music, and Discord's loss is mostly < 5 %.
-IN_BAND_FEC = False
-# libopus's speed/quality knob, kept at its default (discord.py's too). Complexity 8 measured the
-# same as 10 on music; 5 encodes ~40 % faster for +0.05 dB (synthetic input) to +0.5 dB (an earlier
-# one-off on harmonic material) more error: not taken without a listening test.
-COMPLEXITY = 10
+# The defaults of OpusSettings (MUSICBOT_OPUS_COMPLEXITY, MUSICBOT_OPUS_FEC, MUSICBOT_OPUS_EXPECTED_LOSS),
+# chosen by measurement (benchmarks/opus_settings.py, docs/benchmarks.md):
+# - Expected packet loss 15 %, as discord.py sets it. With in-band FEC off it costs no CPU and makes
+#   CELT lean less on the previous frame: on music -0.1 dB at no loss, +0.15 to +0.5 dB at 2-10 %
+#   loss (log-spectral distance).
+# - In-band FEC off (discord.py turns it on). FEC at an expected loss of 10-15 % puts libopus 1.6 in
+#   hybrid SILK+CELT mode on every frame, which costs 2.4x the CPU (406 vs 166 µs per frame at
+#   complexity 10) and leaves music further from the source at every loss rate tried, 0-10 % (LSD
+#   2.07-2.78 dB vs 0.88-1.72 dB): the repair of the few lost packets does not make up for what hybrid
+#   mode does to all the others. Speech would gain from it; a music bot's input is music, and
+#   Discord's loss is mostly < 5 %.
+# - Complexity 10, libopus's default (discord.py's too). 8 measured the same as 10 on music; 5 encodes
+#   ~40 % faster for +0.05 dB (synthetic input) to +0.5 dB (an earlier one-off on harmonic material)
+#   more error: not the default without a listening test, but a setting for a crowded machine.
+DEFAULT_OPUS = OpusSettings()
 
 
 class OpusEncoder:
-    """float32 (960, 2) in, one Opus packet out: 128 kbps VBR, CELT (no in-band FEC), 20 ms frames.
+    """float32 (960, 2) in, one Opus packet out: 128 kbps VBR, 20 ms frames, ``OpusSettings``.
 
     Called from the audio thread. One instance per stream: the encoder carries state
     across frames, so two guilds never share one.
     """
 
-    def __init__(self, bitrate_bps: int = BITRATE_BPS, *, complexity: int = COMPLEXITY,
-                 fec: bool = IN_BAND_FEC) -> None:
+    def __init__(self, settings: OpusSettings = DEFAULT_OPUS, *, bitrate_bps: int = BITRATE_BPS) -> None:
         self._bitrate_bps = bitrate_bps
-        self._complexity = complexity
-        self._raw = RawOpusEncoder(
-            bitrate_bps=bitrate_bps, complexity=complexity, fec=fec, packet_loss_pct=EXPECTED_PACKET_LOSS_PCT
-        )
+        self._complexity = settings.complexity
+        self._raw = RawOpusEncoder(bitrate_bps=bitrate_bps, complexity=settings.complexity, fec=settings.fec,
+                                   packet_loss_pct=settings.expected_loss_pct)
         self._header_context: Any = None
 
     @property
@@ -55,8 +52,10 @@ class OpusEncoder:
         """A PyAV libopus context with the same settings, for its extradata (the OpusHead an Ogg
         muxer needs); built on first use, only ``musicbot render`` asks."""
         if self._header_context is None:
+            import av  # only here: the render workers never need PyAV's Python side
+
             context: Any = av.CodecContext.create("libopus", "w")
-            context.sample_rate = SAMPLE_RATE_HZ
+            context.sample_rate = SAMPLE_RATE
             context.layout = "stereo"
             context.format = "flt"
             context.bit_rate = self._bitrate_bps
@@ -72,5 +71,4 @@ class OpusEncoder:
         pcm = np.ascontiguousarray(frame, dtype=np.float32)
         if pcm.shape != (FRAME_SAMPLES, CHANNELS):
             raise ValueError(f"OpusEncoder encodes ({FRAME_SAMPLES}, {CHANNELS}) frames, got {pcm.shape}")
-        with outside_baton():  # libopus runs without the GIL: another stream can be filtered meanwhile
-            return self._raw.encode(pcm.ctypes.data, FRAME_SAMPLES)
+        return self._raw.encode(pcm.ctypes.data, FRAME_SAMPLES)  # libopus runs without the GIL

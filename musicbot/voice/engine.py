@@ -25,40 +25,32 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, Frame, ramp_up, silence
+from musicbot.audio import CHANNELS, END_OF_STREAM, FRAME_SAMPLES, Chunk, Frame, Pull
+from musicbot.dsp.frame import ramp_up, silence
 from musicbot.dsp.gain import Volume
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.sources.opus_packets import is_passthrough_packet
-from musicbot.voice.crossfade import MAX_CROSSFADE_S, Crossfade
+from musicbot.voice.crossfade import Crossfade
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.packet_decoder import PacketDecoder
+from musicbot.voice.protocol import (
+    DEFAULT_TARGET_LUFS,
+    OPUS_SILENCE,
+    EngineConfig,
+    EngineStats,
+    OpusSettings,
+    SetCrossfade,
+)
 
 log = logging.getLogger(__name__)
 
-OPUS_SILENCE = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame, as discord.py sends it
-DEFAULT_TARGET_LUFS = -14.0
-MAX_PLAYER_VOLUME = 2.0  # /volume 200
 # libopus 1.6 (application "audio", 48 kHz, CELT mode: no in-band FEC, voice/encoder.py) output
 # lags its input by this many samples, its reported lookahead (measured: tests/voice/test_engine.py
 # checks it against the bundled libopus; in hybrid mode, with FEC on, it was 310).
 ENCODER_DELAY_SAMPLES = 312
-
-Pull = Callable[[], Chunk | _EndOfStream | None]
-"""Returns the next chunk, END_OF_STREAM, or None when nothing is buffered yet (underrun)."""
-
-
-@dataclass
-class EngineStats:
-    dsp_frames: int = 0
-    passthrough_frames: int = 0
-    underruns: int = 0
-    dsp_seconds: float = 0.0  # time in the chain, the output stage and the encoder, for /stats and metrics
 
 
 class _Underrun(Exception):
@@ -76,7 +68,9 @@ class AudioEngine:
         volume: float = 1.0,
         normalize: bool = True,
         target_lufs: float = DEFAULT_TARGET_LUFS,
+        opus: OpusSettings | None = None,
     ) -> None:
+        config = EngineConfig(filters, volume, normalize, target_lufs, opus=opus or OpusSettings())  # checks them
         # Imported here: the filters, the normalizer and the limiter load scipy (about 80 MiB
         # resident), which a bot process whose render workers do the rendering never needs: it
         # imports this module only for its constants and types.
@@ -84,11 +78,12 @@ class AudioEngine:
         from musicbot.dsp.limiter import Limiter
         from musicbot.dsp.loudness import LoudnessNormalizer
 
-        self.chain = FilterChain(filters)
-        self.normalizer = LoudnessNormalizer(target_lufs=target_lufs, enabled=normalize)
+        self.chain = FilterChain(config.filters)
+        self.normalizer = LoudnessNormalizer(target_lufs=config.target_lufs, enabled=config.normalize)
         self._volume = Volume(None)
         self._volume_value = 1.0
-        self.set_volume(volume)
+        self.set_volume(config.volume)
+        self._opus = config.opus
         self.limiter = Limiter()
         self.stats = EngineStats()
         self.last_render_s = 0.0  # wall time of the last next_packet, seconds
@@ -118,10 +113,15 @@ class AudioEngine:
     def filters(self) -> FilterSettings:
         return self.chain.settings
 
+    @classmethod
+    def from_config(cls, config: EngineConfig) -> AudioEngine:
+        engine = cls(config.filters, volume=config.volume, normalize=config.normalize,
+                     target_lufs=config.target_lufs, opus=config.opus)
+        engine.crossfade_samples = SetCrossfade(config.crossfade_s).samples
+        return engine
+
     def set_volume(self, volume: float) -> None:
-        """Player volume as a linear factor, 0.0–2.0 (``/volume 0–200``)."""
-        if not 0.0 <= volume <= MAX_PLAYER_VOLUME:
-            raise ValueError(f"volume must be 0–{MAX_PLAYER_VOLUME:g}, got {volume}")
+        """Player volume as a linear factor, 0.0–2.0 (``/volume 0–200``; checked by ``SetVolume``)."""
         self._volume_value = volume
         self._volume.set_params(None if volume == 1.0 else volume)
 
@@ -136,12 +136,7 @@ class AudioEngine:
 
     def set_crossfade(self, seconds: float) -> None:
         """Overlap of consecutive tracks, 0–12 s (0: gapless)."""
-        if not 0.0 <= seconds <= MAX_CROSSFADE_S:
-            raise ValueError(f"crossfade must be 0–{MAX_CROSSFADE_S:g} s, got {seconds}")
-        self.crossfade_samples = round(seconds * 48_000)
-
-    unread_samples = 0
-    """Source audio taken from the track but not yet used: none here (``RemoteEngine`` forwards ahead)."""
+        self.crossfade_samples = SetCrossfade(seconds).samples
 
     # ------------------------------------------------------------------ crossfade (between frames)
     @property
@@ -188,6 +183,28 @@ class AudioEngine:
     @property
     def passing_through(self) -> bool:
         return self._passing_through
+
+    @property
+    def idle_passthrough(self) -> bool:
+        """Passing packets through with nothing to change, fade or glide: whoever holds the
+        source could send its packets on without this engine (``voice/host.py``'s hand-back)."""
+        return self._passing_through and self.can_pass_through and not self._ended
+
+    def release_passthrough(self) -> tuple[tuple[Chunk, ...], tuple[bytes, ...]]:
+        """While ``idle_passthrough``: the chunks read ahead and not yet sent (given up), and the
+        last packets sent (for ``take_over_passthrough``)."""
+        chunks = tuple(self._ahead)
+        self._ahead.clear()
+        return chunks, tuple(self._sent)
+
+    def take_over_passthrough(self, sent: tuple[bytes, ...]) -> None:
+        """The source was passed through elsewhere, ``sent`` being its last packets: carry on from
+        the next chunk as if this engine had sent them (entering the DSP path sample-exactly)."""
+        self._passing_through = True
+        self._ended = self._source_done = False
+        self._ahead.clear()
+        self._sent.clear()
+        self._sent.extend(sent)
 
     @property
     def can_pass_through(self) -> bool:
@@ -455,7 +472,7 @@ class AudioEngine:
 
     def _encoder_or_new(self) -> OpusEncoder:
         if self._encoder is None:
-            self._encoder = OpusEncoder()
+            self._encoder = OpusEncoder(self._opus)
         return self._encoder
 
     def _encode(self, frame: Frame) -> bytes:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import glob
+import importlib.util
 import os
-
-import av
 
 OPUS_APPLICATION_AUDIO = 2049
 OPUS_SET_BITRATE = 4002
@@ -36,7 +35,11 @@ def library_path() -> str:
     """The libopus shared library inside the PyAV wheel."""
     # In the single-file binary too: av.__file__ is then inside the unpacked bundle, where
     # PyInstaller keeps the wheel's layout (av.libs/ beside av/); tests/test_binary.py checks it.
-    base = os.path.dirname(av.__file__)
+    # Found without importing PyAV: a render worker loads only libopus from it.
+    spec = importlib.util.find_spec("av")
+    if spec is None or spec.origin is None:
+        raise OpusLibraryError("PyAV is not installed (pip install av)")
+    base = os.path.dirname(spec.origin)
     candidates = sorted(glob.glob(base + ".libs/libopus*.so*") + glob.glob(os.path.join(base, ".dylibs", "libopus*")))
     if not candidates:
         raise OpusLibraryError("no libopus found in the PyAV wheel")

@@ -31,22 +31,25 @@ from typing import Protocol
 
 import discord
 
+from musicbot.audio import END_OF_STREAM, SAMPLE_RATE, Chunk, EndOfStream
 from musicbot.dsp.params import FilterSettings
 from musicbot.metrics import FRAME_RENDER_SECONDS, UNDERRUNS, count_sent
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
-from musicbot.voice.ahead import Ready, RenderPool, RenderSlot, SteppedRender, run_steps, shared_pool
+from musicbot.voice.ahead import Ready, SteppedRender, run_steps
 from musicbot.voice.client import send_lateness_s
-from musicbot.voice.crossfade import MAX_CROSSFADE_S
-from musicbot.voice.engine import MAX_PLAYER_VOLUME, OPUS_SILENCE, AudioEngine
-from musicbot.voice.processes import shared_processes
-from musicbot.voice.remote import PacketSteps, RemoteEngine
+from musicbot.voice.protocol import (
+    OPUS_SILENCE,
+    BeginCrossfade,
+    CancelCrossfade,
+    HurryCrossfade,
+    SetCrossfade,
+    SetFilters,
+    SetNormalization,
+    SetVolume,
+    StartTrack,
+)
+from musicbot.voice.render_client import RenderClient
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 48000
-
-Engine = AudioEngine | RemoteEngine
-"""What renders the packets: in this process, or in a render worker process (``voice/remote.py``)."""
 
 
 class TrackStream(Protocol):
@@ -55,7 +58,7 @@ class TrackStream(Protocol):
     @property
     def packet_mode(self) -> bool: ...
 
-    def read_nowait(self) -> Chunk | _EndOfStream | None: ...
+    def read_nowait(self) -> Chunk | EndOfStream | None: ...
 
     def close(self) -> None: ...
 
@@ -109,11 +112,7 @@ class _Stop:
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class _Setting:
-    apply: Callable[[Engine], None]
-
-
+_Setting = SetFilters | SetVolume | SetNormalization | SetCrossfade
 _Command = _Play | _QueueNext | _Skip | _Stop | _Setting
 
 
@@ -135,23 +134,18 @@ class Player(discord.AudioSource):
 
     def __init__(
         self,
-        engine: Engine | None = None,
+        engine: RenderClient | None = None,
         *,
         on_event: Callable[[PlayerEvent], None] | None = None,
         dispose: Callable[[TrackStream], None] = _close_in_thread,
         render_ahead: bool = True,
-        render_pool: RenderPool | None = None,
     ) -> None:
-        # Render workers started (``musicbot run``): filter and encode there; else in this process.
-        self.engine: Engine = engine or (RemoteEngine() if shared_processes().started else AudioEngine())
-        # See voice/ahead.py: the next packet is rendered while discord.py's thread sleeps, on a
-        # pool thread, or in the render worker (asked right away, the answer read at the next
-        # turn). Off, ``read`` renders in place (unit tests drive it frame by frame).
-        self._ahead: RenderSlot | SteppedRender | None = None
-        if render_ahead and isinstance(self.engine, RemoteEngine):
-            self._ahead = SteppedRender(self._render_steps)
-        elif render_ahead:
-            self._ahead = RenderSlot(render_pool or shared_pool(), self._render)
+        # Where the engine runs (a render worker, or this process) is the client's business.
+        self.engine = engine or RenderClient()
+        # See voice/ahead.py: the next packet is asked for right after discord.py sent one and
+        # read at its next turn (from a render worker; in this process it is rendered at once, on
+        # the send thread). Off, ``read`` renders in place (unit tests drive it frame by frame).
+        self._ahead: SteppedRender | None = SteppedRender(self._render_steps) if render_ahead else None
         self._on_event = on_event or (lambda event: None)
         self._dispose = dispose
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
@@ -187,22 +181,18 @@ class Player(discord.AudioSource):
         self._commands.put(_Stop())
 
     def set_filters(self, settings: FilterSettings) -> None:
-        self._commands.put(_Setting(lambda engine: engine.set_filters(settings)))
+        self._commands.put(SetFilters(settings))
 
     def set_volume(self, volume: float) -> None:
-        """Linear 0.0–2.0; validated here, on the caller's thread, so errors reach the caller."""
-        if not 0.0 <= volume <= MAX_PLAYER_VOLUME:
-            raise ValueError(f"volume must be 0–{MAX_PLAYER_VOLUME:g}, got {volume}")
-        self._commands.put(_Setting(lambda engine: engine.set_volume(volume)))
+        """Linear 0.0–2.0; checked as the command is made, on the caller's thread, so errors reach the caller."""
+        self._commands.put(SetVolume(volume))
 
     def set_normalization(self, enabled: bool, target_lufs: float | None = None) -> None:
-        self._commands.put(_Setting(lambda engine: engine.set_normalization(enabled, target_lufs)))
+        self._commands.put(SetNormalization(enabled, target_lufs))
 
     def set_crossfade(self, seconds: float) -> None:
-        """Overlap of consecutive tracks, 0–12 s; 0 is gapless. Validated on the caller's thread."""
-        if not 0.0 <= seconds <= MAX_CROSSFADE_S:
-            raise ValueError(f"crossfade must be 0–{MAX_CROSSFADE_S:g} s, got {seconds}")
-        self._commands.put(_Setting(lambda engine: engine.set_crossfade(seconds)))
+        """Overlap of consecutive tracks, 0–12 s; 0 is gapless. Checked on the caller's thread."""
+        self._commands.put(SetCrossfade(seconds))
 
     def discard_pending(self) -> None:
         """Any thread, once discord.py no longer plays this source (disconnected): close the
@@ -336,11 +326,8 @@ class Player(discord.AudioSource):
             return packet
         return b""
 
-    def _engine_steps(self) -> PacketSteps:
-        if isinstance(self.engine, RemoteEngine):
-            packet = yield from self.engine.packet_steps(self._pull)
-        else:
-            packet = self.engine.next_packet(self._pull)
+    def _engine_steps(self) -> Generator[Ready, None, bytes | None]:
+        packet = yield from self.engine.packet_steps(self._pull)
         if packet is not None:
             FRAME_RENDER_SECONDS.observe(self.engine.last_render_s)  # measured where it was rendered
         return packet
@@ -350,13 +337,13 @@ class Player(discord.AudioSource):
         self.underruns += 1
         UNDERRUNS.inc()
 
-    def _pull(self) -> Chunk | _EndOfStream | None:
+    def _pull(self) -> Chunk | EndOfStream | None:
         current = self._current
         if current is None:  # cleaned up mid-render (see _render_steps): nothing to read from
             return END_OF_STREAM
         return self._pull_slot(current)
 
-    def _pull_slot(self, slot: _Slot) -> Chunk | _EndOfStream | None:
+    def _pull_slot(self, slot: _Slot) -> Chunk | EndOfStream | None:
         item = slot.source.read_nowait()
         if isinstance(item, Chunk):
             slot.position_samples = item.start_sample
@@ -381,8 +368,7 @@ class Player(discord.AudioSource):
             return
         self.engine.begin_crossfade(
             functools.partial(self._pull_slot, upcoming),
-            packet_mode=upcoming.source.packet_mode,
-            length_samples=max(remaining, 0),
+            BeginCrossfade(upcoming.source.packet_mode, max(remaining, 0)),
         )
         self._fade_end_reason = EndReason.FINISHED
 
@@ -403,7 +389,7 @@ class Player(discord.AudioSource):
         from its beginning, so it is closed and reported (the session reopens it)."""
         if self.engine.crossfading and self._next is not None:
             slot, self._next = self._next, None
-            self.engine.cancel_crossfade()
+            self.engine.cancel_crossfade(CancelCrossfade())
             self._dispose(slot.source)
             self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=EndReason.REPLACED))
 
@@ -414,19 +400,19 @@ class Player(discord.AudioSource):
             except queue.Empty:
                 return
             if isinstance(command, _Setting):
-                command.apply(self.engine)
+                self.engine.apply(command)
             elif isinstance(command, _Play):
                 self._drop_faded_in_next()
                 self._end_current(EndReason.REPLACED)
                 self._start(_Slot(command.source, command.token, command.start_s))
             elif isinstance(command, _QueueNext):
                 if self._next is not None:
-                    self.engine.cancel_crossfade()  # fades a withdrawn next track back out
+                    self.engine.cancel_crossfade(CancelCrossfade())  # fades a withdrawn next track back out
                     self._dispose(self._next.source)
                 self._next = None if command.source is None else _Slot(command.source, command.token, command.start_s)
             elif isinstance(command, _Skip):
                 if self.engine.crossfading and self._next is not None:
-                    self.engine.hurry_crossfade()  # the next track is already playing: finish the fade now
+                    self.engine.apply(HurryCrossfade())  # the next track is already playing: finish the fade now
                     self._fade_end_reason = EndReason.REPLACED
                     continue
                 self._end_current(EndReason.REPLACED)
@@ -456,7 +442,7 @@ class Player(discord.AudioSource):
         self._current_token = slot.token
         self._position_samples = round(slot.start_s * SAMPLE_RATE)
         self._underrunning = False
-        self.engine.start_track(packet_mode=slot.source.packet_mode)
+        self.engine.apply(StartTrack(slot.source.packet_mode))
         self._emit(PlayerEvent(EventKind.TRACK_START, slot.token))
 
     def _emit(self, event: PlayerEvent) -> None:

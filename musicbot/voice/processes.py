@@ -14,12 +14,17 @@ passed to its worker over the worker's control connection (``SCM_RIGHTS``).
 
 Plain subprocesses rather than ``multiprocessing``'s spawn: spawn re-imports the parent's
 ``__main__`` in the child, which runs whatever script started the bot.
+
+When: a worker starts when a stream needs one (the first guild to play starts the first worker,
+the next ones more, up to one per core) and the workers stop once no stream has used them for
+``IDLE_STOP_S``: an idle bot holds no render process (~60-125 MiB each). The start does not block:
+the engine's request waits in its socket while the worker imports (about a second, while the
+voice connection and the track's source open).
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import gc
 import logging
 import os
@@ -27,10 +32,16 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import send_handle
+from typing import TYPE_CHECKING
 
 from musicbot.voice.limits import raise_open_file_limit
+from musicbot.voice.protocol import AdoptEngine, EngineConfig, Ping
+
+if TYPE_CHECKING:
+    from musicbot.voice.transport import WorkerTransport
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,8 @@ _SINGLE_THREADED_MATH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "M
 
 SWITCH_INTERVAL_S = 0.001
 """``sys.setswitchinterval`` for the bot's process (see ``prepare_for_voice``)."""
+IDLE_STOP_S = 60.0
+"""Workers no stream used for this long stop (a guild's next track usually comes sooner)."""
 
 
 class WorkerDied(RuntimeError):
@@ -53,7 +66,7 @@ class WorkerProcess:
     point (``musicbot/__main__.py``) takes ``-m musicbot.voice.worker`` as Python would: the same
     command line serves both."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_released: Callable[[], None] = lambda: None) -> None:
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "musicbot.voice.worker", str(child.fileno())],
@@ -65,6 +78,7 @@ class WorkerProcess:
         self._lock = threading.Lock()
         self.stopped = False
         self.engines = 0
+        self._on_released = on_released
 
     @property
     def pid(self) -> int:
@@ -78,17 +92,17 @@ class WorkerProcess:
         """Wait until the worker has started (imports done) and answers."""
         with self._lock:
             try:
-                self._control.send(("ping",))
+                self._control.send(Ping())
                 self._control.recv()
             except (EOFError, OSError) as error:
                 raise WorkerDied("the render worker did not start") from error
 
-    def connect(self, engine_kwargs: dict[str, object]) -> Connection:
-        """A new engine in the worker (``AudioEngine(**engine_kwargs)``) and the connection to it."""
+    def connect(self, config: EngineConfig) -> Connection:
+        """A new engine in the worker and the connection to it (the worker takes it once started)."""
         ours, theirs = socket.socketpair()
         try:
             with self._lock:
-                self._control.send(("adopt", engine_kwargs))
+                self._control.send(AdoptEngine(config))
                 send_handle(self._control, theirs.fileno(), self.pid)
         except OSError as error:
             ours.close()
@@ -96,6 +110,11 @@ class WorkerProcess:
         finally:
             theirs.close()  # the worker holds its own copy now
         return Connection(ours.detach())
+
+    def release(self) -> None:
+        """One of its engines was closed."""
+        self.engines -= 1
+        self._on_released()
 
     def stop(self) -> None:
         self.stopped = True
@@ -107,67 +126,96 @@ class WorkerProcess:
 
 
 class RenderProcesses:
-    """The worker processes. ``start`` them when the bot starts, off the event loop: a worker
-    needs a second or so to import numpy and friends, and a stream's first packets would wait."""
+    """The worker processes, up to ``count``: started as streams need them, stopped when idle."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, idle_stop_s: float = IDLE_STOP_S) -> None:
         self._count = count
+        self._idle_stop_s = idle_stop_s
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
+        self._idle_timer: threading.Timer | None = None
+        atexit.register(self.stop)
 
     @property
-    def started(self) -> bool:
-        return bool(self._workers)
+    def pids(self) -> list[int]:
+        return [w.pid for w in self._workers if w.alive]
 
     def start(self) -> list[int]:
-        """Start the workers (if not yet) and wait until each answers; returns their pids."""
+        """Start every worker now and wait until each answers (benchmarks and tests that measure
+        streams, not start-up); returns their pids."""
         with self._lock:
-            workers = self._started()
+            while len(self._live()) < self._count:
+                self._workers.append(WorkerProcess(self._released))
+            workers = self._live()
         for worker in workers:
             worker.ping()
         return [w.pid for w in workers]
 
-    def connect(self, engine_kwargs: dict[str, object]) -> tuple[WorkerProcess, Connection]:
-        """An engine in the live worker with the fewest (workers start here if ``start`` was not
-        called), and the connection to it."""
+    def connect(self, config: EngineConfig) -> WorkerTransport:
+        """An engine in the live worker with the fewest, or in a new one while a core has none."""
+        from musicbot.voice.transport import WorkerTransport
+
         with self._lock:
-            workers = sorted((w for w in self._started() if w.alive), key=lambda w: w.engines)
+            self._cancel_idle_stop()
+            workers = sorted(self._live(), key=lambda w: w.engines)
+            if (not workers or workers[0].engines > 0) and len(workers) < self._count:
+                workers.insert(0, WorkerProcess(self._released))
+                self._workers.append(workers[0])
             for worker in workers:
                 try:
-                    conn = worker.connect(engine_kwargs)
+                    conn = worker.connect(config)
                 except WorkerDied:
                     continue
                 worker.engines += 1
-                return worker, conn
+                return WorkerTransport(worker, conn)
         raise WorkerDied("no render worker is alive")
+
+    def _live(self) -> list[WorkerProcess]:
+        """Lock held. Drops the dead."""
+        self._workers = [w for w in self._workers if w.alive]
+        return list(self._workers)
+
+    def _released(self) -> None:
+        with self._lock:
+            if any(w.engines for w in self._workers) or self._idle_timer is not None:
+                return
+            self._idle_timer = threading.Timer(self._idle_stop_s, self._stop_if_idle)
+            self._idle_timer.daemon = True
+            self._idle_timer.start()
+
+    def _cancel_idle_stop(self) -> None:
+        """Lock held."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _stop_if_idle(self) -> None:
+        with self._lock:
+            self._idle_timer = None
+            if any(w.engines for w in self._workers):
+                return
+            workers, self._workers = self._workers, []
+        if workers:
+            log.info("render workers stopped: no stream for %.0f s", self._idle_stop_s)
+        for worker in workers:
+            worker.stop()
 
     def stop(self) -> None:
         """End the workers (their engines fail over to this process if still used)."""
         with self._lock:
+            self._cancel_idle_stop()
             workers, self._workers = self._workers, []
         for worker in workers:
             worker.stop()
 
-    def _started(self) -> list[WorkerProcess]:
-        """Lock held."""
-        if not self._workers:
-            self._workers = [WorkerProcess() for _ in range(self._count)]
-            atexit.register(self.stop)
-        return list(self._workers)
 
-
-@functools.cache
-def shared_processes() -> RenderProcesses:
-    return RenderProcesses(max(1, os.cpu_count() or 1))
-
-
-def prepare_for_voice(*, render_workers: bool = True) -> list[int]:
+def prepare_for_voice(*, render_workers: bool = True) -> RenderProcesses | None:
     """``musicbot run`` (and ``benchmarks/voice_load.py``, which measures what it sets up), before
     the event loop runs: what keeps discord.py's send threads on their 20 ms clock. Returns the
-    render workers' pids (none when ``render_workers`` is off or on a single core).
+    render workers to render in (``render_client.in_workers``), none when ``render_workers`` is
+    off or on a single core, where there is nothing to gain over rendering in this process.
 
-    - Filters and encoding go to one render worker per core (starting them blocks ~1 s). On a
-      single core there is nothing to gain over rendering in this process.
+    - The workers themselves start when the first stream needs one.
     - The GIL is handed over every 1 ms instead of 5, so a send thread woken for its packet does
       not wait behind another Python thread for a whole interval.
     - The open-file limit is raised to what the system allows (each engine has a connection).
@@ -176,7 +224,8 @@ def prepare_for_voice(*, render_workers: bool = True) -> list[int]:
       and held the GIL for 50–60 ms, a pause every guild would hear.
     """
     raise_open_file_limit()  # a connection per guild's engine (voice/limits.py)
-    pids = shared_processes().start() if render_workers and (os.cpu_count() or 1) >= 2 else []
+    cores = os.cpu_count() or 1
+    processes = RenderProcesses(cores) if render_workers and cores >= 2 else None
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.freeze()
-    return pids
+    return processes

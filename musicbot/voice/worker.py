@@ -1,10 +1,10 @@
-"""The render worker process (``python -m musicbot.voice.worker FD``): hosts the ``AudioEngine``s
-of ``voice/remote.py``'s ``RemoteEngine``s.
+"""The render worker process (``python -m musicbot.voice.worker FD``): hosts the engines of
+``voice/render_client.py``'s clients (``voice/host.py``'s ``EngineHost``).
 
-Each engine has a connection of its own (see ``serve``), served one request at a time: the main
-process sends settings calls (no answer) and frame requests (one answer each). A frame request
-carries the source chunks the main process could read for the stream, and for the track
-fading in; the engine reads them from these buffers exactly as it would read the sources.
+Each engine has a connection of its own (see ``serve``), served one message at a time: commands
+(``voice/protocol.py``; no answer) and render requests (one ``RenderReply`` each). It imports only
+what rendering needs: numpy, scipy, libopus (ctypes); not PyAV's Python side, discord.py, yt-dlp
+or SQLAlchemy (tests/voice/test_worker_imports.py).
 """
 
 from __future__ import annotations
@@ -13,101 +13,25 @@ import pickle
 import selectors
 import sys
 import threading
-from collections import deque
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle
-from typing import Any
 
-from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
 from musicbot.voice.engine import AudioEngine
+from musicbot.voice.host import EngineHost
 from musicbot.voice.limits import raise_open_file_limit
-
-END_MARK = "end"  # END_OF_STREAM is a singleton: it would not survive pickling
-ERROR_MARK = "error"  # ("error", message): the source failed at this point
-
-Item = Any  # a Chunk as (start_sample, pcm, packet), END_MARK or (ERROR_MARK, message) on the wire
-
-
-class _Buffer:
-    """Chunks of one source forwarded by the main process, read by the engine's pull."""
-
-    def __init__(self) -> None:
-        self.items: deque[Item] = deque()
-        self.ended = False
-
-    def pull(self) -> Chunk | _EndOfStream | None:
-        if self.ended:
-            return END_OF_STREAM
-        if not self.items:
-            return None  # nothing forwarded: an underrun, as with an empty decoder buffer
-        item = self.items.popleft()
-        if isinstance(item, tuple) and len(item) == 3:
-            return Chunk(item[0], pcm=item[1], packet=item[2])
-        self.ended = True
-        if isinstance(item, tuple):
-            raise MediaError(item[1])
-        return END_OF_STREAM
-
-
-class _Hosted:
-    """One engine and the buffers of its current source ([0]) and of the one fading in ([1])."""
-
-    def __init__(self, engine: AudioEngine) -> None:
-        self.engine = engine
-        self.buffers = [_Buffer(), _Buffer()]
-
-    def reader(self, index: int) -> Callable[[], Chunk | _EndOfStream | None]:
-        def pull() -> Chunk | _EndOfStream | None:
-            return self.buffers[index].pull()  # looked up per call: the buffers swap after a crossfade
-
-        return pull
-
-    def call(self, name: str, args: tuple[Any, ...]) -> None:
-        if name == "start_track":
-            self.buffers = [_Buffer(), _Buffer()]
-            self.engine.start_track(packet_mode=args[0])
-        elif name == "begin_crossfade":
-            self.buffers[1] = _Buffer()
-            self.engine.begin_crossfade(self.reader(1), packet_mode=args[0], length_samples=args[1])
-        elif name == "cancel_crossfade":
-            self.engine.cancel_crossfade()
-            self.buffers[1] = _Buffer()
-        else:
-            getattr(self.engine, name)(*args)
-
-    def frame(self, main: list[Item], incoming: list[Item]) -> tuple[Any, ...]:
-        self.buffers[0].items.extend(main)
-        self.buffers[1].items.extend(incoming)
-        before = [len(b.items) for b in self.buffers]
-        error: str | None = None
-        packet: bytes | None = None
-        try:
-            packet = self.engine.next_packet(self.reader(0))
-        except Exception as failure:
-            error = str(failure) or type(failure).__name__
-        consumed = [n - len(b.items) for n, b in zip(before, self.buffers, strict=True)]
-        completed = self.engine.take_crossfade_completed()
-        if completed:
-            self.buffers = [self.buffers[1], _Buffer()]
-        stats = self.engine.stats
-        # The render time travels with the answer: the main process observes it for /metrics
-        # (musicbot/metrics.py says why this rather than prometheus-client's multiprocess mode).
-        return (packet, consumed[0], consumed[1], completed, self.engine.crossfading, error,
-                (stats.dsp_frames, stats.passthrough_frames, stats.underruns, stats.dsp_seconds),
-                self.engine.last_render_s)
+from musicbot.voice.protocol import AdoptEngine, EngineConfig, RenderRequest
 
 
 def serve(control: Connection) -> None:
     """The worker process's main loop; returns when the main process closes the control connection.
 
-    The control connection brings new engines (their kwargs, then the socket of their own
+    The control connection brings new engines (``AdoptEngine``, then the socket of their own
     connection) and pings; each engine's connection brings its settings calls (unanswered) and
     frame requests (answered), served in the order they arrive."""
-    # The filters' libraries (scipy, ~70 MiB) load in the background from the start: loaded by the
-    # first engine instead, they stalled every guild's first packets for ~0.5 s (benchmarks/voice_load.py:
-    # 135-157 late packets at 0.00 s with 5 guilds). The bot process itself never loads them.
+    # The filters' libraries (scipy, ~70 MiB) load in the background from the start, while the control
+    # connection already answers: loaded by the first engine of a worker started ahead of time, they
+    # stalled every guild's first packets for ~0.5 s (benchmarks/voice_load.py: 135-157 late packets at
+    # 0.00 s with 5 guilds). The bot process itself never loads them.
     threading.Thread(target=_load_dsp, name="dsp-preload", daemon=True).start()
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
@@ -116,8 +40,8 @@ def serve(control: Connection) -> None:
             if key.data is None:
                 try:
                     message = control.recv()
-                    if message[0] == "adopt":
-                        _adopt(control, message[1], selector)
+                    if isinstance(message, AdoptEngine):
+                        _adopt(control, message.config, selector)
                     else:
                         control.send("pong")
                 except (EOFError, OSError):
@@ -132,7 +56,7 @@ def _load_dsp() -> None:
     import musicbot.dsp.loudness  # noqa: F401
 
 
-def _adopt(control: Connection, engine_kwargs: dict[str, Any], selector: selectors.BaseSelector) -> None:
+def _adopt(control: Connection, config: EngineConfig, selector: selectors.BaseSelector) -> None:
     """Host a new engine on the connection whose socket follows on the control connection."""
     try:
         engine = Connection(recv_handle(control))
@@ -141,16 +65,16 @@ def _adopt(control: Connection, engine_kwargs: dict[str, Any], selector: selecto
         # of that engine's connection close and renders that stream itself. The others go on.
         print("render worker: could not take an engine's connection", file=sys.stderr, flush=True)
         return
-    selector.register(engine, selectors.EVENT_READ, _Hosted(AudioEngine(**engine_kwargs)))
+    selector.register(engine, selectors.EVENT_READ, EngineHost(AudioEngine.from_config(config)))
 
 
-def _serve_engine(conn: Connection, hosted: _Hosted, selector: selectors.BaseSelector) -> None:
+def _serve_engine(conn: Connection, host: EngineHost, selector: selectors.BaseSelector) -> None:
     try:
         message = pickle.loads(conn.recv_bytes())
-        if message[0] == "frame":
-            conn.send_bytes(pickle.dumps(hosted.frame(message[1], message[2]), pickle.HIGHEST_PROTOCOL))
+        if isinstance(message, RenderRequest):
+            conn.send_bytes(pickle.dumps(host.render(message), pickle.HIGHEST_PROTOCOL))
         else:
-            hosted.call(message[1], message[2])
+            host.apply(message)
     except (EOFError, OSError):  # the engine was closed (or its stream ended with the main process)
         selector.unregister(conn)
         conn.close()

@@ -29,10 +29,10 @@ async def test_stats_when_idle(world: World) -> None:
 
 async def test_stats_while_playing_reports_the_engine_cost(world: World) -> None:
     session = await playing(world, "long440")
-    stats = session.player.engine.stats
-    await wait_for(lambda: stats.dsp_frames >= 25)
+    await wait_for(lambda: session.player.engine.stats.dsp_frames >= 25)
     session.pause()  # discord.py stops reading: the engine's totals hold still while we compare
     await asyncio.sleep(0.2)
+    stats = session.player.engine.stats
     frames, seconds = stats.dsp_frames, stats.dsp_seconds
     answer = await command(world, "stats")
     fields = shown(answer.embeds)
@@ -40,6 +40,7 @@ async def test_stats_while_playing_reports_the_engine_cost(world: World) -> None
     engine = fields["Audio engine (filters, output stage, Opus encoding)"]
     match = re.match(r"(\d+) µs per frame \((\d+\.\d)% of the 20 ms budget\)\npassthrough: 0% of (\d+) frames", engine)
     assert match, engine
+    stats = session.player.engine.stats
     assert (stats.dsp_frames, stats.dsp_seconds) == (frames, seconds)
     assert abs(int(match[1]) - seconds / frames * 1e6) <= 0.51 and int(match[3]) == frames
     assert abs(float(match[2]) - seconds / frames / 0.020 * 100) <= 0.051  # printed with one decimal

@@ -96,8 +96,8 @@ async def test_numbers_and_switches_reach_the_live_session(world: World) -> None
     assert session.settings.always_on
     assert done(await admin(world, "normalization", {"enabled": False, "target_lufs": -20.0}),
                 "Normalization is off, target -20 LUFS.")
-    await wait_for(lambda: not session.player.engine.normalizer.enabled
-                   and session.player.engine.normalizer.target_lufs == -20.0)
+    await wait_for(lambda: not session.player.engine.config.normalize
+                   and session.player.engine.config.target_lufs == -20.0)
     assert done(await admin(world, "track-limit", {"minutes": 0}), "No limit on track length.")
     s = await stored(world)
     assert (s.max_queue_length, s.max_track_s, s.stay_24_7, s.normalization, s.target_lufs) == (50, None, True,

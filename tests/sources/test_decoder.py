@@ -9,8 +9,9 @@ import av
 import numpy as np
 import pytest
 
+from musicbot.audio import END_OF_STREAM, Chunk
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, Decoder
+from musicbot.sources.decoder import Decoder
 from musicbot.sources.errors import BadMediaError, media_failure
 from musicbot.sources.models import StreamInfo
 from musicbot.sources.opus_packets import is_passthrough_packet, opus_packet_samples

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from musicbot.audio import Chunk
 from musicbot.errors import MusicBotError
-from musicbot.sources.decoder import Chunk
 from musicbot.sources.models import StreamInfo
 from musicbot.sources.resolver import Resolver
 from musicbot.sources.ssrf import UrlGuard, system_resolve

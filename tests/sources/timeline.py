@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from musicbot.sources.decoder import END_OF_STREAM, Chunk
+from musicbot.audio import END_OF_STREAM, Chunk
 from tests.voice.pyav_opus import OpusPacketDecoder
 
 BLOCK = 4800  # 100 ms

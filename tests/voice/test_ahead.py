@@ -9,19 +9,19 @@ from collections.abc import Generator
 import numpy as np
 import pytest
 
-from musicbot.voice.ahead import Ready, RenderPool, RenderSlot, SteppedRender, outside_baton
-from musicbot.voice.engine import AudioEngine
+from musicbot.voice.ahead import Ready, SteppedRender
 from musicbot.voice.player import Player
+from musicbot.voice.protocol import EngineConfig
+from musicbot.voice.render_client import RenderClient
 from tests.voice.pyav_opus import OpusPacketDecoder
 from tests.voice.test_crossfade import ToneSource
 
 
-def test_a_volume_change_is_in_the_second_packet_after_it() -> None:
-    player = Player(AudioEngine(normalize=False), dispose=lambda s: None, render_pool=RenderPool(2))
+def test_a_volume_change_is_in_the_second_packet_after_it_when_rendered_here() -> None:
+    player = Player(RenderClient(EngineConfig(normalize=False)), dispose=lambda s: None)
     player.play(ToneSource(1.2, level=0.4), token=1)  # type: ignore[arg-type]
-    packets = [player.read() for _ in range(20)]
-    time.sleep(0.05)  # the worst case: packet 20 is already rendered when the command comes
-    player.set_volume(0.25)
+    packets = [player.read() for _ in range(20)]  # each read renders the next packet ahead, at once
+    player.set_volume(0.25)  # the worst case: packet 21 is already rendered when the command comes
     packets += [player.read() for _ in range(20)]
     decoder = OpusPacketDecoder()
     levels = [float(np.abs(decoder.decode(p)).mean()) for p in packets]
@@ -32,64 +32,7 @@ def test_a_volume_change_is_in_the_second_packet_after_it() -> None:
     player.cleanup()
 
 
-def test_the_render_error_reaches_the_reader() -> None:
-    def render() -> bytes:
-        raise RuntimeError("boom")
-
-    slot = RenderSlot(RenderPool(1), render)
-    slot.request()
-    with pytest.raises(RuntimeError, match="boom"):
-        slot.take()
-    assert slot.take() is None  # nothing pending any more
-
-
-def test_a_late_render_is_reported_and_collected_next_time() -> None:
-    release = threading.Event()
-
-    def render() -> bytes:
-        release.wait(5)
-        return b"late"
-
-    slot = RenderSlot(RenderPool(1), render)
-    slot.request()
-    with pytest.raises(TimeoutError):
-        slot.take(timeout=0.01)
-    release.set()
-    assert slot.take() == b"late"
-
-
-def test_only_one_pool_thread_runs_python_at_a_time_except_around_the_codec() -> None:
-    pool = RenderPool(2)
-    lock = threading.Lock()
-    active, peak = [0], [0]
-    inside: list[tuple[float, float]] = []
-    outside: list[tuple[float, float]] = []
-    done = threading.Semaphore(0)
-
-    def job() -> None:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        start = time.monotonic()
-        time.sleep(0.02)  # "filtering", holding the baton
-        inside.append((start, time.monotonic()))
-        with lock:
-            active[0] -= 1
-        with outside_baton():  # "encoding": the other thread may filter meanwhile
-            start = time.monotonic()
-            time.sleep(0.05)
-            outside.append((start, time.monotonic()))
-        done.release()
-
-    pool.submit(job)
-    pool.submit(job)
-    assert done.acquire(timeout=5) and done.acquire(timeout=5)
-    assert peak[0] == 1  # never two at once in the baton's section
-    # but the second filtered while the first was in the codec
-    assert outside[0][0] < inside[1][1] and inside[1][0] < outside[0][1]
-
-
-# ------------------------------------------------------------------ SteppedRender (render workers)
+# ------------------------------------------------------------------ SteppedRender
 class _Worker:
     """A stand-in for a render worker: answers are released by the test."""
 

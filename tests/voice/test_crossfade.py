@@ -8,17 +8,18 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
-from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
+from musicbot.voice.engine import AudioEngine
 from musicbot.voice.player import EndReason, EventKind, Player, PlayerEvent
 from musicbot.voice.processes import RenderProcesses
-from musicbot.voice.remote import RemoteEngine
+from musicbot.voice.protocol import OPUS_SILENCE, EngineConfig
+from musicbot.voice.render_client import RenderClient
 from tests.media import tone
 
 RATE = 48_000
-Item = Chunk | _EndOfStream | None
+Item = Chunk | EndOfStream | None
 
 
 def tone_items(hz: float, seconds: float, amplitude: float = 0.4) -> list[Item]:
@@ -101,11 +102,11 @@ class ToneSource:
 
 
 def make_player(
-    crossfade_s: float, engine: AudioEngine | RemoteEngine | None = None
+    crossfade_s: float, engine: RenderClient | None = None
 ) -> tuple[Player, list[PlayerEvent], list[object]]:
     events: list[PlayerEvent] = []
     disposed: list[object] = []
-    player = Player(engine or AudioEngine(normalize=False), on_event=events.append,
+    player = Player(engine or RenderClient(EngineConfig(normalize=False)), on_event=events.append,
                     dispose=disposed.append, render_ahead=False)  # type: ignore[arg-type]
     player.set_crossfade(crossfade_s)
     return player, events, disposed
@@ -135,7 +136,8 @@ def workers() -> Iterator[RenderProcesses]:
 
 @pytest.mark.parametrize("where", ["here", "worker"])
 def test_player_overlaps_then_hands_over_with_events(where: str, workers: RenderProcesses) -> None:
-    engine = RemoteEngine(normalize=False, processes=workers) if where == "worker" else None
+    engine = (RenderClient(EngineConfig(normalize=False), connect=workers.connect) if where == "worker"
+              else None)
     player, events, disposed = make_player(0.5, engine)
     first, second = ToneSource(2.0), ToneSource(1.0)
     player.play(first, token=1)  # type: ignore[arg-type]
@@ -161,7 +163,8 @@ def test_zero_crossfade_stays_gapless_end_to_end() -> None:
 
 @pytest.mark.parametrize("where", ["here", "worker"])
 def test_skip_mid_fade_goes_to_the_next_track_now_without_restarting_it(where: str, workers: RenderProcesses) -> None:
-    engine = RemoteEngine(normalize=False, processes=workers) if where == "worker" else None
+    engine = (RenderClient(EngineConfig(normalize=False), connect=workers.connect) if where == "worker"
+              else None)
     player, events, _ = make_player(1.0, engine)
     second = ToneSource(2.0)
     player.play(ToneSource(2.0), token=1)  # type: ignore[arg-type]

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
-from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
+from musicbot.voice.engine import AudioEngine
+from musicbot.voice.protocol import OPUS_SILENCE
 from tests.dsp.signals import clicks, dominant_hz, rms
 from tests.media import opus_packets, tone, write_audio
 from tests.voice.pyav_opus import OpusPacketDecoder
@@ -23,8 +24,8 @@ def packets(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     return opus_packets(path)
 
 
-def feeder(packets: list[bytes]) -> tuple[list[Chunk | _EndOfStream], object]:
-    items: list[Chunk | _EndOfStream] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
+def feeder(packets: list[bytes]) -> tuple[list[Chunk | EndOfStream], object]:
+    items: list[Chunk | EndOfStream] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
     items.append(END_OF_STREAM)
     it = iter(items)
     return items, lambda: next(it)
@@ -86,7 +87,7 @@ def test_a_change_is_heard_on_the_next_frame(packets: list[bytes]) -> None:
 def test_underrun_sends_silence_and_playback_continues(packets: list[bytes]) -> None:
     engine = AudioEngine()
     engine.start_track(packet_mode=True)
-    queue: list[Chunk | _EndOfStream | None] = [Chunk(0, packet=packets[0]), None, None,
+    queue: list[Chunk | EndOfStream | None] = [Chunk(0, packet=packets[0]), None, None,
                                                 Chunk(960, packet=packets[1]), END_OF_STREAM]
     out = []
     while (packet := engine.next_packet(lambda: queue.pop(0))) is not None:
@@ -150,7 +151,7 @@ def test_a_source_that_switches_from_packets_to_pcm_keeps_playing(packets: list[
     engine = AudioEngine(normalize=False)
     engine.start_track(packet_mode=True)
     pcm = tone(220.0, 1.0, amplitude=0.3)
-    items: list[Chunk | _EndOfStream] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets[:20])]
+    items: list[Chunk | EndOfStream] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets[:20])]
     items += [Chunk((20 + i) * FRAME_SAMPLES, pcm=np.ascontiguousarray(pcm[i * 960:(i + 1) * 960])) for i in range(20)]
     items.append(END_OF_STREAM)
     out = []

@@ -16,8 +16,9 @@ from prometheus_client import REGISTRY
 
 import musicbot.voice.client
 from musicbot.voice.client import VoiceClient
-from musicbot.voice.engine import AudioEngine
 from musicbot.voice.player import Player
+from musicbot.voice.protocol import EngineConfig
+from musicbot.voice.render_client import RenderClient
 from tests.harness import VoiceReceiver, play_to_end
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
@@ -76,7 +77,7 @@ async def test_a_stall_makes_the_packets_late_until_discord_py_has_caught_up(
     monkeypatch.setattr(musicbot.voice.client, "time", fake_time)  # and our reading of it
     bot, vc = await offline_bot_factory.in_voice(GUILD, cls=VoiceClient)
     # Rendered in place, on the send thread: the stall happens between a packet's read and its send.
-    player = Player(AudioEngine(normalize=False), render_ahead=False, dispose=lambda source: None)
+    player = Player(RenderClient(EngineConfig(normalize=False)), render_ahead=False, dispose=lambda source: None)
     player.play(StallingTone(0.6, clock, stall_at=stall_at, stall_s=0.1), token=1)  # type: ignore[arg-type]
     sent, late = counter("musicbot_voice_packets_sent_total"), counter("musicbot_voice_packets_late_total")
 

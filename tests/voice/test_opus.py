@@ -11,6 +11,7 @@ import pytest
 from musicbot.dsp.frame import FRAME_SAMPLES
 from musicbot.voice.encoder import OpusEncoder
 from musicbot.voice.packet_decoder import PacketDecoder
+from musicbot.voice.protocol import OpusSettings
 from tests.media import opus_packets, tone, write_audio
 from tests.voice.pyav_opus import OpusPacketDecoder
 
@@ -27,7 +28,7 @@ def test_encoder_packets_are_byte_identical_to_pyav_libopus() -> None:
     signal = tone(330.0, 0.6, amplitude=0.3) + tone(2500.0, 0.6, amplitude=0.1)
     # With FEC on: FFmpeg's libopus wrapper sets something more when its "fec" is 0 (its packets then
     # differ from a plain encoder's), so the bindings are compared where both set the same.
-    reference, ours = pyav_encoder(), OpusEncoder(fec=True)
+    reference, ours = pyav_encoder(), OpusEncoder(OpusSettings(fec=True))
     for i in range(0, len(signal), FRAME_SAMPLES):
         frame = np.ascontiguousarray(signal[i:i + FRAME_SAMPLES])
         audio = av.AudioFrame.from_ndarray(frame.reshape(1, -1), format="flt", layout="stereo")

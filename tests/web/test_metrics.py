@@ -26,7 +26,7 @@ from musicbot.track import Track
 from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import Player
 from musicbot.voice.processes import RenderProcesses
-from musicbot.voice.remote import RemoteEngine
+from musicbot.voice.render_client import RenderClient
 from musicbot.web.server import OpsServer
 from tests.bot.answers import command, playing
 from tests.bot.world import ALICE, GUILD, TEXT, World, wait_for
@@ -200,7 +200,7 @@ async def test_render_time_measured_in_a_render_worker_reaches_the_main_process(
         bot, vc = await offline_bot_factory.in_voice(guild_id, cls=VoiceClient)
         path = write_audio(tmp_path / "tone.flac", tone(440.0, 1.0))
         track = Track(id="local:tone", title="tone", artist="", duration_s=1.0, url=str(path), source="local")
-        engine = RemoteEngine(processes=processes)
+        engine = RenderClient(connect=processes.connect)
         player = Player(engine)
         player.play(await FileOpener().open(track), token=1)
         before = await scrape(server.port)

@@ -1,4 +1,5 @@
-"""RemoteEngine: the same packets as an AudioEngine in this process; the stream survives its worker dying."""
+"""RenderClient: the same packets as an AudioEngine alone, whether its engine runs in a render worker or
+here and whether it passes a source through itself; the stream survives its worker dying."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicbot.dsp.frame import FRAME_SAMPLES
+from musicbot.audio import END_OF_STREAM, FRAME_SAMPLES, Chunk, EndOfStream
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
 from musicbot.errors import MediaError
-from musicbot.sources.decoder import END_OF_STREAM, Chunk, _EndOfStream
-from musicbot.voice.engine import OPUS_SILENCE, AudioEngine
+from musicbot.voice.engine import AudioEngine
 from musicbot.voice.player import EventKind, Player, PlayerEvent
 from musicbot.voice.processes import RenderProcesses
-from musicbot.voice.remote import RemoteEngine
+from musicbot.voice.protocol import OPUS_SILENCE, EngineConfig, RenderRequest, SetFilters, StartTrack
+from musicbot.voice.render_client import RenderClient
+from musicbot.voice.transport import LocalTransport, RenderSteps
 from tests.media import opus_packets, tone, write_audio
 from tests.voice.pyav_opus import OpusPacketDecoder
 from tests.voice.test_crossfade import ToneSource
 
-Item = Chunk | _EndOfStream | None
+Item = Chunk | EndOfStream | None
 CHANGES = {40: parse_filters({"timescale": {"speed": 1.2}, "reverb": {}}), 90: FilterSettings()}
 
 
@@ -50,35 +52,70 @@ def stream(items: list[Item], stall_at: int | None = None) -> Iterator[Item]:
 
 
 def play(
-    engine: AudioEngine | RemoteEngine,
+    engine: AudioEngine | RenderClient,
     items: list[Item],
     changes: dict[int, FilterSettings],
     stall_at: int | None = None,
 ) -> list[bytes]:
     source = stream(items, stall_at)
-    engine.start_track(packet_mode=True)
+    if isinstance(engine, RenderClient):
+        engine.apply(StartTrack(packet_mode=True))
+    else:
+        engine.start_track(packet_mode=True)
     out: list[bytes] = []
     while (packet := engine.next_packet(lambda: next(source))) is not None:
         if len(out) in changes:
-            engine.set_filters(changes[len(out)])
+            if isinstance(engine, RenderClient):
+                engine.apply(SetFilters(changes[len(out)]))
+            else:
+                engine.set_filters(changes[len(out)])
         out.append(packet)
     return out
 
 
-def test_remote_engine_sends_exactly_what_the_local_engine_sends(
-    processes: RenderProcesses, packets: list[bytes]
+class CountingTransport(LocalTransport):
+    """An engine in this process that counts the renders asked of it."""
+
+    renders = 0
+
+    def render(self, request: RenderRequest) -> RenderSteps:
+        CountingTransport.renders += 1
+        return super().render(request)
+
+
+@pytest.mark.parametrize("where", ["worker", "here"])
+def test_the_client_sends_exactly_what_an_engine_alone_sends(
+    processes: RenderProcesses, packets: list[bytes], where: str
 ) -> None:
     items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
-    remote_engine = RemoteEngine(processes=processes)
-    # passthrough, switching into and out of a time-stretched DSP path: packet for packet the same
-    assert play(remote_engine, items, CHANGES) == play(AudioEngine(), items, CHANGES)
+    connect = processes.connect if where == "worker" else LocalTransport
+    client = RenderClient(connect=connect)
+    # passthrough (by the client itself), into and out of a time-stretched DSP path in the engine:
+    # packet for packet the same
+    assert play(client, items, CHANGES) == play(AudioEngine(), items, CHANGES)
     # A source that runs dry: the chunks forwarded ahead are used up, then silence, counted.
-    remote_engine.close()
-    remote_engine = RemoteEngine(processes=processes)
-    stalled = play(remote_engine, items, {}, stall_at=60)
-    assert 0 < stalled.count(OPUS_SILENCE) == remote_engine.stats.underruns
+    client.close()
+    client = RenderClient(connect=connect)
+    stalled = play(client, items, {}, stall_at=60)
+    assert 0 < stalled.count(OPUS_SILENCE) == client.stats.underruns
     assert [p for p in stalled if p != OPUS_SILENCE] == play(AudioEngine(), items, {})
-    remote_engine.close()
+    client.close()
+
+
+def test_a_source_passed_through_costs_no_render_after_its_first_packet(packets: list[bytes]) -> None:
+    items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
+    CountingTransport.renders = 0
+    client = RenderClient(EngineConfig(normalize=False), connect=CountingTransport)
+    sent = play(client, items, {})
+    assert sent == packets  # untouched
+    assert CountingTransport.renders == 1  # the engine saw the first packet and handed the source back
+    assert client.stats.passthrough_frames == len(packets)
+    # Filters on mid-track: the engine takes the source over (and renders every packet from then on).
+    CountingTransport.renders = 0
+    client = RenderClient(EngineConfig(normalize=False), connect=CountingTransport)
+    changed = play(client, items, {50: parse_filters({"volume": 0.5})})
+    assert changed[:51] == packets[:51] and changed[51:] != packets[51:]
+    assert CountingTransport.renders == 1 + (len(packets) - 51) + 1  # the first, those after the change, the end
 
 
 def test_a_source_error_reaches_the_player_for_its_track(processes: RenderProcesses, packets: list[bytes]) -> None:
@@ -98,7 +135,7 @@ def test_a_source_error_reaches_the_player_for_its_track(processes: RenderProces
             pass
 
     events: list[PlayerEvent] = []
-    engine = RemoteEngine(processes=processes)
+    engine = RenderClient(connect=processes.connect)
     player = Player(engine, on_event=events.append, dispose=lambda s: None, render_ahead=False)
     player.play(Failing(), token=1)  # type: ignore[arg-type]
     while player.read():
@@ -110,8 +147,8 @@ def test_a_source_error_reaches_the_player_for_its_track(processes: RenderProces
 
 def test_the_stream_goes_on_in_this_process_when_the_worker_dies(packets: list[bytes]) -> None:
     workers = RenderProcesses(1)
-    engine = RemoteEngine(parse_filters({"volume": 0.5}), processes=workers)
-    engine.start_track(packet_mode=True)
+    engine = RenderClient(EngineConfig(parse_filters({"volume": 0.5})), connect=workers.connect)
+    engine.apply(StartTrack(packet_mode=True))
     source = iter([Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)])
     pull = lambda: next(source, END_OF_STREAM)  # noqa: E731
     before = [engine.next_packet(pull) for _ in range(20)]
@@ -128,10 +165,10 @@ def test_the_stream_goes_on_in_this_process_when_the_worker_dies(packets: list[b
 def test_engines_sharing_a_worker_each_get_their_own_packets(processes: RenderProcesses, packets: list[bytes]) -> None:
     items: list[Item] = [Chunk(i * FRAME_SAMPLES, packet=p) for i, p in enumerate(packets)]
     settings = [parse_filters({"volume": 0.5}), parse_filters({"timescale": {"pitch": 1.5}})]
-    engines = [RemoteEngine(s, processes=processes) for s in settings]
+    engines = [RenderClient(EngineConfig(s), connect=processes.connect) for s in settings]
     sources = [stream(items), stream(items)]
     for engine in engines:
-        engine.start_track(packet_mode=True)
+        engine.apply(StartTrack(packet_mode=True))
     out: list[list[bytes]] = [[], []]
     for _ in range(len(packets) // 2):  # interleaved, each with a request in flight as the other asks
         steps = [engine.packet_steps(lambda s=source: next(s)) for engine, source in zip(engines, sources, strict=True)]
@@ -150,7 +187,7 @@ def test_engines_sharing_a_worker_each_get_their_own_packets(processes: RenderPr
 
 
 def test_a_change_is_in_the_second_packet_after_it_when_the_worker_renders(processes: RenderProcesses) -> None:
-    player = Player(RemoteEngine(normalize=False, processes=processes), dispose=lambda s: None)
+    player = Player(RenderClient(EngineConfig(normalize=False), connect=processes.connect), dispose=lambda s: None)
     player.play(ToneSource(1.2, level=0.4), token=1)  # type: ignore[arg-type]
     levels: list[float] = []
     decoder = OpusPacketDecoder()
