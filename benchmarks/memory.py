@@ -10,11 +10,14 @@ FLAC in the music folder (decoded, normalized and encoded as a user's file would
 only once the fake's voice server has heard music from each of its guilds. The bot starts on a database a
 previous start left at the newest schema, as a restart does (``--fresh-database``: a first start). No internet.
 
-Measured for the bot's process and each process under it (render workers): ``VmRSS`` (``/proc/PID/status``)
-and ``Pss`` (``/proc/PID/smaps_rollup``). RSS counts every shared page (the interpreter, libraries) in full in
-each process, so RSS summed over processes overstates what they hold together; PSS divides each shared page
-among the processes that map it, so its sum is their real total. The issue's goals (idle ≤ 150 MiB in all,
-one guild playing ≤ 200 MiB, each further player ≤ 5 MiB) are checked against that PSS total.
+Measured for the bot's process and each process under it (render workers): ``VmRSS`` (``/proc/PID/status``),
+``Pss`` and USS (``Private_Clean`` + ``Private_Dirty``, ``/proc/PID/smaps_rollup``). RSS counts every shared
+page (the interpreter, libraries) in full in each process, so RSS summed over processes overstates what they
+hold together; PSS divides each shared page among the processes that map it, so its sum is their real total;
+USS is what a process alone holds (what its exit would free). The issue's goals (idle ≤ 150 MiB in all, one
+guild playing ≤ 200 MiB, each further player ≤ 5 MiB) are checked against the PSS total. This process (the
+fake Discord) maps some of the same libraries (Python's, PyAV's, numpy's), which takes a little off the
+bot's PSS: RSS is the bound from above.
 
 The bot imports the ``musicbot`` package next to this file (``PYTHONPATH``): run from a git worktree of an
 older commit, it measures that commit's bot. Exit status 0 when the goals are met.
@@ -53,6 +56,7 @@ class ProcessMemory:
     role: str  # "main", "render worker", or the command's name
     rss_mib: float
     pss_mib: float
+    uss_mib: float
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,9 @@ def _role(pid: int) -> str:
 
 
 def process_memory(pid: int, role: str) -> ProcessMemory:
-    return ProcessMemory(pid, role, _kib_field(_read(f"/proc/{pid}/status"), "VmRSS"),
-                         _kib_field(_read(f"/proc/{pid}/smaps_rollup"), "Pss"))
+    rollup = _read(f"/proc/{pid}/smaps_rollup")
+    return ProcessMemory(pid, role, _kib_field(_read(f"/proc/{pid}/status"), "VmRSS"), _kib_field(rollup, "Pss"),
+                         _kib_field(rollup, "Private_Clean") + _kib_field(rollup, "Private_Dirty"))
 
 
 def measure(name: str, players: int, bot_pid: int) -> Stage:
@@ -234,13 +239,13 @@ def _commit() -> str:
 
 def print_table(stages: list[Stage]) -> None:
     print(f"musicbot run at {_commit()} ({REPO}), Python {sys.version.split()[0]}, {os.cpu_count()} cores; MiB")
-    print(f"{'stage':<18} {'process':<16} {'pid':>8} {'RSS':>8} {'PSS':>8}")
+    print(f"{'stage':<18} {'process':<16} {'pid':>8} {'RSS':>8} {'PSS':>8} {'USS':>8}")
     for stage in stages:
         for process in stage.processes:
             print(f"{stage.name:<18} {process.role:<16} {process.pid:>8} {process.rss_mib:>8.1f} "
-                  f"{process.pss_mib:>8.1f}")
+                  f"{process.pss_mib:>8.1f} {process.uss_mib:>8.1f}")
         print(f"{stage.name:<18} {'= all':<16} {len(stage.processes):>8} {stage.total_rss_mib:>8.1f} "
-              f"{stage.total_pss_mib:>8.1f}")
+              f"{stage.total_pss_mib:>8.1f} {sum(p.uss_mib for p in stage.processes):>8.1f}")
     further = per_further_player(stages)
     if further is not None:
         print(f"each further player: {further['total_pss_mib']:+.1f} MiB PSS in all "
