@@ -217,10 +217,15 @@ def per_further_player(stages: list[Stage]) -> dict[str, float] | None:
         return None
     one, many = stages[1], stages[-1]
     further = many.players - one.players
+    running = {p.pid for p in one.processes}
+    # Told apart: what the players cost in the processes that ran already, and render workers started for them.
+    new = [p for p in many.processes if p.pid not in running]
     return {"total_pss_mib": (many.total_pss_mib - one.total_pss_mib) / further,
             "total_rss_mib": (many.total_rss_mib - one.total_rss_mib) / further,
             "main_pss_mib": (many.main.pss_mib - one.main.pss_mib) / further,
-            "main_rss_mib": (many.main.rss_mib - one.main.rss_mib) / further}
+            "main_rss_mib": (many.main.rss_mib - one.main.rss_mib) / further,
+            "new_processes": len(new),
+            "new_processes_pss_mib": sum(p.pss_mib for p in new) / further}
 
 
 def goals(stages: list[Stage]) -> dict[str, bool]:
@@ -249,7 +254,9 @@ def print_table(stages: list[Stage]) -> None:
     further = per_further_player(stages)
     if further is not None:
         print(f"each further player: {further['total_pss_mib']:+.1f} MiB PSS in all "
-              f"({further['total_rss_mib']:+.1f} RSS), main process {further['main_pss_mib']:+.1f} PSS")
+              f"({further['total_rss_mib']:+.1f} RSS), of which {further['new_processes_pss_mib']:.1f} for the "
+              f"{further['new_processes']:.0f} new process(es) since one guild played; main process "
+              f"{further['main_pss_mib']:+.1f} PSS")
     met = goals(stages)
     print(f"goals (PSS in all): idle {stages[0].total_pss_mib:.0f} ≤ {GOAL_IDLE_MIB:.0f} "
           f"{'met' if met['idle'] else 'NOT met'}; one guild {stages[1].total_pss_mib:.0f} ≤ {GOAL_ONE_MIB:.0f} "
