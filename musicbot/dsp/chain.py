@@ -89,6 +89,7 @@ class FilterChain:
         self._pre = _pre_stages()
         self._timescale = Timescale()
         self._post = _post_stages()
+        self._stages = (*self._pre, *self._post)
         self._fifo: list[Frame] = []
         self._fifo_len = 0
         self.settings = IDENTITY_SETTINGS
@@ -118,7 +119,7 @@ class FilterChain:
     @property
     def filters_identity(self) -> bool:
         """True when every filter is neutral and settled (audio may still sit in the FIFO)."""
-        return self._timescale.is_identity and all(s.filter.is_identity for s in (*self._pre, *self._post))
+        return self._timescale.is_identity and all(stage.filter.is_identity for stage in self._stages)
 
     @property
     def stretching(self) -> bool:

@@ -75,7 +75,7 @@ class ChannelMix:
         start, end = self._matrix, self._target
         self._matrix = end
         if start is end or np.array_equal(start, end):
-            if np.array_equal(end, _UNITY_MATRIX):
+            if end is _UNITY_MATRIX:
                 return frame
             return frame @ end
         # The mix is linear in its coefficients, so crossfading the two mixes equals
@@ -93,8 +93,9 @@ class ChannelMix:
     @property
     def is_identity(self) -> bool:
         """True when the matrix is the identity and no change is pending."""
-        unity = _UNITY_MATRIX
-        return bool(np.array_equal(self._matrix, unity) and np.array_equal(self._target, unity))
+        # Asked for every frame (the chain and the engine's passthrough check): an identity test,
+        # not two array comparisons (~3 µs each), since every unity matrix is _UNITY_MATRIX itself.
+        return self._matrix is _UNITY_MATRIX and self._target is _UNITY_MATRIX
 
 
 def _gain_of(params: float | None) -> float:
@@ -105,8 +106,9 @@ def _matrix_of(params: ChannelMixParams | None) -> npt.NDArray[np.float32]:
     """Matrix M with rows = input channel, columns = output channel, so ``frame @ M`` mixes."""
     if params is None:
         return _UNITY_MATRIX
-    return np.array(
+    matrix = np.array(
         [[params.left_to_left, params.left_to_right],
          [params.right_to_left, params.right_to_right]],
         dtype=np.float32,
     )
+    return _UNITY_MATRIX if np.array_equal(matrix, _UNITY_MATRIX) else matrix

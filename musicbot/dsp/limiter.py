@@ -73,6 +73,7 @@ class Limiter:
         self._released_history: _F64 = np.zeros(self._lookahead)
         self._reduction = 0.0
         self._last_reduction_db = 0.0
+        self._at_rest = True
 
     @property
     def latency_samples(self) -> int:
@@ -96,33 +97,28 @@ class Limiter:
         self._released_history.fill(0.0)
         self._reduction = 0.0
         self._last_reduction_db = 0.0
+        self._at_rest = True
 
     def process(self, frame: Frame) -> Frame:
         """Limit one (n, 2) float32 frame; returns the frame delayed by ``latency_samples`` (audio thread)."""
         x = np.asarray(frame, dtype=np.float64)
         n = x.shape[0]
-        peaks = _linked_peaks(x)
-        frame_peak = float(peaks.max()) if n else 0.0
+        frame_peak = float(np.abs(x).max()) if n else 0.0
         if not math.isfinite(frame_peak):
             # A broken upstream filter must not poison the delay line (or the listener's ears).
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-            peaks = _linked_peaks(x)
-            frame_peak = float(peaks.max())
+            frame_peak = float(np.abs(x).max())
         lookahead = self._lookahead
         delayed = np.concatenate([self._delay, x])
         self._delay = delayed[n:].copy() if n >= lookahead else delayed[-lookahead:].copy()
         delayed = delayed[:n]
 
-        if (
-            frame_peak <= self._ceiling_eff
-            and self._reduction == 0.0
-            and float(self._required_history.min()) == 1.0
-            and float(self._released_history.max()) == 0.0
-        ):
+        if frame_peak <= self._ceiling_eff and self._at_rest:
             # Cheap path: nothing to limit now or within the look-ahead; the latency stays the same.
             self._last_reduction_db = 0.0
             return delayed.astype(np.float32)
 
+        peaks = _linked_peaks(x)
         required = np.minimum(1.0, self._ceiling_eff / np.maximum(peaks, 1e-30))
         extended = np.concatenate([self._required_history, required])
         self._required_history = extended[-lookahead:].copy()
@@ -143,6 +139,9 @@ class Limiter:
         out = delayed * gain[:, None]
         lowest = float(gain.min()) if n else 1.0
         self._last_reduction_db = -20.0 * math.log10(max(lowest, 1e-30))
+        # Nothing reduced now or within the look-ahead: the next quiet frames take the cheap path.
+        self._at_rest = (self._reduction == 0.0 and float(self._required_history.min()) == 1.0
+                         and float(self._released_history.max()) == 0.0)
         out_peak = float(np.abs(out).max()) if n else 0.0
         if out_peak > self._ceiling_eff:
             # Only floating-point error can get here; scale the frame, never clip the waveform.

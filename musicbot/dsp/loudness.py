@@ -26,6 +26,7 @@ jump are the limiter's job: a normalizer without look-ahead cannot see them comi
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 
@@ -34,7 +35,7 @@ import numpy.typing as npt
 from scipy import signal
 
 from musicbot.dsp.finite import zero_nonfinite
-from musicbot.dsp.frame import CHANNELS, FRAME_SECONDS, SAMPLE_RATE_HZ, Frame, ramp_up
+from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE_HZ, Frame, ramp_up
 
 # BS.1770-4 K-weighting at 48 kHz: stage 1 high shelf (+4 dB above ~1.5 kHz, head diffraction),
 # stage 2 RLB high-pass (~38 Hz). These are the coefficients the Recommendation publishes for 48 kHz.
@@ -49,6 +50,8 @@ assert SAMPLE_RATE_HZ == 48_000, "K-weighting coefficients are for 48 kHz"
 # in float64 the combined polynomial is exact to far better than the 0.01 LU that matters here.
 _K_B = np.polymul(_K_WEIGHTING_SOS[0, :3], _K_WEIGHTING_SOS[1, :3])
 _K_A = np.polymul(_K_WEIGHTING_SOS[0, 3:], _K_WEIGHTING_SOS[1, 3:])
+
+_FRAME_RAMP = ramp_up()  # read only: the per-sample glide of every 20 ms frame
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -89,7 +92,12 @@ class LoudnessNormalizer:
         self._enabled = enabled
         self._gain_db = 0.0
         self._zi = np.zeros((len(_K_A) - 1, CHANNELS))
-        self._window: deque[float] = deque(maxlen=MOMENTARY_FRAMES)
+        # The last 400 ms of frame powers, and the running sum and count of those above the absolute
+        # gate (kept as frames come and go: summing the window again every frame cost ~4 µs).
+        self._window: deque[float] = deque()
+        self._audible_sum = 0.0
+        self._audible_count = 0
+        self._held: npt.NDArray[np.float64] | None = None  # a frame waiting to be measured with the next
         self._estimate: float | None = None  # mean square, power domain
         self._accepted = 0
 
@@ -138,25 +146,48 @@ class LoudnessNormalizer:
                 return frame
             return self._apply_ramp(frame, 0.0)
 
+        n = len(frame)
+        if self._held is None and n == FRAME_SAMPLES:
+            # Measured together with the next frame: one K-weighting call for both, as its fixed cost
+            # (~10 µs of scipy's per-call work) is most of it. This frame's gain comes from the
+            # estimate so far: a frame later than it could, for a gain that moves at most 4 dB/s.
+            self._held = np.array(frame, dtype=np.float64)
+            return self._apply_ramp(frame, self._next_gain_db(n))
         x = np.asarray(frame, dtype=np.float64)
+        if self._held is not None:
+            x = np.concatenate([self._held, x])
+            self._held = None
         weighted, self._zi = signal.lfilter(_K_B, _K_A, x, axis=0, zi=self._zi)
-        left, right = weighted[:, 0], weighted[:, 1]
-        n = max(len(frame), 1)
-        power = (float(np.dot(left, left)) + float(np.dot(right, right))) / n
-        if not math.isfinite(power):
+        powers = [float(np.vdot(part, part)) / len(part)  # both channels' sums of squares (BS.1770)
+                  for part in (weighted[:-n], weighted[-n:]) if len(part)]
+        if not math.isfinite(sum(powers)):
             # A NaN or ±Inf sample (the chain zeroes them, so this is a safety net): it would
             # stay in the K-weighting state and freeze the estimate for the rest of the track.
             self._forget_measurement()
             return self._apply_ramp(zero_nonfinite(frame), self._gain_db)
-        self._window.append(power)
-        self._update_estimate()
-        return self._apply_ramp(frame, self._next_gain_db(n))
+        for power in powers:
+            self._remember(power)
+            self._update_estimate()
+        return self._apply_ramp(frame, self._next_gain_db(max(n, 1)))
+
+    def _remember(self, power: float) -> None:
+        window = self._window
+        window.append(power)
+        if power >= _GATE_MEAN_SQUARE:
+            self._audible_sum += power
+            self._audible_count += 1
+        if len(window) > MOMENTARY_FRAMES:
+            gone = window.popleft()
+            if gone >= _GATE_MEAN_SQUARE:
+                self._audible_sum -= gone
+                self._audible_count -= 1
+                if not self._audible_count:
+                    self._audible_sum = 0.0  # no rounding residue carried across a silence
 
     def _update_estimate(self) -> None:
-        audible = [p for p in self._window if p >= _GATE_MEAN_SQUARE]
-        if len(audible) < GUARD_FRAMES:
+        if self._audible_count < GUARD_FRAMES:
             return
-        momentary = sum(audible) / len(audible)
+        momentary = max(self._audible_sum, 0.0) / self._audible_count
         loudness = lufs(momentary)
         slow = 1.0 - math.exp(-FRAME_SECONDS / INTEGRATION_SECONDS)
         if self._estimate is not None and loudness > lufs(self._estimate) + REGIME_CHANGE_LU:
@@ -178,7 +209,9 @@ class LoudnessNormalizer:
         if self._estimate is not None:
             desired = min(MAX_GAIN_DB, max(MIN_GAIN_DB, self._target_lufs - lufs(self._estimate)))
         down = SLEW_DOWN_DB_PER_S * seconds
-        recent = [p for p in list(self._window)[-GUARD_FRAMES:] if p >= _GATE_MEAN_SQUARE]
+        window = self._window
+        recent = [p for p in itertools.islice(window, max(0, len(window) - GUARD_FRAMES), None)
+                  if p >= _GATE_MEAN_SQUARE]
         if recent:
             ceiling_db = self._target_lufs + GUARD_LU - lufs(sum(recent) / len(recent))
             if self._gain_db > ceiling_db:
@@ -189,17 +222,22 @@ class LoudnessNormalizer:
 
     def _apply_ramp(self, frame: Frame, new_gain_db: float) -> Frame:
         """Multiply by a gain moving linearly (in amplitude) from the old to the new value."""
-        old = 10.0 ** (self._gain_db / 20.0)
+        old_db, self._gain_db = self._gain_db, new_gain_db
+        if old_db == new_gain_db:  # settled: one scalar product
+            return frame if new_gain_db == 0.0 else frame * np.float32(10.0 ** (new_gain_db / 20.0))
+        old = 10.0 ** (old_db / 20.0)
         new = 10.0 ** (new_gain_db / 20.0)
-        self._gain_db = new_gain_db
         n = len(frame)
-        ramp = ramp_up(n) if n else np.zeros((0, 1), np.float32)
-        gain: npt.NDArray[np.float32] = (np.float32(old) + np.float32(new - old) * ramp).astype(np.float32)
-        return np.asarray(frame * gain, dtype=np.float32)
+        ramp = _FRAME_RAMP if n == FRAME_SAMPLES else ramp_up(n) if n else np.zeros((0, 1), np.float32)
+        gain = ramp * np.float32(new - old)
+        gain += np.float32(old)
+        return frame * gain
 
     def _forget_measurement(self) -> None:
         self._zi.fill(0.0)
         self._window.clear()
+        self._audible_sum, self._audible_count = 0.0, 0
+        self._held = None
         self._estimate = None
         self._accepted = 0
 

@@ -214,7 +214,8 @@ class AudioEngine:
     @property
     def transparent(self) -> bool:
         """True when the filters, volume and normalization leave the audio as it is (any source)."""
-        return self.chain.filters_identity and self._volume.is_identity and self.normalizer.is_identity
+        # Cheapest first: asked every frame, and with normalization on (the default) it ends at once.
+        return self.normalizer.is_identity and self._volume.is_identity and self.chain.filters_identity
 
     @property
     def latency_samples(self) -> int:
