@@ -15,9 +15,10 @@ passed to its worker over the worker's control connection (``SCM_RIGHTS``).
 Plain subprocesses rather than ``multiprocessing``'s spawn: spawn re-imports the parent's
 ``__main__`` in the child, which runs whatever script started the bot.
 
-When: a worker starts when a stream needs one (the first guild to play starts the first worker,
-the next ones more, up to one per core) and the workers stop once no stream has used them for
-``IDLE_STOP_S``: an idle bot holds no render process (~60-125 MiB each). The start does not block:
+When: a worker starts when a stream needs one (the first guild to play starts the first worker;
+another starts when every worker carries ``STREAMS_PER_WORKER`` streams, up to one per core) and the
+workers stop once no stream has used them for ``IDLE_STOP_S``: an idle bot holds no render process,
+and a few guilds share one (each worker is ~110 MiB resident, a stream in it ~3 MiB). The start does not block:
 the engine's request waits in its socket while the worker imports (about a second, while the
 voice connection and the track's source open).
 """
@@ -51,6 +52,10 @@ _SINGLE_THREADED_MATH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "M
 
 SWITCH_INTERVAL_S = 0.001
 """``sys.setswitchinterval`` for the bot's process (see ``prepare_for_voice``)."""
+STREAMS_PER_WORKER = 8
+"""Streams a worker takes before another starts: a full filter chain costs ~1 ms of its 20 ms per
+frame (docs/benchmarks.md), so 8 use under half a core and are answered well within their frame;
+a second worker for the second guild would cost ~110 MiB for nothing."""
 IDLE_STOP_S = 60.0
 """Workers no stream used for this long stop (a guild's next track usually comes sooner)."""
 
@@ -128,9 +133,11 @@ class WorkerProcess:
 class RenderProcesses:
     """The worker processes, up to ``count``: started as streams need them, stopped when idle."""
 
-    def __init__(self, count: int, *, idle_stop_s: float = IDLE_STOP_S) -> None:
+    def __init__(self, count: int, *, idle_stop_s: float = IDLE_STOP_S,
+                 streams_per_worker: int = STREAMS_PER_WORKER) -> None:
         self._count = count
         self._idle_stop_s = idle_stop_s
+        self._streams_per_worker = streams_per_worker
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
         self._idle_timer: threading.Timer | None = None
@@ -152,13 +159,15 @@ class RenderProcesses:
         return [w.pid for w in workers]
 
     def connect(self, config: EngineConfig) -> WorkerTransport:
-        """An engine in the live worker with the fewest, or in a new one while a core has none."""
+        """An engine in the live worker with the fewest, or in a new one when every worker carries
+        ``streams_per_worker`` (while a core has none)."""
         from musicbot.voice.transport import WorkerTransport
 
         with self._lock:
             self._cancel_idle_stop()
             workers = sorted(self._live(), key=lambda w: w.engines)
-            if (not workers or workers[0].engines > 0) and len(workers) < self._count:
+            full = not workers or workers[0].engines >= self._streams_per_worker
+            if full and len(workers) < self._count:
                 workers.insert(0, WorkerProcess(self._released))
                 self._workers.append(workers[0])
             for worker in workers:

@@ -38,25 +38,26 @@ def _play(client: RenderClient, seconds: float) -> list[bytes]:
     return out
 
 
-def test_workers_start_one_per_stream_up_to_the_cores_and_stop_when_idle() -> None:
-    processes = RenderProcesses(2, idle_stop_s=0.3)
+def test_workers_start_as_streams_need_them_up_to_the_cores_and_stop_when_idle() -> None:
+    processes = RenderProcesses(2, idle_stop_s=0.3, streams_per_worker=2)
     try:
         assert processes.pids == []  # nothing until a stream needs it
         volume = EngineConfig(parse_filters({"volume": 0.5}))
-        first = RenderClient(volume, connect=processes.connect)
+        clients = [RenderClient(volume, connect=processes.connect)]
         assert len(processes.pids) == 1
-        second = RenderClient(volume, connect=processes.connect)
-        third = RenderClient(volume, connect=processes.connect)
-        assert len(processes.pids) == 2  # the second stream got a worker of its own; the third shares
-        for client in (first, second, third):
+        clients.append(RenderClient(volume, connect=processes.connect))
+        assert len(processes.pids) == 1  # the second stream shares the first worker
+        clients += [RenderClient(volume, connect=processes.connect) for _ in range(3)]
+        assert len(processes.pids) == 2  # the third started the second worker; the fifth goes where fewest are
+        for client in clients:
             assert isinstance(client._transport, WorkerTransport)
             assert len(_play(client, 0.5)) == 25  # every one rendered in its worker
         pids = processes.pids
-        first.close()
-        second.close()
+        for client in clients[:-1]:
+            client.close()
         time.sleep(0.6)
         assert processes.pids == pids  # one stream still uses them
-        third.close()
+        clients[-1].close()
         deadline = time.monotonic() + 5
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
