@@ -66,7 +66,8 @@ class Limiter:
         self._powers_n = -1
         self._r_pow: _F64 = np.empty(0)
         self._r_inv_pow: _F64 = np.empty(0)
-        self._delay: _F64 = np.zeros((self._lookahead, CHANNELS))
+        # float32 like the audio it holds (exact copies): the quiet path never converts the frame.
+        self._delay: npt.NDArray[np.float32] = np.zeros((self._lookahead, CHANNELS), np.float32)
         # Last L required gains (for the hold window) and last L released reductions (for the attack
         # average), so windows straddle frame boundaries seamlessly.
         self._required_history: _F64 = np.ones(self._lookahead)
@@ -101,23 +102,24 @@ class Limiter:
 
     def process(self, frame: Frame) -> Frame:
         """Limit one (n, 2) float32 frame; returns the frame delayed by ``latency_samples`` (audio thread)."""
-        x = np.asarray(frame, dtype=np.float64)
-        n = x.shape[0]
-        frame_peak = float(np.abs(x).max()) if n else 0.0
+        x32 = np.asarray(frame, dtype=np.float32)
+        n = x32.shape[0]
+        frame_peak = float(np.abs(x32).max()) if n else 0.0
         if not math.isfinite(frame_peak):
             # A broken upstream filter must not poison the delay line (or the listener's ears).
-            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-            frame_peak = float(np.abs(x).max())
+            x32 = np.nan_to_num(x32, nan=0.0, posinf=0.0, neginf=0.0)
+            frame_peak = float(np.abs(x32).max())
         lookahead = self._lookahead
-        delayed = np.concatenate([self._delay, x])
-        self._delay = delayed[n:].copy() if n >= lookahead else delayed[-lookahead:].copy()
-        delayed = delayed[:n]
+        joined = np.concatenate([self._delay, x32])
+        self._delay = joined[n:].copy() if n >= lookahead else joined[-lookahead:].copy()
 
         if frame_peak <= self._ceiling_eff and self._at_rest:
             # Cheap path: nothing to limit now or within the look-ahead; the latency stays the same.
             self._last_reduction_db = 0.0
-            return delayed.astype(np.float32)
+            return joined[:n]
 
+        x = x32.astype(np.float64)
+        delayed = joined[:n].astype(np.float64)
         peaks = _linked_peaks(x)
         required = np.minimum(1.0, self._ceiling_eff / np.maximum(peaks, 1e-30))
         extended = np.concatenate([self._required_history, required])

@@ -309,7 +309,8 @@ class AudioEngine:
                 self._source_done = True
                 break
             assert isinstance(item, Chunk)
-            self._feed = np.concatenate([self._feed, self._decode(item)])
+            pcm = self._decode(item)
+            self._feed = pcm if not len(self._feed) else np.concatenate([self._feed, pcm])
         if not len(self._feed):
             return None
         block = self._feed[:FRAME_SAMPLES]
