@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure the engine's cost per frame and streams per core")
     bench.add_argument("--json", action="store_true", help="print machine-readable JSON")
     bench.add_argument("--seconds", type=float, default=10.0, help="audio per measurement (default 10)")
+    bench.add_argument("--compare", action="store_true",
+                       help="ours against the same effects as an FFmpeg filter graph (in process, through PyAV) "
+                       "and the codec floor; with one ffmpeg process per stream and a plot: "
+                       "python -m benchmarks.compare")
     return parser
 
 
@@ -79,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return _render(args)
+        if args.command == "bench" and args.compare:
+            from musicbot.bench_compare import run_compare
+
+            return run_compare(seconds=args.seconds, as_json=args.json)
         if args.command == "bench":
             from musicbot.bench import run_bench
 
