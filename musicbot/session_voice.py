@@ -57,6 +57,9 @@ class _PlayerRun(discord.AudioSource):
     def read(self) -> bytes:
         return self.player.read()
 
+    def poll_packet(self, timeout: float) -> bytes | None:  # voice/sender.py's PollingSource
+        return self.player.poll_packet(timeout)
+
     def is_opus(self) -> bool:
         return self.player.is_opus()
 

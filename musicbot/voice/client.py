@@ -25,6 +25,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import discord
@@ -33,22 +34,26 @@ from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from musicbot.voice.realtime import promote_current_thread
+from musicbot.voice.sender import SharedPlayer, current_lateness_s, shared_sender
 
 log = logging.getLogger(__name__)
 
 
 def send_lateness_s() -> float | None:
-    """On discord.py's send thread: how long after its slot the packet being sent goes out. None on
-    any other thread.
+    """On the send thread: how long after its slot the packet being sent goes out. None on any other
+    thread.
 
-    ``AudioPlayer`` counts ``loops`` from ``_start`` (both reset at a resume and a reconnect) and,
-    after sending packet ``loops``, sleeps ``DELAY + (start + loops × DELAY − now)``: until one
-    ``DELAY`` past that packet's own deadline. So the first packet goes at ``start`` and packet
-    n ≥ 1 at ``start + (n + 1) × DELAY``; when it is behind, it sends at once until it has caught up.
-    The first packet opens the schedule and is never late (a listener has nothing to expect it by;
-    the receiver-side count of ``benchmarks/voice_load.py`` skips it too). tests/voice/test_lateness.py
-    runs discord.py's loop on a fake clock to hold this to it.
+    The shared sender (``voice/sender.py``) says so itself. discord.py's ``AudioPlayer`` (a source
+    that is not Opus still plays through it) counts ``loops`` from ``_start`` (both reset at a
+    resume and a reconnect) and, after sending packet ``loops``, sleeps ``DELAY + (start + loops ×
+    DELAY − now)``: the first packet goes at ``start`` and packet n ≥ 1 at ``start + (n + 1) ×
+    DELAY``. The first packet opens the schedule and is never late (a listener has nothing to
+    expect it by; the receiver-side count of ``benchmarks/voice_load.py`` skips it too).
+    tests/voice/test_lateness.py runs the sender on a fake clock to hold this to it.
     """
+    shared = current_lateness_s()
+    if shared is not None:
+        return shared
     thread = threading.current_thread()
     if not isinstance(thread, discord.player.AudioPlayer):
         return None
@@ -132,10 +137,26 @@ class VoiceClient(discord.VoiceClient):
             return False
         return super().wait_until_connected(timeout)
 
+    def play(self, source: discord.AudioSource, *, after: Callable[[Exception | None], Any] | None = None,
+             **encoder: Any) -> None:
+        """As discord.py's, but sent by the process's one sender thread (``voice/sender.py`` says
+        why); a source that is not Opus (none of ours) still gets discord.py's own thread."""
+        if not source.is_opus():
+            super().play(source, after=after, **encoder)
+            return
+        if not self.is_connected():
+            raise discord.ClientException("Not connected to voice.")
+        if self.is_playing():
+            raise discord.ClientException("Already playing audio.")
+        player = SharedPlayer(source, self, after=after, sender=shared_sender())
+        self._player = player  # type: ignore[assignment]  # AudioPlayer's interface, another thread
+        player.start()
+
     def send_audio_packet(self, data: bytes, *, encode: bool = True) -> None:
         if isinstance(threading.current_thread(), discord.player.AudioPlayer):  # never the event loop
             promote_current_thread()  # once per thread, then a lookup
         super().send_audio_packet(data, encode=encode)
-        source = self.source
-        if isinstance(source, SendListener):
-            source.after_send()
+        # getattr, not isinstance(SendListener): a runtime protocol check costs ~15 µs a packet.
+        after_send = getattr(self.source, "after_send", None)
+        if after_send is not None:
+            after_send()

@@ -34,7 +34,7 @@ import discord
 from musicbot.audio import END_OF_STREAM, SAMPLE_RATE, Chunk, EndOfStream
 from musicbot.dsp.params import FilterSettings
 from musicbot.metrics import FRAME_RENDER_SECONDS, UNDERRUNS, count_sent
-from musicbot.voice.ahead import Ready, SteppedRender, run_steps
+from musicbot.voice.ahead import TAKE_TIMEOUT_S, Ready, SteppedRender, run_steps
 from musicbot.voice.client import send_lateness_s
 from musicbot.voice.protocol import (
     OPUS_SILENCE,
@@ -231,25 +231,39 @@ class Player(discord.AudioSource):
         return True
 
     def read(self) -> bytes:
-        """Player thread, every 20 ms: one Opus packet, or b'' when nothing is left to play.
-
-        With render-ahead, the packet was rendered after the previous ``read`` returned; the
-        first one of a ``play`` is rendered here."""
-        self._last_read = time.monotonic()
-        packet = self._take_packet()
-        self._awaiting_send = bool(packet)  # after_send counts it once discord.py has sent it
+        """discord.py's ``AudioSource.read``: one Opus packet, or b'' when nothing is left to play;
+        silence (an underrun) when the packet is not rendered within ``TAKE_TIMEOUT_S``."""
+        packet = self.poll_packet(TAKE_TIMEOUT_S)
+        if packet is None:
+            self._count_underrun()
+            self._awaiting_send = True
+            return OPUS_SILENCE
         return packet
 
-    def _take_packet(self) -> bytes:
+    def poll_packet(self, timeout: float) -> bytes | None:
+        """The shared sender's read (``voice/sender.py``): the next packet, b'' at the end, or None
+        when a render worker has not answered within ``timeout`` (the sender gives each connection
+        its share of a pass and asks again a moment later, instead of holding up every guild).
+
+        With render-ahead, the packet was asked for after the previous one was sent; the first one
+        of a run is asked for here."""
+        self._last_read = time.monotonic()
+        packet = self._take_packet(timeout)
+        self._awaiting_send = bool(packet)  # after_send counts it once it has been sent
+        return packet
+
+    def _take_packet(self, timeout: float) -> bytes | None:
         if self._ahead is None:
             return self._render()
         try:
-            packet = self._ahead.take()
+            packet = self._ahead.take(timeout)
+            if packet is None or (not packet and self.has_pending):
+                # Nothing asked for yet (a new run), or commands came after the end was rendered.
+                self._ahead.request()
+                packet = self._ahead.take(timeout)
         except TimeoutError:
-            self._count_underrun()
-            return OPUS_SILENCE
-        if packet is None or (not packet and self.has_pending):
-            packet = self._render()  # nothing rendered yet, or commands came after the end was
+            return None
+        assert packet is not None
         if packet and self._told_after_send:
             self._request_after_send = True
         elif packet:

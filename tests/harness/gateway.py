@@ -23,6 +23,8 @@ import discord.opus
 from discord import app_commands
 from discord.player import AudioPlayer
 
+from musicbot.voice.sender import SharedPlayer
+
 from .fake_discord import FakeDiscord
 from .payloads import BOT_ID, BOT_USER, Payload, member, member_voice_state
 
@@ -298,14 +300,15 @@ def ensure_opus() -> None:
 
 @contextlib.contextmanager
 def fast_audio_player(delay: float = 0.002) -> Iterator[float]:
-    """Make discord.py's ``AudioPlayer`` pace packets every ``delay`` s instead of 20 ms (class attribute, read on
-    every loop, so it also affects players already running). Restored on exit. Not for timing tests."""
-    old = AudioPlayer.DELAY
-    AudioPlayer.DELAY = delay
+    """Make the shared sender's players (and discord.py's ``AudioPlayer``) pace packets every ``delay`` s
+    instead of 20 ms (class attributes, read on every slot, so it also affects players already running).
+    Restored on exit. Not for timing tests."""
+    old, old_shared = AudioPlayer.DELAY, SharedPlayer.DELAY
+    AudioPlayer.DELAY = SharedPlayer.DELAY = delay
     try:
         yield delay
     finally:
-        AudioPlayer.DELAY = old
+        AudioPlayer.DELAY, SharedPlayer.DELAY = old, old_shared
 
 
 __all__ = [

@@ -1,16 +1,15 @@
-"""Late packets (``musicbot_voice_packets_late_total``) as discord.py's own send loop makes them.
+"""Late packets (``musicbot_voice_packets_late_total``) as the shared sender makes them.
 
-discord.py's ``AudioPlayer`` runs for real (its thread, its loop, our ``VoiceClient`` and ``Player``,
-the harness's voice server), on a fake clock: its ``sleep`` moves the clock instead of waiting, and
-the track's source stalls the clock once by 100 ms. What is late is then exact, whatever the machine.
+The sender (``voice/sender.py``) runs for real (its thread, our ``VoiceClient`` and ``Player``, the
+harness's voice server), on a fake clock: its waits move the clock instead of waiting, and the
+track's source stalls the clock once by 100 ms. What is late is then exact, whatever the machine.
 """
 
 from __future__ import annotations
 
 import threading
-import types
+from collections.abc import Iterator
 
-import discord
 import pytest
 from prometheus_client import REGISTRY
 
@@ -19,30 +18,33 @@ from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import Player
 from musicbot.voice.protocol import EngineConfig
 from musicbot.voice.render_client import RenderClient
+from musicbot.voice.sender import Sender
 from tests.harness import VoiceReceiver, play_to_end
 from tests.harness.fixtures import *  # noqa: F403
 from tests.harness.fixtures import OfflineBotFactory
 from tests.voice.test_crossfade import Item, ToneSource
 
 GUILD = 7200
-DELAY_S = discord.player.AudioPlayer.DELAY  # 20 ms
 
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self._now = 1000.0
         self._lock = threading.Lock()
 
-    def perf_counter(self) -> float:
+    def now(self) -> float:
         with self._lock:
-            return self.now
+            return self._now
 
-    def sleep(self, seconds: float) -> None:
-        self.advance(max(0.0, seconds))
+    def wait(self, condition: threading.Condition, seconds: float | None) -> None:
+        if seconds is None:
+            condition.wait(0.01)  # nothing to send: really wait (briefly) for a player to come
+        else:
+            self.advance(max(0.0, seconds))
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self.now += seconds
+            self._now += seconds
 
 
 class StallingTone(ToneSource):
@@ -58,23 +60,29 @@ class StallingTone(ToneSource):
         return super().read_nowait()
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    """The clock of a sender the test's voice clients play through."""
+    fake = FakeClock()
+    sender = Sender(fake)
+    monkeypatch.setattr(musicbot.voice.client, "shared_sender", lambda: sender)
+    yield fake
+    sender.stop()
+
+
 def counter(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
 
 
-# Packet 10 leaves 100 ms behind its slot; discord.py then sends without sleeping, each packet 20 ms
-# less behind (80, 60, 40, 20 ms), and packet 15 is on time again: five late packets. A stall in the
-# first read delays the first packet, which opens the schedule (never late), then packets 1–3 are
-# 60, 40 and 20 ms behind theirs. Every other packet leaves exactly at its slot.
-@pytest.mark.parametrize(("stall_at", "late_packets"), [(10, 5), (0, 3)])
-async def test_a_stall_makes_the_packets_late_until_discord_py_has_caught_up(
-    offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, monkeypatch: pytest.MonkeyPatch,
+# Packet 10 leaves 100 ms behind its slot; the sender then sends it without waiting, each packet
+# 20 ms less behind (80, 60, 40, 20 ms), and packet 15 is on time again: five late packets. A stall
+# in the first read delays the first packet, which opens the schedule (never late): none is late.
+# Every other packet leaves exactly at its slot.
+@pytest.mark.parametrize(("stall_at", "late_packets"), [(10, 5), (0, 0)])
+async def test_a_stall_makes_the_packets_late_until_the_sender_has_caught_up(
+    offline_bot_factory: OfflineBotFactory, voice_receiver: VoiceReceiver, clock: FakeClock,
     stall_at: int, late_packets: int,
 ) -> None:
-    clock = FakeClock()
-    fake_time = types.SimpleNamespace(perf_counter=clock.perf_counter, sleep=clock.sleep)
-    monkeypatch.setattr(discord.player, "time", fake_time)  # discord.py's send loop
-    monkeypatch.setattr(musicbot.voice.client, "time", fake_time)  # and our reading of it
     bot, vc = await offline_bot_factory.in_voice(GUILD, cls=VoiceClient)
     # Rendered in place, on the send thread: the stall happens between a packet's read and its send.
     player = Player(RenderClient(EngineConfig(normalize=False)), render_ahead=False, dispose=lambda source: None)
@@ -84,7 +92,7 @@ async def test_a_stall_makes_the_packets_late_until_discord_py_has_caught_up(
     await play_to_end(bot, vc, player)
     await voice_receiver.wait_until_quiet(GUILD, quiet_ms=50)
 
-    assert counter("musicbot_voice_packets_sent_total") - sent == 30  # 0.6 s; not discord.py's 5 silence frames
+    assert counter("musicbot_voice_packets_sent_total") - sent == 30  # 0.6 s; not the 5 silence frames at the end
     assert len(voice_receiver.packets(GUILD)) == 30 + 5
     assert counter("musicbot_voice_packets_late_total") - late == late_packets
     await vc.disconnect(force=True)
