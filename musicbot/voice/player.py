@@ -48,6 +48,7 @@ from musicbot.voice.protocol import (
     StartTrack,
 )
 from musicbot.voice.render_client import RenderClient
+from musicbot.voice.sender import after_this_pass
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +272,10 @@ class Player(discord.AudioSource):
         return packet
 
     def after_send(self) -> None:
-        """Player thread, once discord.py has sent the packet ``read`` returned (voice/client.py):
-        render the next one now. Without this call, ``read`` asks for it itself.
+        """Send thread, once the packet ``read`` returned has been sent (voice/client.py): ask for
+        the next one; on the shared sender once every packet of its pass has gone out (an engine in
+        this process renders right there, and would hold up the other connections' sends).
+        Without this call, ``read`` asks for it itself.
 
         Also counts the packet for ``/metrics`` (sent, and late: ``musicbot/metrics.py``); a send
         that follows no ``read`` of ours is discord.py's own silence and is not counted."""
@@ -282,7 +285,8 @@ class Player(discord.AudioSource):
             count_sent(send_lateness_s())
         if self._request_after_send and self._ahead is not None:
             self._request_after_send = False
-            self._ahead.request()
+            if not after_this_pass(self._ahead.request):
+                self._ahead.request()
 
     def cleanup(self) -> None:
         """Player thread (the end of ``play``) and ``__del__``: closes the sources held. Idempotent;

@@ -57,6 +57,17 @@ def on_grid(moment: float) -> float:
     return math.ceil(moment / PHASE_S) * PHASE_S
 
 _lateness = threading.local()
+_pass = threading.local()
+
+
+def after_this_pass(callback: Callable[[], None]) -> bool:
+    """On the sender's thread during a pass: run ``callback`` once every packet due in it has gone
+    out (True). Elsewhere False: the caller runs it now."""
+    pending: list[Callable[[], None]] | None = getattr(_pass, "pending", None)
+    if pending is None:
+        return False
+    pending.append(callback)
+    return True
 
 
 def current_lateness_s() -> float | None:
@@ -133,9 +144,21 @@ class Sender:
                     clock.wait(self._condition, None if due == math.inf else due - now)
                     continue
             deadline = clock.now() + PASS_WAIT_BUDGET_S
-            for player in players:
-                if player.due <= clock.now():
-                    player.tick(deadline)
+            pending: list[Callable[[], None]] = []
+            _pass.pending = pending
+            try:
+                for player in players:
+                    if player.due <= clock.now():
+                        player.tick(deadline)
+            finally:
+                _pass.pending = None
+            # The next packets are asked for once this pass's are all out: a render in this process
+            # (one core, a stream whose worker died) would otherwise delay the connections after it.
+            for callback in pending:
+                try:
+                    callback()
+                except Exception:  # a render's own errors reach its player; this must not stop sending
+                    log.exception("asking for the next packet failed")
 
 
 @functools.cache
