@@ -1,21 +1,23 @@
-"""``VoiceClient``: discord.py's voice client, telling the source when its packet has gone out.
+"""``VoiceClient``: discord.py's voice client, played by the shared sender (``voice/sender.py``)
+and telling the source when its packet has gone out.
 
-Why: the ``Player`` asks its render worker for the next packet once it has handed out the
-current one. Asked inside ``read()``, that request (forwarding source chunks, a socket write)
-runs before discord.py encrypts and sends the packet, and under load every such step is one more
-chance to wait for the GIL before the send. Told after the send, the player asks then instead,
-with a whole frame of time for it. discord.py has no such hook; this subclass adds it. The
-silence frames discord.py sends itself (at a pause, at the end) are announced too: the
-``Player`` only acts on a send that follows its own ``read``.
+Why the telling: the ``Player`` asks its render worker for the next packet once it has handed out
+the current one. Asked inside ``read()``, that request (forwarding source chunks, a socket write)
+would run before the packet is encrypted and sent. Told after the send, the player asks then
+instead, with a whole frame of time for it. discord.py has no such hook; this subclass adds it.
+The silence frames sent at a pause and at the end are announced too: the ``Player`` only acts on
+a send that follows its own ``read``.
 
-The send thread also asks for real-time priority at its first packet (``voice/realtime.py``).
+A source that is not Opus (none of ours) still plays on discord.py's own thread, which asks for
+real-time priority at its first packet (``voice/realtime.py``); the shared sender does at its start.
 
 On close code 4015 (the voice server crashed) the connection resumes in place (``_ResumingState``).
 
-A send thread whose player was stopped while it was inside ``read()`` (a disconnect) does not
-wait out discord.py's whole connect timeout for a connection that is gone (``wait_until_connected``).
+A discord.py send thread whose player was stopped while it was inside ``read()`` (a disconnect)
+does not wait out discord.py's whole connect timeout for a connection that is gone
+(``wait_until_connected``).
 
-``send_lateness_s`` reads discord.py's schedule for ``musicbot_voice_packets_late_total``
+``send_lateness_s`` reads the sender's schedule for ``musicbot_voice_packets_late_total``
 (``musicbot/metrics.py`` defines "late").
 """
 
@@ -26,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import discord
 from discord.errors import ConnectionClosed
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 def send_lateness_s() -> float | None:
-    """On the send thread: how long after its slot the packet being sent goes out. None on any other
+    """On the sending thread: how long after its slot the packet being sent goes out. None on any other
     thread.
 
     The shared sender (``voice/sender.py``) says so itself. discord.py's ``AudioPlayer`` (a source
@@ -65,11 +67,6 @@ def send_lateness_s() -> float | None:
     if not loops:
         return 0.0
     return time.perf_counter() - (start + (loops + 1) * thread.DELAY)
-
-
-@runtime_checkable
-class SendListener(Protocol):
-    def after_send(self) -> None: ...
 
 
 class _ResumingState(VoiceConnectionState):
@@ -156,7 +153,8 @@ class VoiceClient(discord.VoiceClient):
         if isinstance(threading.current_thread(), discord.player.AudioPlayer):  # never the event loop
             promote_current_thread()  # once per thread, then a lookup
         super().send_audio_packet(data, encode=encode)
-        # getattr, not isinstance(SendListener): a runtime protocol check costs ~15 µs a packet.
+        # The source's after_send, if it has one: getattr, not a runtime-checkable protocol's
+        # isinstance, which cost ~15 µs a packet.
         after_send = getattr(self.source, "after_send", None)
         if after_send is not None:
             after_send()

@@ -1,15 +1,15 @@
 """The render worker processes (``voice/worker.py``) and the one connection each engine has to one.
 
-Why processes: in one process, every guild's filters run under one GIL, shared with discord.py's
-send threads, the decoder threads and the event loop; numpy hands the GIL over at every array
+Why processes: in one process, every guild's filters run under one GIL, shared with the sender,
+the decoder threads and the event loop; numpy hands the GIL over at every array
 operation, so ten full filter chains plus all that cannot keep a 20 ms clock on two cores. A
 worker process per core has a GIL of its own: the main process keeps only the light work
 (reading sources, sending packets, the event loop) and the workers filter and encode in parallel.
 
-Why a connection per engine: the thread that asks for a packet (discord.py's send thread of
-that guild) reads the answer itself, so no thread of the main process relays answers or waits
-on a worker for another: every extra thread there is one more contender for the GIL when a send
-thread wakes up, and a send thread that waits for the GIL sends late. Each engine's socket is
+Why a connection per engine: the thread that asks for a packet (the sender, ``voice/sender.py``)
+reads the answer itself, so no thread of the main process relays answers or waits
+on a worker for another: every extra thread there is one more contender for the GIL when the
+sender wakes up, and a sender that waits for the GIL sends late. Each engine's socket is
 passed to its worker over the worker's control connection (``SCM_RIGHTS``).
 
 Plain subprocesses rather than ``multiprocessing``'s spawn: spawn re-imports the parent's
@@ -220,12 +220,12 @@ class RenderProcesses:
 
 def prepare_for_voice(*, render_workers: bool = True) -> RenderProcesses | None:
     """``musicbot run`` (and ``benchmarks/voice_load.py``, which measures what it sets up), before
-    the event loop runs: what keeps discord.py's send threads on their 20 ms clock. Returns the
+    the event loop runs: what keeps the sender on its 20 ms clock. Returns the
     render workers to render in (``render_client.in_workers``), none when ``render_workers`` is
     off or on a single core, where there is nothing to gain over rendering in this process.
 
     - The workers themselves start when the first stream needs one.
-    - The GIL is handed over every 1 ms instead of 5, so a send thread woken for its packet does
+    - The GIL is handed over every 1 ms instead of 5, so the sender woken for its packets does
       not wait behind another Python thread for a whole interval.
     - The open-file limit is raised to what the system allows (each engine has a connection).
     - Everything loaded so far (the imported modules: most of the process's objects) is moved

@@ -1,15 +1,16 @@
-"""Real-time scheduling for discord.py's send threads, where the system allows it.
+"""Real-time scheduling for the thread that sends voice packets (``voice/sender.py``; discord.py's
+send thread for a source that is not Opus), where the system allows it.
 
-Why: a send thread wakes every 20 ms, takes a packet that is already rendered, sends it and
-sleeps again: microseconds of work that must happen on time. Under the normal policy it can
+Why: the sender wakes every few milliseconds, takes packets that are already rendered, sends them
+and sleeps again: little work that must happen on time. Under the normal policy it can
 wait behind anything else that runs. At ``SCHED_FIFO`` it preempts every normal task at once.
 Measured with ``benchmarks/voice_load.py`` (10 guilds, full filter chain), the worst guild's
 p99 inter-arrival jitter went from 0.8–4.1 ms to 0.1–1.6 ms (28 runs).
 
-Only the send threads get it, not the threads they start. The render workers stay at
+Only the sending thread gets it, not the threads it starts. The render workers stay at
 ``SCHED_IDLE`` (``voice/worker.py``): a worker at real-time priority takes the cores from this
-process's normal threads, and when one of them holds the GIL, the send thread that needs it
-waits too. Measured: some guilds' packets then left a steady 5–7 ms late.
+process's normal threads, and when one of them holds the GIL, the sender that needs it waits
+too. Measured: some guilds' packets then left a steady 5–7 ms late.
 
 The kernel reserves 5% of every core for normal tasks (``sched_rt_runtime_us``), whatever a
 real-time thread does.

@@ -86,7 +86,7 @@ if __name__ == "__main__":
 
     # The worker has a frame of slack (its packets are rendered one ahead); discord.py's send
     # threads in the main process have none. SCHED_IDLE (no privilege needed) lets the kernel run
-    # a waking send thread at once instead of after the worker's time slice; a nice value only
+    # the waking sender at once instead of after the worker's time slice; a nice value only
     # shortens that slice (measured with benchmarks/voice_load.py, 10 guilds: p99 jitter 3.3 ms
     # at nice 10, 3.0 at nice 19, 2.1 with SCHED_IDLE). The workers still get every cycle the
     # bot's own threads leave, which is most of the machine.
