@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MUSICBOT_OPUS_FEC", "Opus in-band forward error correction, `true`/`false` (on: hybrid "
             "SILK+CELT frames, ~2.4× the encoding CPU, worse music at every loss rate measured)", "`false`"),
     Setting("MUSICBOT_OPUS_EXPECTED_LOSS", "packet loss the encoder plans for, 0–100 %", "15"),
+    Setting("MUSICBOT_WEB_URL", "the dashboard's public address, e.g. `https://music.example.org` (with the "
+            "two below: Discord login; the redirect URL to register is this + `/auth/callback`)", "unset (off)"),
+    Setting("DISCORD_CLIENT_ID", "the application's OAuth2 client id (dashboard login)", "unset"),
+    Setting("DISCORD_CLIENT_SECRET", "the application's OAuth2 client secret (dashboard login)", "unset"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -104,6 +109,14 @@ class Config:
     opus_complexity: int = 10
     opus_fec: bool = False
     opus_expected_loss_pct: int = 15
+    # The dashboard (issue 16): on when all three are set.
+    web_url: str | None = None
+    discord_client_id: str | None = None
+    discord_client_secret: str | None = None
+
+    @property
+    def dashboard_on(self) -> bool:
+        return bool(self.web_url and self.discord_client_id and self.discord_client_secret)
 
     def require_token(self) -> str:
         if not self.discord_token:
@@ -169,6 +182,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         opus_fec=_bool("MUSICBOT_OPUS_FEC", get("musicbot_opus_fec"), default=False),
         opus_expected_loss_pct=_int_or("MUSICBOT_OPUS_EXPECTED_LOSS", get("musicbot_opus_expected_loss"), 15,
                                        low=0, high=100),
+        **_dashboard(get("musicbot_web_url"), get("discord_client_id"), get("discord_client_secret")),
     )
 
 
@@ -248,6 +262,27 @@ def _int(name: str, value: object, *, low: int | None = None, high: int | None =
         bounds = f"{low if low is not None else '…'}–{high if high is not None else '…'}"
         raise ConfigError(f"{name} must be in {bounds}, got {number}")
     return number
+
+
+def _dashboard(url: object, client_id: object, secret: object) -> dict[str, str | None]:
+    """All three dashboard settings or none: half a login set up is a mistake worth saying."""
+    values = {"web_url": _str(url), "discord_client_id": _str(client_id), "discord_client_secret": _str(secret)}
+    names = {"web_url": "MUSICBOT_WEB_URL", "discord_client_id": "DISCORD_CLIENT_ID",
+             "discord_client_secret": "DISCORD_CLIENT_SECRET"}
+    missing = [names[k] for k, v in values.items() if v is None]
+    if missing and len(missing) < 3:
+        raise ConfigError(f"the dashboard needs {', '.join(missing)} too (or unset the others to keep it off): "
+                          "the id and secret are on the application's OAuth2 page at https://discord.com/developers")
+    web_url = values["web_url"]
+    if web_url is not None:
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", web_url):
+            raise ConfigError("MUSICBOT_WEB_URL must be an http(s) address like https://music.example.org, "
+                              f"got {web_url!r}")
+        values["web_url"] = web_url.rstrip("/")
+    client_id = values["discord_client_id"]
+    if client_id is not None and not client_id.isdigit():
+        raise ConfigError(f"DISCORD_CLIENT_ID is the application's numeric id, got {client_id!r}")
+    return values
 
 
 def _int_or(name: str, value: object, default: int, *, low: int, high: int) -> int:

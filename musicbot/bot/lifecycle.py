@@ -76,10 +76,12 @@ async def _main(config: Config) -> None:
 async def _early_ops_server(config: Config) -> OpsServer | None:
     if not config.http_port:
         return None
+    from musicbot.web.dashboard import Dashboard, settings_of
     from musicbot.web.server import OpsServer, Readiness
 
     ops = OpsServer(port=config.http_port, host=config.http_host,
-                    readiness=lambda: Readiness(discord_ready=False, database=None, starting=True))
+                    readiness=lambda: Readiness(discord_ready=False, database=None, starting=True),
+                    dashboard=Dashboard(settings_of(config)))
     await ops.start()
     return ops
 

@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING
 
 from musicbot.metrics import BotCollector, BotSnapshot
+from musicbot.web.dashboard import Dashboard, settings_of
 from musicbot.web.server import OpsServer, Readiness, ShardStatus
 
 if TYPE_CHECKING:
@@ -17,14 +18,17 @@ if TYPE_CHECKING:
 
 def ops_server(bot: MusicBotClient) -> OpsServer:
     """The server on ``MUSICBOT_HTTP_HOST:MUSICBOT_HTTP_PORT``, reading ``bot`` at each request."""
-    server = OpsServer(port=bot.config.http_port, host=bot.config.http_host)
+    server = OpsServer(port=bot.config.http_port, host=bot.config.http_host,
+                       dashboard=Dashboard(settings_of(bot.config)))
     attach(server, bot)
     return server
 
 
 def attach(server: OpsServer, bot: MusicBotClient) -> None:
-    """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``."""
+    """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``, and its dashboard
+    serve it."""
     server.attach(lambda: readiness(bot), [BotCollector(lambda: snapshot(bot))])
+    server.dashboard.bind(bot)
 
 
 def readiness(bot: MusicBotClient) -> Readiness:

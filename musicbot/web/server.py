@@ -24,6 +24,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from musicbot.storage.database import DatabaseHealth, HealthState
+from musicbot.web.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class OpsServer:
         readiness: Callable[[], Readiness] = lambda: Readiness(discord_ready=True, database=None),
         registry: CollectorRegistry = REGISTRY,
         collectors: Iterable[Collector] = (),
+        dashboard: Dashboard | None = None,
     ) -> None:
         self._host, self._port = host, port
         self._readiness = readiness
@@ -109,6 +111,9 @@ class OpsServer:
         app.router.add_get("/health", self._health)
         app.router.add_get("/ready", self._ready)
         app.router.add_get("/metrics", self._metrics)
+        # The dashboard's login and API (web/dashboard.py); its routes answer "off" until configured.
+        self.dashboard = dashboard or Dashboard(None)
+        self.dashboard.install(app)
         self._app = app
 
     @property

@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from discord.http import Route
 
+from .fake_oauth import FakeOAuth
 from .main_gateway import MainGateway
 from .payloads import (
     APP_INFO,
@@ -87,6 +88,7 @@ class FakeDiscord(VoiceServer):
         self.voice_port: int | None = None  # the TLS site's port once serve_voice_tls() ran
         self._interactions: dict[str, Payload] = {}  # token -> INTERACTION_CREATE payload
         self._handlers: list[tuple[str, re.Pattern[str], RestHandler]] = []
+        self.oauth: FakeOAuth | None = None  # set to serve the dashboard's Discord login
         self._runner: web.AppRunner | None = None
         self._old_base: str | None = None
         self._tls_site: web.TCPSite | None = None
@@ -299,6 +301,8 @@ class FakeDiscord(VoiceServer):
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
+        if self.oauth is not None and (answer := await self.oauth.handle(request, path)) is not None:
+            return answer  # Discord login for the dashboard (tests/harness/fake_oauth.py)
         body: Any = None
         if request.content_type == "application/json" and request.can_read_body:
             body = await request.json()

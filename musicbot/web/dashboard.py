@@ -1,0 +1,209 @@
+"""The dashboard's login and REST API (``/auth/*``, ``/api/v1/*``) on the bot's own HTTP server.
+
+This first part: Discord login (``web/oauth.py``, sessions in ``web/logins.py``), who is logged in,
+the guilds they share with the bot, and the API's OpenAPI 3.1 description (``web/openapi.py``).
+Off until ``MUSICBOT_WEB_URL``, ``DISCORD_CLIENT_ID`` and ``DISCORD_CLIENT_SECRET`` are set: every
+route then says so. Errors are JSON ``{"error": "..."}`` with a sentence a user can act on.
+
+The routes exist from the server's start (aiohttp freezes its routes then, and the server starts
+before the bot, ``bot/lifecycle.py``); the bot is bound once it exists (``bind``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+from aiohttp import web
+
+from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
+from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
+from musicbot.web.openapi import document
+
+OFF = ("The dashboard is off: set MUSICBOT_WEB_URL, DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET "
+       "(README: Dashboard).")
+NOT_LOGGED_IN = "Log in with Discord first: /auth/login"
+STARTING = "The bot is still starting; try again in a few seconds."
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class GuildSummary:
+    id: int
+    name: str
+    icon: str | None
+    playing: bool
+
+
+class DashboardBot(Protocol):
+    """What the dashboard reads of the bot (``bot/client.py``)."""
+
+    def dashboard_guilds(self) -> list[GuildSummary]: ...
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    web_url: str  # the public address, no trailing slash
+    client_id: str
+    client_secret: str
+    api_base: str = DEFAULT_API_BASE
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class Dashboard:
+    def __init__(self, settings: DashboardSettings | None) -> None:
+        self._settings = settings
+        self._logins = Logins(settings.client_secret) if settings else None
+        self._oauth = (OAuthClient(settings.client_id, settings.client_secret, f"{settings.web_url}/auth/callback",
+                                   settings.api_base) if settings else None)
+        self._bot: DashboardBot | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    def bind(self, bot: DashboardBot) -> None:
+        self._bot = bot
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/auth/login", self._on(self._login))
+        app.router.add_get("/auth/callback", self._on(self._callback))
+        app.router.add_post("/auth/logout", self._on(self._logout))
+        app.router.add_get("/api/v1/openapi.json", self._openapi)
+        app.router.add_get("/api/v1/me", self._on(self._me))
+        app.router.add_get("/api/v1/guilds", self._on(self._guilds))
+        app.on_cleanup.append(self._close_http)
+
+    def _on(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if self._settings is None:
+                return error(503, OFF)
+            return await handler(request)
+
+        return guarded
+
+    # ---------------------------------------------------------------- login
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        assert self._logins is not None and self._oauth is not None
+        state, pkce, cookie = self._logins.start()
+        response = web.HTTPFound(self._oauth.authorize_url(state, pkce))
+        self._set_cookie(response, LOGIN_COOKIE, cookie, LOGIN_MAX_AGE_S, path="/auth")
+        return response
+
+    async def _callback(self, request: web.Request) -> web.StreamResponse:
+        assert self._logins is not None and self._oauth is not None and self._settings is not None
+        if "error" in request.query:
+            return error(400, "The login was cancelled on Discord's page; start it again from the dashboard.")
+        pkce = self._logins.finish(request.cookies.get(LOGIN_COOKIE), request.query.get("state"))
+        code = request.query.get("code")
+        if pkce is None or not code:
+            return error(400, "This login link is not from a login this browser started (or it is older than "
+                              "10 minutes); start again at /auth/login.")
+        http = self._client()
+        try:
+            token = await self._oauth.exchange(http, code, pkce)
+            user = await self._oauth.user(http, token)
+            guilds = await self._oauth.guild_ids(http, token)
+        except LoginError as failure:
+            return error(502, str(failure))
+        except (aiohttp.ClientError, TimeoutError):
+            return error(502, "Discord could not be reached to finish the login; try again in a moment.")
+        session = self._logins.open(Login(user, token, guilds))
+        response = web.HTTPFound(f"{self._settings.web_url}/")
+        self._set_cookie(response, SESSION_COOKIE, session, SESSION_MAX_AGE_S)
+        response.del_cookie(LOGIN_COOKIE, path="/auth")
+        return response
+
+    async def _logout(self, request: web.Request) -> web.StreamResponse:
+        assert self._logins is not None
+        login = self._logins.find(request.cookies.get(SESSION_COOKIE))
+        if login is not None:
+            refusal = _csrf_refusal(request, login)
+            if refusal is not None:
+                return refusal
+            self._logins.close(request.cookies.get(SESSION_COOKIE))
+        response = web.json_response({"logged_in": False})
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # ---------------------------------------------------------------- API
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(document())
+
+    async def _me(self, request: web.Request) -> web.StreamResponse:
+        login = self._login_of(request)
+        if login is None:
+            return error(401, NOT_LOGGED_IN)
+        user = login.user
+        return web.json_response({"id": user.id, "name": user.name, "avatar": user.avatar, "csrf_token": login.csrf})
+
+    async def _guilds(self, request: web.Request) -> web.StreamResponse:
+        login = self._login_of(request)
+        if login is None:
+            return error(401, NOT_LOGGED_IN)
+        if self._bot is None:
+            return error(503, STARTING)
+        refusal = await self._refresh_guilds(login)
+        if refusal is not None:
+            return refusal
+        shared = [g for g in self._bot.dashboard_guilds() if g.id in login.guild_ids]
+        return web.json_response([{"id": str(g.id), "name": g.name, "icon": g.icon, "playing": g.playing}
+                                  for g in shared])
+
+    # ---------------------------------------------------------------- helpers
+    def _login_of(self, request: web.Request) -> Login | None:
+        assert self._logins is not None
+        return self._logins.find(request.cookies.get(SESSION_COOKIE))
+
+    async def _refresh_guilds(self, login: Login) -> web.Response | None:
+        """Ask Discord again which guilds the user is in, when the list is older than a minute."""
+        assert self._oauth is not None
+        if not login.guilds_stale:
+            return None
+        try:
+            login.guild_ids = await self._oauth.guild_ids(self._client(), login.token)
+        except LoginError as failure:
+            return error(401, str(failure))
+        except (aiohttp.ClientError, TimeoutError):
+            return error(502, "Discord could not be reached to check your servers; try again in a moment.")
+        login.guilds_at = time.monotonic()
+        return None
+
+    def _set_cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int, *,
+                    path: str = "/") -> None:
+        assert self._settings is not None
+        response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="Lax",
+                            secure=self._settings.web_url.startswith("https://"))
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def _close_http(self, app: web.Application) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+
+def _csrf_refusal(request: web.Request, login: Login) -> web.Response | None:
+    """A state-changing request must carry the session's CSRF token in ``X-CSRF-Token`` (from
+    ``/api/v1/me``): another site can make the browser send the cookie, not read the token."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if hmac.compare_digest(sent, login.csrf):
+        return None
+    return error(403, f"Missing or wrong {CSRF_HEADER} header: reload the dashboard and try again.")
+
+
+def settings_of(config: Any) -> DashboardSettings | None:
+    """The dashboard's settings from the bot's ``Config``, or None when it is off."""
+    if not config.dashboard_on:
+        return None
+    return DashboardSettings(config.web_url, config.discord_client_id, config.discord_client_secret,
+                             config.discord_api_base or DEFAULT_API_BASE)

@@ -1,0 +1,201 @@
+"""The dashboard's Discord login and first API routes, against the fake Discord's OAuth2 (issue 16).
+
+A browser's part is played by an aiohttp client with a cookie jar that follows redirects: the bot's
+``/auth/login`` → the fake's ``/oauth2/authorize`` (approves at once) → the bot's ``/auth/callback``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+import musicbot.web.logins
+from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
+from musicbot.web.openapi import document
+from musicbot.web.server import OpsServer
+from tests.harness import FakeDiscord, guild_payload, user
+from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
+from tests.harness.fake_oauth import FakeOAuth
+from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
+
+ALICE = {"id": "4001", "username": "alice", "global_name": "Alice", "avatar": None}
+SHARED, HERS_ONLY, BOTS_ONLY = 9001, 9002, 9003
+CLIENT_ID, SECRET = "5550001", "client-secret-for-tests"
+OWNER = user(4002, "owner")
+
+
+@dataclass
+class BotGuilds:
+    """The bot's side as the dashboard reads it (``MusicBotClient.dashboard_guilds``)."""
+
+    guilds: list[GuildSummary]
+
+    def dashboard_guilds(self) -> list[GuildSummary]:
+        return self.guilds
+
+
+@dataclass
+class Site:
+    url: str
+    fake: FakeDiscord
+    oauth: FakeOAuth
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    fake = FakeDiscord()
+    await fake.start()
+    fake.oauth = oauth = FakeOAuth(CLIENT_ID, SECRET, ALICE, [{"id": str(SHARED), "name": "Both"},
+                                                               {"id": str(HERS_ONLY), "name": "Hers"}])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    oauth.redirect_uris = (f"{url}/auth/callback",)
+    dashboard = Dashboard(DashboardSettings(url, CLIENT_ID, SECRET, api_base=fake.base_url))
+    dashboard.bind(BotGuilds([GuildSummary(SHARED, "Both", None, True), GuildSummary(BOTS_ONLY, "Bot's", None, False)]))
+    server = OpsServer(port=port, dashboard=dashboard)
+    await server.start()
+    try:
+        yield Site(url, fake, oauth)
+    finally:
+        await server.stop()
+        await fake.stop()
+
+
+def browser() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: cookies for an IP address
+
+
+async def logged_in(site: Site) -> aiohttp.ClientSession:
+    session = browser()
+    async with session.get(f"{site.url}/auth/login") as landing:  # follows Discord's redirect back to us
+        assert str(landing.url) == f"{site.url}/"
+    return session
+
+
+def schema_of(path: str, status: int) -> dict[str, Any]:
+    doc = document()
+    answer = doc["paths"][path]["get"]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return {**answer, "components": doc["components"]}
+
+
+async def checked(response: aiohttp.ClientResponse, path: str) -> Any:
+    body = await response.json()
+    jsonschema.validate(body, schema_of(path, response.status))  # the answer is what the document says
+    return body
+
+
+async def test_login_with_discord_shows_who_and_only_the_shared_servers(site: Site) -> None:
+    async with await logged_in(site) as session:
+        cookies = {c.key: c for c in session.cookie_jar}
+        assert cookies["musicbot_session"]["httponly"] and cookies["musicbot_session"]["samesite"] == "Lax"
+        async with session.get(f"{site.url}/api/v1/me") as me:
+            assert me.status == 200
+            body = await checked(me, "/api/v1/me")
+            assert (body["id"], body["name"]) == ("4001", "Alice") and body["csrf_token"]
+        async with session.get(f"{site.url}/api/v1/guilds") as guilds:
+            assert [g["id"] for g in await checked(guilds, "/api/v1/guilds")] == [str(SHARED)]
+    (query,) = site.oauth.authorize_queries
+    assert query["scope"] == "identify guilds" and query["code_challenge_method"] == "S256" and query["state"]
+
+
+async def test_not_logged_in_forged_or_expired_cookies_are_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with browser() as anonymous, anonymous.get(f"{site.url}/api/v1/guilds") as response:
+        assert response.status == 401
+        assert "Log in with Discord" in (await checked(response, "/api/v1/guilds"))["error"]
+    async with await logged_in(site) as session:
+        real = next(c for c in session.cookie_jar if c.key == "musicbot_session").value
+        forged = real[:-3] + ("AAA" if not real.endswith("AAA") else "BBB")
+        async with browser() as other, other.get(f"{site.url}/api/v1/me",
+                                                 headers={"Cookie": f"musicbot_session={forged}"}) as response:
+            assert response.status == 401
+        monkeypatch.setattr(musicbot.web.logins, "SESSION_MAX_AGE_S", -1)  # every session is now too old
+        async with session.get(f"{site.url}/api/v1/me") as response:
+            assert response.status == 401
+
+
+async def test_a_callback_from_a_login_this_browser_did_not_start_is_refused(site: Site) -> None:
+    async with browser() as session:
+        async with session.get(f"{site.url}/auth/login", allow_redirects=False) as login:
+            assert login.status == 302
+            assert login.headers["Location"].startswith(f"{site.fake.base_url}/oauth2/authorize?")
+        async with session.get(f"{site.url}/auth/callback", params={"code": "x", "state": "not-ours"}) as callback:
+            assert callback.status == 400
+            assert "not from a login this browser started" in (await callback.json())["error"]
+        async with session.get(f"{site.url}/api/v1/me") as me:
+            assert me.status == 401
+
+
+async def test_logging_out_needs_the_csrf_token(site: Site) -> None:
+    async with await logged_in(site) as session:
+        async with session.post(f"{site.url}/auth/logout") as refused:
+            assert refused.status == 403 and "X-CSRF-Token" in (await refused.json())["error"]
+        async with session.get(f"{site.url}/api/v1/me") as me:
+            token = (await me.json())["csrf_token"]
+        async with session.post(f"{site.url}/auth/logout", headers={"X-CSRF-Token": token}) as done:
+            assert done.status == 200
+        async with session.get(f"{site.url}/api/v1/me") as me:
+            assert me.status == 401  # the session is gone on the server too
+
+
+async def test_the_dashboard_says_it_is_off_until_configured() -> None:
+    server = OpsServer(port=0, dashboard=Dashboard(None))
+    await server.start()
+    try:
+        async with browser() as session:
+            for path in ("/api/v1/me", "/api/v1/guilds", "/auth/login"):
+                async with session.get(f"http://127.0.0.1:{server.port}{path}") as response:
+                    assert response.status == 503 and (await response.json())["error"] == OFF
+            async with session.get(f"http://127.0.0.1:{server.port}/health") as health:
+                assert health.status == 200  # the rest of the server is unaffected
+    finally:
+        await server.stop()
+
+
+def test_the_openapi_document_is_valid_and_lists_every_api_route() -> None:
+    doc = document()
+    validate(doc)  # OpenAPI 3.1 (openapi-spec-validator)
+    server = OpsServer(port=0, dashboard=Dashboard(None))
+    routes = {r.resource.canonical for r in server._app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/")}
+    assert routes == set(doc["paths"])
+
+
+@pytest.mark.slow
+async def test_musicbot_run_serves_the_login_and_its_servers_and_never_its_token(
+    bot_processes: BotProcesses, tmp_path: Path  # noqa: F811
+) -> None:
+    """The real ``musicbot run``: the dashboard's settings from its environment, the OAuth addresses
+    under ``DISCORD_API_BASE``, the guilds from the bot's own gateway state."""
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        fake.main_gateway.add_guild(guild_payload(SHARED, text_id=SHARED + 1, voice_id=SHARED + 2, members=[OWNER]))
+        fake.main_gateway.add_guild(guild_payload(BOTS_ONLY, text_id=BOTS_ONLY + 1, voice_id=BOTS_ONLY + 2,
+                                                  members=[OWNER]))
+        fake.oauth = FakeOAuth(CLIENT_ID, SECRET, ALICE, [{"id": str(SHARED), "name": "Both"},
+                                                           {"id": str(HERS_ONLY), "name": "Hers"}])
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        bot = bot_processes.start(fake, bot_env(fake, tmp_path / "data", http_port=port, MUSICBOT_WEB_URL=url,
+                                                DISCORD_CLIENT_ID=CLIENT_ID, DISCORD_CLIENT_SECRET=SECRET))
+        await bot.wait_ready()
+        site = Site(url, fake, fake.oauth)
+        bodies = []
+        async with await logged_in(site) as session:
+            for path in ("/api/v1/me", "/api/v1/guilds", "/api/v1/openapi.json"):
+                async with session.get(f"{url}{path}") as response:
+                    assert response.status == 200
+                    bodies.append(await response.text())
+                    if path == "/api/v1/guilds":
+                        shown = [(g["id"], g["playing"]) for g in await checked(response, path)]
+                        assert shown == [(str(SHARED), False)]
+        assert not any(TOKEN in body for body in bodies)
+    finally:
+        await fake.stop()
