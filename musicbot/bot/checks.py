@@ -28,6 +28,7 @@ from musicbot.bot.interaction import Interaction
 from musicbot.storage import GuildSettings
 
 if TYPE_CHECKING:
+    from musicbot.bot.client import MusicBotClient
     from musicbot.session import GuildSession
 
 
@@ -91,24 +92,35 @@ async def controlling_session(
     a vote (``skips_at_once``), refused with a pointer to ``/skip``'s vote.
     """
     guild, member = guild_and_member(interaction)
-    session = interaction.client.sessions.get(guild.id)
+    session = await session_member_controls(interaction.client, guild, member, dj=dj, requester_id=requester_id,
+                                            skip=skip)
+    return session, member
+
+
+async def session_member_controls(
+    client: MusicBotClient, guild: discord.Guild, member: discord.Member, *, dj: bool = True,
+    requester_id: int | None = None, skip: bool = False,
+) -> GuildSession:
+    """``controlling_session``'s rules for ``member``, wherever they act from (a command, the
+    dashboard: ``bot/web_control.py``)."""
+    session = client.sessions.get(guild.id)
     voice = session.voice if session is not None else None
     if session is None or voice is None or not voice.is_connected():
         raise NotConnectedError()
     require_same_channel(member, voice.channel)
     if skip:
-        settings = await interaction.client.guild_settings(guild.id)
+        settings = await client.guild_settings(guild.id)
         if settings.dj_role_id is None and not skips_at_once(member, settings, voice.channel, requester_id):
             raise SkipNeedsVoteError()
     if dj:
-        settings = await interaction.client.guild_settings(guild.id)
+        settings = await client.guild_settings(guild.id)
         allowed = is_dj(member, settings) or alone_with_bot(member, voice.channel) or (
             requester_id is not None and requester_id == member.id
         )
         if not allowed:
             role = guild.get_role(settings.dj_role_id) if settings.dj_role_id else None
             raise NotDJError(role.mention if role is not None else "the DJ role")
-    return session, member
+    return session
 
 
 def require_same_channel(member: discord.Member, channel: discord.abc.Connectable | None) -> None:

@@ -42,7 +42,6 @@ from musicbot.storage import deadline as storage_deadline
 from musicbot.storage.retention import RetentionJob
 from musicbot.voice.protocol import OpusSettings
 from musicbot.voice.render_client import EngineFactory
-from musicbot.web.dashboard import GuildSummary
 from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
@@ -244,15 +243,6 @@ class MusicBotClient(commands.AutoShardedBot):
     ) -> None:
         await self.sessions.on_voice_state_update(member, before, after)
         self.keeper.on_voice_state_update(member, after)
-
-    def dashboard_guilds(self) -> list[GuildSummary]:
-        """The guilds the dashboard may show (web/dashboard.py): the bot's, and whether music plays."""
-        out = []
-        for guild in self.guilds:
-            session = self.sessions.get(guild.id)
-            playing = session is not None and session.queue.current is not None and not session.paused
-            out.append(GuildSummary(guild.id, guild.name, guild.icon.key if guild.icon else None, playing))
-        return out
 
     async def on_ready(self) -> None:
         log.info("connected as %s in %d guilds", self.user, len(self.guilds))

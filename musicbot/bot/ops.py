@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from musicbot.bot.web_control import WebControl
 from musicbot.metrics import BotCollector, BotSnapshot
 from musicbot.web.dashboard import Dashboard, settings_of
 from musicbot.web.server import OpsServer, Readiness, ShardStatus
@@ -28,7 +29,7 @@ def attach(server: OpsServer, bot: MusicBotClient) -> None:
     """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``, and its dashboard
     serve it."""
     server.attach(lambda: readiness(bot), [BotCollector(lambda: snapshot(bot))])
-    server.dashboard.bind(bot)
+    server.dashboard.bind(WebControl(bot))
 
 
 def readiness(bot: MusicBotClient) -> Readiness:

@@ -20,9 +20,11 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from musicbot.errors import MusicBotError
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
 from musicbot.web.openapi import document
+from musicbot.web.player_api import BadActionError, NotAllowedError, PlayerBot, UnknownGuildError, parse_action
 
 OFF = ("The dashboard is off: set MUSICBOT_WEB_URL, DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET "
        "(README: Dashboard).")
@@ -39,8 +41,8 @@ class GuildSummary:
     playing: bool
 
 
-class DashboardBot(Protocol):
-    """What the dashboard reads of the bot (``bot/client.py``)."""
+class DashboardBot(PlayerBot, Protocol):
+    """What the dashboard reads of the bot, and asks it to do (``bot/web_control.py``)."""
 
     def dashboard_guilds(self) -> list[GuildSummary]: ...
 
@@ -79,6 +81,8 @@ class Dashboard:
         app.router.add_get("/api/v1/openapi.json", self._openapi)
         app.router.add_get("/api/v1/me", self._on(self._me))
         app.router.add_get("/api/v1/guilds", self._on(self._guilds))
+        app.router.add_get("/api/v1/guilds/{guild_id}/player", self._on(self._player))
+        app.router.add_post("/api/v1/guilds/{guild_id}/player/{action}", self._on(self._act))
         app.on_cleanup.append(self._close_http)
 
     def _on(self, handler: Handler) -> Handler:
@@ -156,6 +160,54 @@ class Dashboard:
         shared = [g for g in self._bot.dashboard_guilds() if g.id in login.guild_ids]
         return web.json_response([{"id": str(g.id), "name": g.name, "icon": g.icon, "playing": g.playing}
                                   for g in shared])
+
+    async def _player(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self._member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        try:
+            view = self._bot.player(int(request.match_info["guild_id"]))
+        except UnknownGuildError as missing:
+            return error(404, str(missing))
+        return web.json_response(view.as_json())
+
+    async def _act(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self._member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        if (refused := _csrf_refusal(request, login)) is not None:
+            return refused
+        try:
+            body = await request.json() if request.can_read_body else None
+        except ValueError:
+            return error(400, "The request body is not JSON.")
+        try:
+            action = parse_action(request.match_info["action"], body)
+            view = await self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action)
+        except BadActionError as bad:
+            return error(400, str(bad))
+        except UnknownGuildError as missing:
+            return error(404, str(missing))
+        except NotAllowedError as refused_here:
+            return error(403, str(refused_here))
+        except MusicBotError as cannot:
+            return error(409, str(cannot))
+        return web.json_response(view.as_json())
+
+    async def _member_of(self, request: web.Request) -> tuple[Login | None, web.Response | None]:
+        """The login, if it may see this guild: logged in, and a member of it (asked of Discord
+        again after a minute); else the refusal."""
+        login = self._login_of(request)
+        if login is None:
+            return None, error(401, NOT_LOGGED_IN)
+        guild_id = request.match_info.get("guild_id", "")
+        if not guild_id.isdigit():
+            return None, error(404, str(UnknownGuildError()))
+        if (refusal := await self._refresh_guilds(login)) is not None:
+            return None, refusal
+        if int(guild_id) not in login.guild_ids:
+            return None, error(404, str(UnknownGuildError()))
+        return login, None
 
     # ---------------------------------------------------------------- helpers
     def _login_of(self, request: web.Request) -> Login | None:

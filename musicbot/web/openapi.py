@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from musicbot import __version__
+from musicbot.web.player_api import ACTIONS, LOOP_MODES, MAX_VOLUME_PERCENT
 
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string", "description": "What went wrong and how to fix it"}}}
 _SNOWFLAKE = {"type": "string", "pattern": "^[0-9]{1,20}$"}
+_GUILD_ID = {"name": "guild_id", "in": "path", "required": True, "schema": _SNOWFLAKE}
 
 
 def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -21,8 +23,9 @@ def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    words = {400: "Bad request", 401: "Not logged in", 403: "Refused", 502: "Discord did not answer",
-             503: "Dashboard off, or the bot still starting"}
+    words = {400: "Bad request", 401: "Not logged in", 403: "Not allowed (the commands' rules)",
+             404: "Not one of your servers with the bot", 409: "Not possible now (nothing playing, already paused…)",
+             502: "Discord did not answer", 503: "Dashboard off, or the bot still starting"}
     return {str(s): _answer(words[s], {"$ref": "#/components/schemas/Error"}) for s in statuses}
 
 
@@ -45,6 +48,30 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _answer("Shared servers", {
                     "type": "array", "items": {"$ref": "#/components/schemas/Guild"}}), **_errors(401, 502, 503)},
             }},
+            "/api/v1/guilds/{guild_id}/player": {"get": {
+                "summary": "What the server's player plays, and what comes next",
+                "operationId": "player",
+                "parameters": [_GUILD_ID],
+                "responses": {"200": _answer("The player", {"$ref": "#/components/schemas/Player"}),
+                              **_errors(401, 404, 502, 503)},
+            }},
+            "/api/v1/guilds/{guild_id}/player/{action}": {"post": {
+                "summary": "Pause, resume, skip, stop, set the volume or the loop mode",
+                "description": "The same rules as the slash commands: in the bot's voice channel, the DJ role "
+                               "where one is set, a skip without a vote only for those who may. Needs the "
+                               "X-CSRF-Token header.",
+                "operationId": "act",
+                "parameters": [_GUILD_ID, {"name": "action", "in": "path", "required": True,
+                                           "schema": {"enum": list(ACTIONS)}}],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {"oneOf": [
+                    {"type": "object", "required": ["percent"], "additionalProperties": False,
+                     "properties": {"percent": {"type": "integer", "minimum": 0, "maximum": MAX_VOLUME_PERCENT}}},
+                    {"type": "object", "required": ["mode"], "additionalProperties": False,
+                     "properties": {"mode": {"enum": list(LOOP_MODES)}}},
+                ]}}}},
+                "responses": {"200": _answer("The player after the action", {"$ref": "#/components/schemas/Player"}),
+                              **_errors(400, 401, 403, 404, 409, 502, 503)},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "openapi",
@@ -59,6 +86,32 @@ def document() -> dict[str, Any]:
                        "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},
                                       "avatar": {"type": ["string", "null"]},
                                       "csrf_token": {"type": "string", "description": "Send as X-CSRF-Token"}}},
+                "Entry": {"type": "object", "additionalProperties": False,
+                          "required": ["entry_id", "title", "artist", "duration_s", "url", "artwork_url",
+                                       "requester_id", "autoplay"],
+                          "properties": {"entry_id": {"type": "integer"}, "title": {"type": "string"},
+                                         "artist": {"type": "string"}, "duration_s": {"type": ["number", "null"]},
+                                         "url": {"type": "string"}, "artwork_url": {"type": ["string", "null"]},
+                                         "requester_id": {"type": ["string", "null"]},
+                                         "autoplay": {"type": "boolean"}}},
+                "Player": {"type": "object", "additionalProperties": False,
+                           "required": ["connected", "channel_id", "channel_name", "current", "position_s", "paused",
+                                        "volume", "loop", "autoplay", "filters", "crossfade_s", "listeners", "queue",
+                                        "queue_length"],
+                           "properties": {
+                               "connected": {"type": "boolean"}, "channel_id": {"type": ["string", "null"]},
+                               "channel_name": {"type": ["string", "null"]},
+                               "current": {"oneOf": [{"$ref": "#/components/schemas/Entry"}, {"type": "null"}]},
+                               "position_s": {"type": "number", "minimum": 0}, "paused": {"type": "boolean"},
+                               "volume": {"type": "integer", "minimum": 0, "maximum": MAX_VOLUME_PERCENT},
+                               "loop": {"enum": list(LOOP_MODES)}, "autoplay": {"type": "boolean"},
+                               "filters": {"type": "object", "description": "Lavalink's filter JSON, as /filter"},
+                               "crossfade_s": {"type": "number", "minimum": 0},
+                               "listeners": {"type": "array", "items": {
+                                   "type": "object", "required": ["id", "name"], "additionalProperties": False,
+                                   "properties": {"id": _SNOWFLAKE, "name": {"type": "string"}}}},
+                               "queue": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+                               "queue_length": {"type": "integer", "minimum": 0}}},
                 "Guild": {"type": "object", "required": ["id", "name", "icon", "playing"],
                           "additionalProperties": False,
                           "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},

@@ -107,7 +107,7 @@ class OpsServer:
         for collector in collectors:
             self._registry.register(collector)
         self._runner: web.AppRunner | None = None
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024)  # no request here needs more (the dashboard's included)
         app.router.add_get("/health", self._health)
         app.router.add_get("/ready", self._ready)
         app.router.add_get("/metrics", self._metrics)

@@ -17,18 +17,22 @@ import pytest
 from openapi_spec_validator import validate
 
 import musicbot.web.logins
+from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
 from musicbot.web.openapi import document
 from musicbot.web.server import OpsServer
-from tests.harness import FakeDiscord, guild_payload, user
+from tests.harness import FakeDiscord, VoiceReceiver, guild_payload, user
 from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
 from tests.harness.fake_oauth import FakeOAuth
 from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
+from tests.harness.tls import make_self_signed_cert, openssl_available, server_context
 
 ALICE = {"id": "4001", "username": "alice", "global_name": "Alice", "avatar": None}
+BOB = {"id": "4003", "username": "bob", "global_name": "Bob", "avatar": None}
 SHARED, HERS_ONLY, BOTS_ONLY = 9001, 9002, 9003
 CLIENT_ID, SECRET = "5550001", "client-secret-for-tests"
 OWNER = user(4002, "owner")
+ALICE_USER, BOB_USER = user(4001, "alice"), user(4003, "bob")
 
 
 @dataclass
@@ -79,15 +83,15 @@ async def logged_in(site: Site) -> aiohttp.ClientSession:
     return session
 
 
-def schema_of(path: str, status: int) -> dict[str, Any]:
+def schema_of(path: str, status: int, method: str = "get") -> dict[str, Any]:
     doc = document()
-    answer = doc["paths"][path]["get"]["responses"][str(status)]["content"]["application/json"]["schema"]
+    answer = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
     return {**answer, "components": doc["components"]}
 
 
-async def checked(response: aiohttp.ClientResponse, path: str) -> Any:
+async def checked(response: aiohttp.ClientResponse, path: str, method: str = "get") -> Any:
     body = await response.json()
-    jsonschema.validate(body, schema_of(path, response.status))  # the answer is what the document says
+    jsonschema.validate(body, schema_of(path, response.status, method))  # the answer is what the document says
     return body
 
 
@@ -197,5 +201,71 @@ async def test_musicbot_run_serves_the_login_and_its_servers_and_never_its_token
                         shown = [(g["id"], g["playing"]) for g in await checked(response, path)]
                         assert shown == [(str(SHARED), False)]
         assert not any(TOKEN in body for body in bodies)
+    finally:
+        await fake.stop()
+
+
+PLAYER = "/api/v1/guilds/{guild_id}/player"
+ACT = "/api/v1/guilds/{guild_id}/player/{action}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not openssl_available(), reason="needs the openssl command for the voice certificate")
+async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_the_commands_rules(
+    bot_processes: BotProcesses, tmp_path: Path  # noqa: F811
+) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    write_audio(music / "tone-440.flac", tone(440.0, 30.0))
+    cert = make_self_signed_cert(tmp_path / "tls")
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        await fake.serve_voice_tls(server_context(cert))  # discord.py's voice URL is wss://: the bot trusts the CA
+        text, voice = SHARED + 1, SHARED + 2
+        fake.main_gateway.add_guild(guild_payload(SHARED, text_id=text, voice_id=voice, members=[ALICE_USER, BOB_USER]))
+        await fake.main_gateway.set_user_voice(SHARED, ALICE_USER, voice)
+        fake.oauth = FakeOAuth(CLIENT_ID, SECRET, ALICE, [{"id": str(SHARED), "name": "Both"}])
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        bot = bot_processes.start(fake, bot_env(fake, tmp_path / "data", music_dir=music, http_port=port,
+                                                ca_file=cert.cert, MUSICBOT_WEB_URL=url, DISCORD_CLIENT_ID=CLIENT_ID,
+                                                DISCORD_CLIENT_SECRET=SECRET))
+        await bot.wait_ready()
+        play = fake.slash("play", {"query": "local:tone-440.flac"}, guild_id=SHARED, channel_id=text, user=ALICE_USER)
+        await fake.main_gateway.interaction(play)
+        receiver = VoiceReceiver(fake)
+        await receiver.wait_for_packets(SHARED, 25, timeout=30)
+        site = Site(url, fake, fake.oauth)
+        player, act = url + PLAYER.format(guild_id=SHARED), url + ACT.format(guild_id=SHARED, action="{}")
+        async with await logged_in(site) as alice:
+            async with alice.get(player) as response:
+                state = await checked(response, PLAYER)
+                assert state["current"]["title"] == "tone-440" and state["connected"] and not state["paused"]
+                assert [listener["id"] for listener in state["listeners"]] == [str(4001)]
+            async with alice.get(f"{url}/api/v1/me") as me:
+                csrf = {"X-CSRF-Token": (await me.json())["csrf_token"]}
+            async with alice.post(act.format("pause")) as response:
+                assert response.status == 403  # no CSRF token
+            async with alice.post(act.format("pause"), headers=csrf) as response:
+                assert (await checked(response, ACT, "post"))["paused"] is True
+            await receiver.wait_until_quiet(SHARED, quiet_ms=200)  # heard: the music stopped
+            async with alice.post(act.format("pause"), headers=csrf) as response:
+                assert response.status == 409 and "already paused" in (await checked(response, ACT, "post"))["error"]
+            heard = receiver.count(SHARED)
+            async with alice.post(act.format("resume"), headers=csrf) as response:
+                assert (await checked(response, ACT, "post"))["paused"] is False
+            await receiver.wait_for_packets(SHARED, heard + 25, timeout=10)
+            async with alice.post(act.format("volume"), headers=csrf, json={"percent": 50}) as response:
+                assert (await checked(response, ACT, "post"))["volume"] == 50
+            async with alice.post(act.format("volume"), headers=csrf, json={"percent": 999}) as response:
+                assert response.status == 400 and "0–200" in (await response.json())["error"]
+        fake.oauth.user = BOB  # Bob is in the server but not in the voice channel: the commands' rule
+        async with await logged_in(site) as bob:
+            async with bob.get(f"{url}/api/v1/me") as me:
+                csrf = {"X-CSRF-Token": (await me.json())["csrf_token"]}
+            async with bob.post(act.format("pause"), headers=csrf) as response:
+                assert response.status == 403
+                assert "Join a voice channel" in (await checked(response, ACT, "post"))["error"]
     finally:
         await fake.stop()

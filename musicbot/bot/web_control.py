@@ -1,0 +1,130 @@
+"""The bot as the dashboard sees it (``web/dashboard.py``, ``web/player_api.py``): the guilds, a
+guild's player, and playback actions under the same rules as the slash commands.
+
+A dashboard user acts as the guild member they are: the same checks (``checks.py``: in the bot's
+voice channel, DJ role, requester, vote for a skip) and the same actions (``actions.py``: the same
+refusals) as ``/pause``, ``/skip`` and the rest. The member comes from discord.py's cache, which
+holds everyone in a voice channel (the voice-state intent): whoever is not in one could not control
+the music from Discord either, and is told to join.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from musicbot.bot import actions
+from musicbot.bot.checks import listeners, session_member_controls
+from musicbot.bot.errors import (
+    CommandRefusedError,
+    NotConnectedError,
+    NotDJError,
+    NotInVoiceError,
+    SkipNeedsVoteError,
+    WrongVoiceChannelError,
+)
+from musicbot.dsp.settings import settings_to_json
+from musicbot.queue import LoopMode
+from musicbot.web.dashboard import GuildSummary
+from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, UnknownGuildError
+
+if TYPE_CHECKING:
+    from musicbot.bot.client import MusicBotClient
+    from musicbot.queue import QueueEntry
+    from musicbot.session import GuildSession
+
+QUEUE_SHOWN = 100
+# The commands' refusals about who may act: the API answers them with 403.
+WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVoteError, NotConnectedError)
+
+
+class WebControl:
+    def __init__(self, client: MusicBotClient) -> None:
+        self._client = client
+
+    def dashboard_guilds(self) -> list[GuildSummary]:
+        out = []
+        for guild in self._client.guilds:
+            session = self._client.sessions.get(guild.id)
+            playing = session is not None and session.queue.current is not None and not session.paused
+            out.append(GuildSummary(guild.id, guild.name, guild.icon.key if guild.icon else None, playing))
+        return out
+
+    def player(self, guild_id: int) -> PlayerView:
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            raise UnknownGuildError()
+        return _view(self._client.sessions.get(guild_id))
+
+    async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
+        try:
+            return await self._act(guild_id, user_id, action)
+        except WHO_MAY_NOT as refusal:
+            raise NotAllowedError(str(refusal)) from refusal
+
+    async def _act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            raise UnknownGuildError()
+        member = guild.get_member(user_id)
+        if member is None or member.voice is None:
+            raise NotInVoiceError()
+        entry = self._client.sessions.get(guild_id)
+        current = entry.queue.current if entry is not None else None
+        requester = current.requester_id if current is not None else None
+        if action.kind == "skip":
+            session = await session_member_controls(self._client, guild, member, dj=False, requester_id=requester,
+                                                    skip=True)
+            await actions.skip(session)
+        else:
+            session = await session_member_controls(self._client, guild, member)
+            await _apply(session, action)
+        return _view(session)
+
+
+async def _apply(session: GuildSession, action: Action) -> None:
+    if action.kind == "pause":
+        actions.pause(session)
+    elif action.kind == "resume":
+        actions.resume(session)
+    elif action.kind == "stop":
+        actions.stop(session)
+    elif action.kind == "volume":
+        actions.set_volume(session, int(action.value or 0))
+    elif action.kind == "loop":
+        actions.set_loop(session, LoopMode(str(action.value)))
+    else:  # the API only builds the kinds above
+        raise CommandRefusedError(f"Unknown action {action.kind!r}.")
+
+
+def _entry(entry: QueueEntry) -> EntryView:
+    track = entry.track
+    return EntryView(entry.entry_id, track.title, track.artist, track.duration_s, track.url, track.thumbnail_url,
+                     None if entry.requester_id is None else str(entry.requester_id), entry.autoplay)
+
+
+def _view(session: GuildSession | None) -> PlayerView:
+    if session is None:
+        return PlayerView(connected=False, channel_id=None, channel_name=None, current=None, position_s=0.0,
+                          paused=False, volume=100, loop="off", autoplay=False, filters={}, crossfade_s=0.0,
+                          listeners=[], queue=[], queue_length=0)
+    voice = session.voice
+    channel = voice.channel if voice is not None and voice.is_connected() else None
+    current = session.queue.current
+    upcoming = list(session.queue.upcoming)
+    in_channel = listeners(channel) if channel is not None and hasattr(channel, "members") else []  # type: ignore[arg-type]
+    return PlayerView(
+        connected=channel is not None,
+        channel_id=None if channel is None else str(channel.id),
+        channel_name=None if channel is None else getattr(channel, "name", None),
+        current=None if current is None else _entry(current),
+        position_s=round(session.position_s, 2) if current is not None else 0.0,
+        paused=session.paused,
+        volume=round(session.volume * 100),
+        loop=session.queue.loop.value,
+        autoplay=session.autoplay is not None,
+        filters=settings_to_json(session.filters),
+        crossfade_s=session.settings.crossfade_s,
+        listeners=[(str(m.id), m.display_name) for m in in_channel],
+        queue=[_entry(e) for e in upcoming[:QUEUE_SHOWN]],
+        queue_length=len(upcoming),
+    )

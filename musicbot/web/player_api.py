@@ -1,0 +1,97 @@
+"""A guild's player over the dashboard's API: what it plays (``GET /api/v1/guilds/{id}/player``) and
+playback actions (``POST /api/v1/guilds/{id}/player/{action}``).
+
+The values here are plain data; the bot fills them and carries the actions out under the slash
+commands' rules (``bot/web_control.py``). A refusal keeps the commands' own sentence: 403 for who
+may not (not in the voice channel, not a DJ, a skip that needs a vote), 409 for what cannot be done
+now (nothing playing, already paused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from musicbot.errors import MusicBotError
+
+ACTIONS = ("pause", "resume", "skip", "stop", "volume", "loop")
+LOOP_MODES = ("off", "track", "queue")
+MAX_VOLUME_PERCENT = 200
+
+
+class UnknownGuildError(MusicBotError):
+    def __init__(self) -> None:
+        super().__init__("That is not one of your servers with the bot in it.")
+
+
+class NotAllowedError(MusicBotError):
+    """Who may not act (403), in the commands' words; other ``MusicBotError``s are what cannot be
+    done now (409)."""
+
+
+class BadActionError(MusicBotError):
+    """The request itself is wrong (400)."""
+
+
+@dataclass(frozen=True)
+class EntryView:
+    entry_id: int
+    title: str
+    artist: str
+    duration_s: float | None
+    url: str
+    artwork_url: str | None
+    requester_id: str | None
+    autoplay: bool
+
+
+@dataclass(frozen=True)
+class PlayerView:
+    connected: bool
+    channel_id: str | None
+    channel_name: str | None
+    current: EntryView | None
+    position_s: float
+    paused: bool
+    volume: int  # percent
+    loop: str
+    autoplay: bool
+    filters: dict[str, Any]  # Lavalink's filter JSON, as /filter takes it
+    crossfade_s: float
+    listeners: list[tuple[str, str]]  # (id, name)
+    queue: list[EntryView]  # the first 100 upcoming
+    queue_length: int
+
+    def as_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["listeners"] = [{"id": i, "name": n} for i, n in self.listeners]
+        return body
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    value: int | str | None = None
+
+
+class PlayerBot(Protocol):
+    def player(self, guild_id: int) -> PlayerView: ...
+
+    async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView: ...
+
+
+def parse_action(kind: str, body: Any) -> Action:
+    """The action ``kind`` with its value from the JSON ``body``; ``BadActionError`` naming what is wrong."""
+    if kind not in ACTIONS:
+        raise BadActionError(f"Unknown action “{kind[:40]}”: use one of {', '.join(ACTIONS)}.")
+    if kind == "volume":
+        percent = body.get("percent") if isinstance(body, dict) else None
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= MAX_VOLUME_PERCENT:
+            raise BadActionError(f"Send the volume as {{\"percent\": 0–{MAX_VOLUME_PERCENT}}}.")
+        return Action(kind, percent)
+    if kind == "loop":
+        mode = body.get("mode") if isinstance(body, dict) else None
+        if mode not in LOOP_MODES:
+            raise BadActionError(f"Send the loop mode as {{\"mode\": \"{'|'.join(LOOP_MODES)}\"}}.")
+        return Action(kind, mode)
+    return Action(kind)
