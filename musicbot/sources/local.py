@@ -43,12 +43,13 @@ class LocalLibrary:
         return full
 
     def track_for(self, path: Path) -> Track:
+        """Blocking (reads the file's header for its length)."""
         relative = path.relative_to(self.root).as_posix()
         return Track(
             id=f"local:{relative}",
             title=path.stem,
             artist=path.parent.name if path.parent != self.root else "",
-            duration_s=None,
+            duration_s=duration_of(path),
             url=path.as_uri(),
             source="local",
         )
@@ -92,3 +93,20 @@ class LocalLibrary:
         """Checked again at play time: the file may have been replaced by a symlink since."""
         path = await asyncio.to_thread(self.path_of, track.url)
         return StreamInfo(url=str(path))
+
+
+def duration_of(path: Path) -> float | None:
+    """The file's length in seconds from its container (no decoding), or None when it does not say.
+    Without it a local track could not be seeked (it counted as live) and showed no length."""
+    import av  # the bot has it loaded already; imported here so that this module stays light
+
+    try:
+        with av.open(str(path)) as container:
+            if container.duration:
+                return float(container.duration / av.time_base)
+            stream = container.streams.audio[0] if container.streams.audio else None
+            if stream is not None and stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+    except (av.error.FFmpegError, OSError, IndexError):
+        return None
+    return None

@@ -222,3 +222,15 @@ async def test_a_playlist_link_resolves_flat_through_ytdlp(server: MediaServer, 
     chunks, _ = await asyncio.to_thread(collect, stream)
     stream.close()
     assert abs(len(chunks) * 0.02 - 8.0) < 0.1
+
+
+async def test_a_local_file_has_its_length_so_it_can_be_seeked(tmp_path: Path) -> None:
+    from musicbot.sources.synth import tone, write_audio
+
+    write_audio(tmp_path / "three seconds.flac", tone(440.0, 3.0))
+    (tmp_path / "broken.mp3").write_bytes(b"not audio at all")
+    library = LocalLibrary(tmp_path)
+    [track] = await library.resolve("three seconds.flac")
+    assert track.duration_s == pytest.approx(3.0, abs=0.05) and not track.is_live
+    [broken] = await library.resolve("broken.mp3")
+    assert broken.duration_s is None  # an unreadable header: unknown, the play itself will say what is wrong
