@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from musicbot.bot.errors import CommandRefusedError
-from musicbot.bot.format import safe, track_title
+from musicbot.bot.format import format_duration, safe, track_title
 from musicbot.bot.replies import defer
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
@@ -116,6 +116,19 @@ async def skip(session: GuildSession) -> QueueEntry | None:
 
 async def previous(session: GuildSession) -> QueueEntry:
     return await session.previous()
+
+
+async def seek(session: GuildSession, seconds: float) -> float:
+    """Jump to ``seconds`` into the current track (/seek, the dashboard); refused for a live stream
+    and past the end."""
+    entry = current_entry(session)
+    duration = entry.track.duration_s
+    if entry.track.is_live or duration is None:
+        raise CommandRefusedError("This is a live stream; it can't be seeked.")
+    if seconds >= duration:
+        raise CommandRefusedError(f"That is past the end: the track is {format_duration(duration)} long.")
+    await session.seek(seconds)
+    return seconds
 
 
 def stop(session: GuildSession) -> None:

@@ -10,6 +10,8 @@ the music from Discord either, and is told to join.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from musicbot.bot import actions
@@ -22,7 +24,7 @@ from musicbot.bot.errors import (
     SkipNeedsVoteError,
     WrongVoiceChannelError,
 )
-from musicbot.dsp.settings import settings_to_json
+from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.web.dashboard import GuildSummary
 from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, UnknownGuildError
@@ -38,8 +40,9 @@ WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVot
 
 
 class WebControl:
-    def __init__(self, client: MusicBotClient) -> None:
+    def __init__(self, client: MusicBotClient, rng: random.Random | None = None) -> None:
         self._client = client
+        self._rng = rng or random.Random()
 
     def dashboard_guilds(self) -> list[GuildSummary]:
         out = []
@@ -68,32 +71,52 @@ class WebControl:
         member = guild.get_member(user_id)
         if member is None or member.voice is None:
             raise NotInVoiceError()
-        entry = self._client.sessions.get(guild_id)
-        current = entry.queue.current if entry is not None else None
+        existing = self._client.sessions.get(guild_id)
+        current = existing.queue.current if existing is not None else None
         requester = current.requester_id if current is not None else None
-        if action.kind == "skip":
-            session = await session_member_controls(self._client, guild, member, dj=False, requester_id=requester,
-                                                    skip=True)
+        if action.kind == "skip":  # as the panel's skip button: DJ, requester or alone; else a vote in Discord
+            session = await session_member_controls(self._client, guild, member, requester_id=requester, skip=True)
             await actions.skip(session)
+        elif action.kind == "remove":  # as /remove: a DJ, or whoever asked for that track
+            session = await session_member_controls(self._client, guild, member, dj=False)
+            target = session.queue.entry_at(action.value)
+            await session_member_controls(self._client, guild, member, requester_id=target.requester_id)
+            if session.remove(target.entry_id) is None:
+                raise CommandRefusedError("That track is no longer in the queue.")
         else:
             session = await session_member_controls(self._client, guild, member)
-            await _apply(session, action)
+            await self._apply(session, action)
         return _view(session)
 
+    async def _apply(self, session: GuildSession, action: Action) -> None:
+        kind, value = action.kind, action.value
+        if kind in _SIMPLE:
+            _SIMPLE[kind](session)
+        elif kind == "previous":
+            await actions.previous(session)
+        elif kind == "seek":
+            await actions.seek(session, value)
+        elif kind == "volume":
+            actions.set_volume(session, value)
+        elif kind == "loop":
+            actions.set_loop(session, LoopMode(value))
+        elif kind == "shuffle":
+            actions.shuffle(session, self._rng)
+        elif kind == "move":
+            session.move(*value)
+        elif kind == "filters":  # the whole filter set, as Lavalink's /filter: all or nothing, same messages
+            before, after = session.filters, parse_filters(value)
+            actions.check_filters_allowed(await self._client.guild_settings(session.guild.id), before, after)
+            session.set_filters(after)
+        elif kind == "preset":
+            actions.apply_filter_preset(session, await self._client.guild_settings(session.guild.id), value)
+        else:  # the API builds only the kinds above
+            raise CommandRefusedError(f"Unknown action {kind!r}.")
 
-async def _apply(session: GuildSession, action: Action) -> None:
-    if action.kind == "pause":
-        actions.pause(session)
-    elif action.kind == "resume":
-        actions.resume(session)
-    elif action.kind == "stop":
-        actions.stop(session)
-    elif action.kind == "volume":
-        actions.set_volume(session, int(action.value or 0))
-    elif action.kind == "loop":
-        actions.set_loop(session, LoopMode(str(action.value)))
-    else:  # the API only builds the kinds above
-        raise CommandRefusedError(f"Unknown action {action.kind!r}.")
+
+_SIMPLE: dict[str, Callable[[GuildSession], object]] = {
+    "pause": actions.pause, "resume": actions.resume, "stop": actions.stop, "clear": actions.clear,
+}
 
 
 def _entry(entry: QueueEntry) -> EntryView:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
-from musicbot.errors import MusicBotError
+from musicbot.errors import FilterConfigError, MusicBotError
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
 from musicbot.web.openapi import document
@@ -184,7 +184,7 @@ class Dashboard:
         try:
             action = parse_action(request.match_info["action"], body)
             view = await self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action)
-        except BadActionError as bad:
+        except (BadActionError, FilterConfigError) as bad:  # the request is wrong: it says which field, how
             return error(400, str(bad))
         except UnknownGuildError as missing:
             return error(404, str(missing))

@@ -15,6 +15,13 @@ from musicbot.web.player_api import ACTIONS, LOOP_MODES, MAX_VOLUME_PERCENT
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string", "description": "What went wrong and how to fix it"}}}
 _SNOWFLAKE = {"type": "string", "pattern": "^[0-9]{1,20}$"}
+_POSITION = {"type": "integer", "minimum": 1, "maximum": 10_000, "description": "A position in the queue, from 1"}
+
+
+def _body(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
+
+
 _GUILD_ID = {"name": "guild_id", "in": "path", "required": True, "schema": _SNOWFLAKE}
 
 
@@ -63,11 +70,17 @@ def document() -> dict[str, Any]:
                 "operationId": "act",
                 "parameters": [_GUILD_ID, {"name": "action", "in": "path", "required": True,
                                            "schema": {"enum": list(ACTIONS)}}],
-                "requestBody": {"required": False, "content": {"application/json": {"schema": {"oneOf": [
-                    {"type": "object", "required": ["percent"], "additionalProperties": False,
-                     "properties": {"percent": {"type": "integer", "minimum": 0, "maximum": MAX_VOLUME_PERCENT}}},
-                    {"type": "object", "required": ["mode"], "additionalProperties": False,
-                     "properties": {"mode": {"enum": list(LOOP_MODES)}}},
+                "requestBody": {"required": False, "description": "By action: volume {percent}, loop {mode}, "
+                                "seek {position_s}, move {from, to}, remove {position}, preset {name}, filters "
+                                "(Lavalink's filter JSON, the whole set); the others take none.",
+                                "content": {"application/json": {"schema": {"anyOf": [
+                    _body(percent={"type": "integer", "minimum": 0, "maximum": MAX_VOLUME_PERCENT}),
+                    _body(mode={"enum": list(LOOP_MODES)}),
+                    _body(position_s={"type": "number", "minimum": 0}),
+                    _body(**{"from": _POSITION, "to": _POSITION}),
+                    _body(position=_POSITION),
+                    _body(name={"type": "string", "minLength": 1, "maxLength": 40}),
+                    {"type": "object", "description": "filters: Lavalink's filter JSON"},
                 ]}}}},
                 "responses": {"200": _answer("The player after the action", {"$ref": "#/components/schemas/Player"}),
                               **_errors(400, 401, 403, 404, 409, 502, 503)},

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from musicbot.errors import MusicBotError
 
-ACTIONS = ("pause", "resume", "skip", "stop", "volume", "loop")
+ACTIONS = ("pause", "resume", "skip", "previous", "stop", "seek", "volume", "loop", "shuffle", "clear", "move",
+           "remove", "filters", "preset")
 LOOP_MODES = ("off", "track", "queue")
 MAX_VOLUME_PERCENT = 200
 
@@ -71,7 +72,7 @@ class PlayerView:
 @dataclass(frozen=True)
 class Action:
     kind: str
-    value: int | str | None = None
+    value: Any = None  # what the kind takes: percent, mode, seconds, (from, to), position, filter JSON, name
 
 
 class PlayerBot(Protocol):
@@ -94,4 +95,32 @@ def parse_action(kind: str, body: Any) -> Action:
         if mode not in LOOP_MODES:
             raise BadActionError(f"Send the loop mode as {{\"mode\": \"{'|'.join(LOOP_MODES)}\"}}.")
         return Action(kind, mode)
+    if kind == "seek":
+        seconds = body.get("position_s") if isinstance(body, dict) else None
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds < 1e7:
+            raise BadActionError('Send where to jump as {"position_s": seconds from the start}.')
+        return Action(kind, float(seconds))
+    if kind == "move":
+        where = (body.get("from"), body.get("to")) if isinstance(body, dict) else (None, None)
+        if not all(_position(p) for p in where):
+            raise BadActionError('Send the move as {"from": its position in the queue, "to": the new one} (from 1).')
+        return Action(kind, where)
+    if kind == "remove":
+        position = body.get("position") if isinstance(body, dict) else None
+        if not _position(position):
+            raise BadActionError('Send the track to remove as {"position": its position in the queue} (from 1).')
+        return Action(kind, position)
+    if kind == "filters":
+        if not isinstance(body, dict):
+            raise BadActionError("Send the filters as a JSON object, as Lavalink's /filter takes them.")
+        return Action(kind, body)
+    if kind == "preset":
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not 0 < len(name) <= 40:
+            raise BadActionError('Send the preset as {"name": "nightcore"} (see /filter preset).')
+        return Action(kind, name)
     return Action(kind)
+
+
+def _position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000

@@ -6,6 +6,8 @@ A browser's part is played by an aiohttp client with a cookie jar that follows r
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
 from musicbot.web.openapi import document
 from musicbot.web.server import OpsServer
-from tests.harness import FakeDiscord, VoiceReceiver, guild_payload, user
+from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
 from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
 from tests.harness.fake_oauth import FakeOAuth
 from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
@@ -260,6 +262,39 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 assert (await checked(response, ACT, "post"))["volume"] == 50
             async with alice.post(act.format("volume"), headers=csrf, json={"percent": 999}) as response:
                 assert response.status == 400 and "0–200" in (await response.json())["error"]
+            # Filters: the same Lavalink JSON and checks as /filter, and heard (440 Hz up a fifth).
+            async with alice.post(act.format("filters"), headers=csrf, json={"timescale": {"speed": 9}}) as response:
+                assert response.status == 400 and "speed" in (await checked(response, ACT, "post"))["error"]
+            async with alice.post(act.format("filters"), headers=csrf, json={"timescale": {"pitch": 1.5}}) as response:
+                assert (await checked(response, ACT, "post"))["filters"] == {"timescale": {"speed": 1.0, "pitch": 1.5,
+                                                                                          "rate": 1.0}}
+            since = time.perf_counter()
+            await receiver.wait_for_packets(SHARED, receiver.count(SHARED) + 60, timeout=10)
+            assert abs(dominant_hz(receiver.decode_pcm(SHARED, since=since)) - 660.0) < 10
+            async with alice.post(act.format("seek"), headers=csrf, json={"position_s": 20.0}) as response:
+                assert response.status == 200
+            for _ in range(50):  # the track reopens at 20 s; the position follows once it plays from there
+                async with alice.get(player) as response:
+                    if (await checked(response, PLAYER))["position_s"] >= 19.5:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the seek was not carried out")
+            async with alice.post(act.format("seek"), headers=csrf, json={"position_s": 99.0}) as response:
+                assert response.status == 409 and "past the end" in (await response.json())["error"]
+            # The queue: a second track, then removed from the page.
+            again = fake.slash("play", {"query": "local:tone-440.flac"}, guild_id=SHARED, channel_id=text,
+                               user=ALICE_USER)
+            await fake.main_gateway.interaction(again)
+            for _ in range(100):  # the play command answers and queues within moments
+                async with alice.get(player) as response:
+                    if (await checked(response, PLAYER))["queue_length"] == 1:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the second /play did not queue its track")
+            async with alice.post(act.format("remove"), headers=csrf, json={"position": 1}) as response:
+                assert (await checked(response, ACT, "post"))["queue_length"] == 0
         fake.oauth.user = BOB  # Bob is in the server but not in the voice channel: the commands' rule
         async with await logged_in(site) as bob:
             async with bob.get(f"{url}/api/v1/me") as me:

@@ -22,7 +22,7 @@ from musicbot.bot.actions import (
 from musicbot.bot.checks import controlling_session, listeners, skips_at_once
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
-from musicbot.bot.format import clock, format_duration, track_title
+from musicbot.bot.format import clock, track_title
 from musicbot.bot.replies import reply
 from musicbot.bot.timeparse import parse_seek
 from musicbot.queue import SkipVotes, VoteOutcome
@@ -108,17 +108,9 @@ class ControlCog(MusicCog):
     async def seek(self, interaction: Interaction, position: app_commands.Range[str, 1, 40]) -> None:
         session, _ = await controlling_session(interaction)
         entry = current_entry(session)
-        target = parse_seek(position)
-        duration = entry.track.duration_s
-        if entry.track.is_live or duration is None:
-            raise CommandRefusedError("This is a live stream; it can't be seeked.")
-        seconds = target.resolve(session.position_s)
-        if seconds >= duration:
-            raise CommandRefusedError(
-                f"That is past the end: the track is {format_duration(duration)} long."
-            )
-        await soon(interaction, session.seek(seconds))
-        await reply(interaction, f"⏩ Jumped to {clock(seconds, duration)}.")
+        seconds = parse_seek(position).resolve(session.position_s)
+        await soon(interaction, actions.seek(session, seconds))
+        await reply(interaction, f"⏩ Jumped to {clock(seconds, entry.track.duration_s)}.")
 
     @app_commands.command(name="stop", description="Stop the music and clear the queue (I stay in the channel)")
     @app_commands.guild_only()
