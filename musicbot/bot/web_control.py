@@ -21,13 +21,15 @@ from musicbot.bot.errors import (
     NotConnectedError,
     NotDJError,
     NotInVoiceError,
+    RateLimitedError,
     SkipNeedsVoteError,
     WrongVoiceChannelError,
 )
+from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.web.dashboard import GuildSummary
-from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, UnknownGuildError
+from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TooFastError, UnknownGuildError
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from musicbot.session import GuildSession
 
 QUEUE_SHOWN = 100
+COMMAND_OF = {"filters": "filter set", "preset": "filter preset", "skip": "forceskip"}  # the rest: same name
 # The commands' refusals about who may act: the API answers them with 403.
 WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVoteError, NotConnectedError)
 
@@ -59,6 +62,12 @@ class WebControl:
         return _view(self._client.sessions.get(guild_id))
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
+        # The same buckets as the user's slash commands: the dashboard is no way around the limits.
+        tree = self._client.tree
+        assert isinstance(tree, MusicTree)
+        wait = tree.rate_limiter.retry_after(user_id, COMMAND_OF.get(action.kind, action.kind))
+        if wait:
+            raise TooFastError(str(RateLimitedError(wait, "requests")), wait)
         try:
             return await self._act(guild_id, user_id, action)
         except WHO_MAY_NOT as refusal:

@@ -12,6 +12,7 @@ before the bot, ``bot/lifecycle.py``); the bot is bound once it exists (``bind``
 from __future__ import annotations
 
 import hmac
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +25,14 @@ from musicbot.errors import FilterConfigError, MusicBotError
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
 from musicbot.web.openapi import document
-from musicbot.web.player_api import BadActionError, NotAllowedError, PlayerBot, UnknownGuildError, parse_action
+from musicbot.web.player_api import (
+    BadActionError,
+    NotAllowedError,
+    PlayerBot,
+    TooFastError,
+    UnknownGuildError,
+    parse_action,
+)
 
 OFF = ("The dashboard is off: set MUSICBOT_WEB_URL, DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET "
        "(README: Dashboard).")
@@ -190,6 +198,10 @@ class Dashboard:
             return error(404, str(missing))
         except NotAllowedError as refused_here:
             return error(403, str(refused_here))
+        except TooFastError as too_fast:
+            answer = error(429, str(too_fast))
+            answer.headers["Retry-After"] = str(max(1, math.ceil(too_fast.retry_after_s)))
+            return answer
         except MusicBotError as cannot:
             return error(409, str(cannot))
         return web.json_response(view.as_json())

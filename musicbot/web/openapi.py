@@ -32,6 +32,7 @@ def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     words = {400: "Bad request", 401: "Not logged in", 403: "Not allowed (the commands' rules)",
              404: "Not one of your servers with the bot", 409: "Not possible now (nothing playing, already paused…)",
+             429: "Too fast (the same limits as the commands)",
              502: "Discord did not answer", 503: "Dashboard off, or the bot still starting"}
     return {str(s): _answer(words[s], {"$ref": "#/components/schemas/Error"}) for s in statuses}
 
@@ -83,7 +84,7 @@ def document() -> dict[str, Any]:
                     {"type": "object", "description": "filters: Lavalink's filter JSON"},
                 ]}}}},
                 "responses": {"200": _answer("The player after the action", {"$ref": "#/components/schemas/Player"}),
-                              **_errors(400, 401, 403, 404, 409, 502, 503)},
+                              **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
             }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",

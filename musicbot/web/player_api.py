@@ -30,6 +30,14 @@ class NotAllowedError(MusicBotError):
     done now (409)."""
 
 
+class TooFastError(MusicBotError):
+    """The user's rate limit, shared with their slash commands (429)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class BadActionError(MusicBotError):
     """The request itself is wrong (400)."""
 

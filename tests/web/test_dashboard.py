@@ -280,6 +280,16 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 await asyncio.sleep(0.1)
             else:
                 pytest.fail("the seek was not carried out")
+            # A burst: the user's rate limit (8 in 10 s, shared with their slash commands) answers 429.
+            statuses = []
+            for _ in range(9):
+                async with alice.post(act.format("loop"), headers=csrf, json={"mode": "off"}) as response:
+                    statuses.append(response.status)
+                    if response.status == 429:
+                        assert "too fast" in (await checked(response, ACT, "post"))["error"]
+                        await asyncio.sleep(float(response.headers["Retry-After"]))
+                        break
+            assert statuses[-1] == 429 and set(statuses[:-1]) <= {200}
             async with alice.post(act.format("seek"), headers=csrf, json={"position_s": 99.0}) as response:
                 assert response.status == 409 and "past the end" in (await response.json())["error"]
             # The queue: a second track, then removed from the page.
