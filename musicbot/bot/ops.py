@@ -29,7 +29,7 @@ def attach(server: OpsServer, bot: MusicBotClient) -> None:
     """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``, and its dashboard
     serve it."""
     server.attach(lambda: readiness(bot), [BotCollector(lambda: snapshot(bot))])
-    server.dashboard.bind(WebControl(bot))
+    server.dashboard.bind(WebControl(bot, server.dashboard.events))
 
 
 def readiness(bot: MusicBotClient) -> Readiness:

@@ -29,6 +29,7 @@ from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.web.dashboard import GuildSummary
+from musicbot.web.events import GuildEvents
 from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TooFastError, UnknownGuildError
 
 if TYPE_CHECKING:
@@ -43,9 +44,15 @@ WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVot
 
 
 class WebControl:
-    def __init__(self, client: MusicBotClient, rng: random.Random | None = None) -> None:
+    def __init__(self, client: MusicBotClient, events: GuildEvents | None = None,
+                 rng: random.Random | None = None) -> None:
         self._client = client
         self._rng = rng or random.Random()
+        if events is not None:  # live updates: told what the now-playing panel is told
+            async def changed(guild_id: int) -> None:
+                events.changed(guild_id)
+
+            client.add_listener(changed, "on_session_changed")
 
     def dashboard_guilds(self) -> list[GuildSummary]:
         out = []

@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from musicbot.errors import FilterConfigError, MusicBotError
+from musicbot.web.events import GuildEvents
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
 from musicbot.web.openapi import document
@@ -78,6 +79,7 @@ class Dashboard:
                                    settings.api_base) if settings else None)
         self._bot: DashboardBot | None = None
         self._http: aiohttp.ClientSession | None = None
+        self.events = GuildEvents()  # the bot tells it what changed (bot/web_control.py)
 
     def bind(self, bot: DashboardBot) -> None:
         self._bot = bot
@@ -91,6 +93,7 @@ class Dashboard:
         app.router.add_get("/api/v1/guilds", self._on(self._guilds))
         app.router.add_get("/api/v1/guilds/{guild_id}/player", self._on(self._player))
         app.router.add_post("/api/v1/guilds/{guild_id}/player/{action}", self._on(self._act))
+        app.router.add_get("/api/v1/guilds/{guild_id}/events", self._on(self._events))
         app.on_cleanup.append(self._close_http)
 
     def _on(self, handler: Handler) -> Handler:
@@ -206,6 +209,25 @@ class Dashboard:
             return error(409, str(cannot))
         return web.json_response(view.as_json())
 
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self._member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        assert self._settings is not None
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != _origin(self._settings.web_url):
+            # A page of another site could open this socket with the user's cookie (WebSocket
+            # handshakes are not held to the same-origin rule): only the dashboard's own pages may.
+            return error(403, "Live updates are for the dashboard's own pages.")
+        if not web.WebSocketResponse().can_prepare(request).ok:
+            return error(400, "This address is a WebSocket: connect with a WebSocket client.")
+        guild_id, bot = int(request.match_info["guild_id"]), self._bot
+        try:
+            bot.player(guild_id)
+        except UnknownGuildError as missing:
+            return error(404, str(missing))
+        return await self.events.stream(request, guild_id, lambda: bot.player(guild_id))
+
     async def _member_of(self, request: web.Request) -> tuple[Login | None, web.Response | None]:
         """The login, if it may see this guild: logged in, and a member of it (asked of Discord
         again after a minute); else the refusal."""
@@ -254,6 +276,11 @@ class Dashboard:
     async def _close_http(self, app: web.Application) -> None:
         if self._http is not None:
             await self._http.close()
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _csrf_refusal(request: web.Request, login: Login) -> web.Response | None:

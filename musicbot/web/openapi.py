@@ -86,6 +86,16 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _answer("The player after the action", {"$ref": "#/components/schemas/Player"}),
                               **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
             }},
+            "/api/v1/guilds/{guild_id}/events": {"get": {
+                "summary": "Live updates (a WebSocket)",
+                "description": "Upgrade to a WebSocket: the player ({\"type\": \"player\", \"player\": Player}) "
+                               "at once, at every change, and every 5 s while it plays. Only the dashboard's own "
+                               "pages may connect (Origin).",
+                "operationId": "events",
+                "parameters": [_GUILD_ID],
+                "responses": {"101": {"description": "Switching to the WebSocket"},
+                              **_errors(400, 401, 403, 404, 502, 503)},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "openapi",

@@ -22,6 +22,7 @@ import musicbot.web.logins
 from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
 from musicbot.web.openapi import document
+from musicbot.web.player_api import Action, NotAllowedError, PlayerView, UnknownGuildError
 from musicbot.web.server import OpsServer
 from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
 from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
@@ -39,12 +40,22 @@ ALICE_USER, BOB_USER = user(4001, "alice"), user(4003, "bob")
 
 @dataclass
 class BotGuilds:
-    """The bot's side as the dashboard reads it (``MusicBotClient.dashboard_guilds``)."""
+    """The bot's side as the dashboard reads it (``bot/web_control.py``), for the login and API
+    layer: guilds, and one player whose pause the test flips."""
 
     guilds: list[GuildSummary]
+    paused: bool = False
 
     def dashboard_guilds(self) -> list[GuildSummary]:
         return self.guilds
+
+    def player(self, guild_id: int) -> PlayerView:
+        if guild_id not in [g.id for g in self.guilds]:
+            raise UnknownGuildError()
+        return PlayerView(True, "1", "Music", None, 0.0, self.paused, 100, "off", False, {}, 0.0, [], [], 0)
+
+    async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
+        raise NotAllowedError("Join a voice channel first, then try again.")
 
 
 @dataclass
@@ -52,6 +63,8 @@ class Site:
     url: str
     fake: FakeDiscord
     oauth: FakeOAuth
+    dashboard: Dashboard | None = None
+    bot: BotGuilds | None = None
 
 
 @pytest.fixture
@@ -64,11 +77,12 @@ async def site() -> AsyncIterator[Site]:
     url = f"http://127.0.0.1:{port}"
     oauth.redirect_uris = (f"{url}/auth/callback",)
     dashboard = Dashboard(DashboardSettings(url, CLIENT_ID, SECRET, api_base=fake.base_url))
-    dashboard.bind(BotGuilds([GuildSummary(SHARED, "Both", None, True), GuildSummary(BOTS_ONLY, "Bot's", None, False)]))
+    bot = BotGuilds([GuildSummary(SHARED, "Both", None, True), GuildSummary(BOTS_ONLY, "Bot's", None, False)])
+    dashboard.bind(bot)
     server = OpsServer(port=port, dashboard=dashboard)
     await server.start()
     try:
-        yield Site(url, fake, oauth)
+        yield Site(url, fake, oauth, dashboard, bot)
     finally:
         await server.stop()
         await fake.stop()
@@ -148,6 +162,32 @@ async def test_logging_out_needs_the_csrf_token(site: Site) -> None:
             assert done.status == 200
         async with session.get(f"{site.url}/api/v1/me") as me:
             assert me.status == 401  # the session is gone on the server too
+
+
+async def test_live_updates_come_at_once_and_at_each_change_to_the_dashboards_own_pages(site: Site) -> None:
+    assert site.dashboard is not None and site.bot is not None
+    events = f"{site.url}/api/v1/guilds/{SHARED}/events"
+    async with await logged_in(site) as session:
+        async with session.ws_connect(events, origin=site.url) as socket:
+            first = await socket.receive_json(timeout=5)
+            assert first["type"] == "player" and first["player"]["paused"] is False
+            jsonschema.validate(first["player"], {"$ref": "#/components/schemas/Player",
+                                                  "components": document()["components"]})
+            site.bot.paused = True
+            site.dashboard.events.changed(SHARED)  # what the bot's session_changed does
+            assert (await socket.receive_json(timeout=5))["player"]["paused"] is True
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(events, origin="https://elsewhere.example")
+        assert refused.value.status == 403
+        async with session.get(events) as plain:
+            assert plain.status == 400 and "WebSocket" in (await plain.json())["error"]
+        async with session.get(f"{site.url}/api/v1/guilds/{BOTS_ONLY}/events") as other:
+            assert other.status == 404  # the bot's server, not hers
+    for _ in range(100):  # the closed socket is forgotten (once the server has seen the close)
+        if site.dashboard.events.watchers(SHARED) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert site.dashboard.events.watchers(SHARED) == 0
 
 
 async def test_the_dashboard_says_it_is_off_until_configured() -> None:
@@ -249,8 +289,15 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 csrf = {"X-CSRF-Token": (await me.json())["csrf_token"]}
             async with alice.post(act.format("pause")) as response:
                 assert response.status == 403  # no CSRF token
-            async with alice.post(act.format("pause"), headers=csrf) as response:
-                assert (await checked(response, ACT, "post"))["paused"] is True
+            async with alice.ws_connect(f"{url}/api/v1/guilds/{SHARED}/events", origin=url) as live:
+                assert (await live.receive_json(timeout=5))["player"]["paused"] is False
+                async with alice.post(act.format("pause"), headers=csrf) as response:
+                    assert (await checked(response, ACT, "post"))["paused"] is True
+                for _ in range(10):  # a second browser open on the guild hears of it (the bot's session_changed)
+                    if (await live.receive_json(timeout=5))["player"]["paused"]:
+                        break
+                else:
+                    pytest.fail("the pause was not pushed to the live socket")
             await receiver.wait_until_quiet(SHARED, quiet_ms=200)  # heard: the music stopped
             async with alice.post(act.format("pause"), headers=csrf) as response:
                 assert response.status == 409 and "already paused" in (await checked(response, ACT, "post"))["error"]
