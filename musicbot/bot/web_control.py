@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from musicbot.bot import actions
-from musicbot.bot.checks import listeners, session_member_controls
+from musicbot.bot.checks import listeners, require_same_channel, session_member_controls, voice_channel_of
 from musicbot.bot.errors import (
     CommandRefusedError,
     NotConnectedError,
@@ -30,14 +30,24 @@ from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.web.dashboard import GuildSummary
 from musicbot.web.events import GuildEvents
-from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TooFastError, UnknownGuildError
+from musicbot.web.player_api import (
+    Action,
+    EntryView,
+    NotAllowedError,
+    PlayerView,
+    TooFastError,
+    TrackView,
+    UnknownGuildError,
+)
 
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
     from musicbot.queue import QueueEntry
     from musicbot.session import GuildSession
+    from musicbot.track import Track
 
 QUEUE_SHOWN = 100
+SEARCH_RESULTS = 10
 COMMAND_OF = {"filters": "filter set", "preset": "filter preset", "skip": "forceskip"}  # the rest: same name
 # The commands' refusals about who may act: the API answers them with 403.
 WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVoteError, NotConnectedError)
@@ -70,15 +80,49 @@ class WebControl:
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
         # The same buckets as the user's slash commands: the dashboard is no way around the limits.
-        tree = self._client.tree
-        assert isinstance(tree, MusicTree)
-        wait = tree.rate_limiter.retry_after(user_id, COMMAND_OF.get(action.kind, action.kind))
-        if wait:
-            raise TooFastError(str(RateLimitedError(wait, "requests")), wait)
+        self._check_rate(user_id, COMMAND_OF.get(action.kind, action.kind))
         try:
             return await self._act(guild_id, user_id, action)
         except WHO_MAY_NOT as refusal:
             raise NotAllowedError(str(refusal)) from refusal
+
+    async def play(self, guild_id: int, user_id: int, query: str,
+                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        """As /play: the user in a voice channel (the bot's, if it is in one), the same resolver,
+        guard and limits; the bot joins the user's channel when it is in none."""
+        self._check_rate(user_id, "play")
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            raise UnknownGuildError()
+        member = guild.get_member(user_id)
+        try:
+            if member is None:
+                raise NotInVoiceError()
+            voice_channel_of(member)
+            session = self._client.sessions.get(guild.id)
+            if session is not None and session.voice is not None and session.voice.is_connected():
+                require_same_channel(member, session.voice.channel)
+        except WHO_MAY_NOT as refusal:
+            raise NotAllowedError(str(refusal)) from refusal
+        session = await self._client.sessions.ensure(guild, None, starter=member)
+        entries = await session.play(query, member, play_next=play_next)
+        return [_entry(e) for e in entries], _view(session)
+
+    async def search(self, user_id: int, words: str) -> list[TrackView]:
+        """As /search: search results to pick from (then played with ``play`` by their link)."""
+        self._check_rate(user_id, "search")
+        search = getattr(self._client.sessions.resolver, "search", None)
+        if search is None:
+            raise CommandRefusedError("Searching is not available on this bot.")
+        tracks: list[Track] = await search(words, SEARCH_RESULTS)
+        return [TrackView(t.title, t.artist, t.duration_s, t.url, t.thumbnail_url) for t in tracks]
+
+    def _check_rate(self, user_id: int, command: str) -> None:
+        tree = self._client.tree
+        assert isinstance(tree, MusicTree)
+        wait = tree.rate_limiter.retry_after(user_id, command)
+        if wait:
+            raise TooFastError(str(RateLimitedError(wait, "requests")), wait)
 
     async def _act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
         guild = self._client.get_guild(guild_id)

@@ -15,8 +15,8 @@ import hmac
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -30,9 +30,12 @@ from musicbot.web.player_api import (
     BadActionError,
     NotAllowedError,
     PlayerBot,
+    PlayerView,
     TooFastError,
     UnknownGuildError,
     parse_action,
+    parse_play,
+    parse_search,
 )
 
 OFF = ("The dashboard is off: set MUSICBOT_WEB_URL, DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET "
@@ -65,6 +68,7 @@ class DashboardSettings:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 def error(status: int, message: str) -> web.Response:
@@ -94,6 +98,8 @@ class Dashboard:
         app.router.add_get("/api/v1/guilds/{guild_id}/player", self._on(self._player))
         app.router.add_post("/api/v1/guilds/{guild_id}/player/{action}", self._on(self._act))
         app.router.add_get("/api/v1/guilds/{guild_id}/events", self._on(self._events))
+        app.router.add_post("/api/v1/guilds/{guild_id}/queue", self._on(self._play))
+        app.router.add_get("/api/v1/guilds/{guild_id}/search", self._on(self._search))
         app.on_cleanup.append(self._close_http)
 
     def _on(self, handler: Handler) -> Handler:
@@ -194,8 +200,44 @@ class Dashboard:
             return error(400, "The request body is not JSON.")
         try:
             action = parse_action(request.match_info["action"], body)
-            view = await self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action)
-        except (BadActionError, FilterConfigError) as bad:  # the request is wrong: it says which field, how
+        except BadActionError as bad:
+            return error(400, str(bad))
+        return await self._answer(self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action),
+                                  PlayerView.as_json)
+
+    async def _play(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self._member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        if (refused := _csrf_refusal(request, login)) is not None:
+            return refused
+        try:
+            query, play_next = parse_play(await request.json())
+        except ValueError:
+            return error(400, "The request body is not JSON.")
+        except BadActionError as bad:
+            return error(400, str(bad))
+        return await self._answer(self._bot.play(int(request.match_info["guild_id"]), int(login.user.id),
+                                                 query, play_next),
+                                  lambda result: {"queued": [asdict(e) for e in result[0]],
+                                                  "player": result[1].as_json()})
+
+    async def _search(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self._member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        try:
+            words = parse_search(request.query.get("q"))
+        except BadActionError as bad:
+            return error(400, str(bad))
+        return await self._answer(self._bot.search(int(login.user.id), words),
+                                  lambda tracks: [asdict(t) for t in tracks])
+
+    async def _answer(self, work: Awaitable[T], shape: Callable[[T], Any]) -> web.Response:
+        """``work``'s result as JSON, or its refusal with the status it means."""
+        try:
+            return web.json_response(shape(await work))
+        except (BadActionError, FilterConfigError) as bad:
             return error(400, str(bad))
         except UnknownGuildError as missing:
             return error(404, str(missing))
@@ -207,7 +249,6 @@ class Dashboard:
             return answer
         except MusicBotError as cannot:
             return error(409, str(cannot))
-        return web.json_response(view.as_json())
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         login, refusal = await self._member_of(request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from musicbot import __version__
-from musicbot.web.player_api import ACTIONS, LOOP_MODES, MAX_VOLUME_PERCENT
+from musicbot.web.player_api import ACTIONS, LOOP_MODES, MAX_QUERY_CHARS, MAX_VOLUME_PERCENT
 
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string", "description": "What went wrong and how to fix it"}}}
@@ -96,6 +96,32 @@ def document() -> dict[str, Any]:
                 "responses": {"101": {"description": "Switching to the WebSocket"},
                               **_errors(400, 401, 403, 404, 502, 503)},
             }},
+            "/api/v1/guilds/{guild_id}/queue": {"post": {
+                "summary": "Play or queue words or a link, as /play",
+                "description": "The same resolver, guard and limits as /play; the bot joins your voice channel "
+                               "when it is in none. Needs the X-CSRF-Token header.",
+                "operationId": "play",
+                "parameters": [_GUILD_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["query"], "additionalProperties": False,
+                    "properties": {"query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+                                   "next": {"type": "boolean", "description": "Put it at the front of the queue"}},
+                }}}},
+                "responses": {"200": _answer("What was queued, and the player", {
+                    "type": "object", "required": ["queued", "player"], "additionalProperties": False,
+                    "properties": {"queued": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+                                   "player": {"$ref": "#/components/schemas/Player"}}}),
+                    **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
+            }},
+            "/api/v1/guilds/{guild_id}/search": {"get": {
+                "summary": "Search results to pick from, as /search",
+                "operationId": "search",
+                "parameters": [_GUILD_ID, {"name": "q", "in": "query", "required": True,
+                                           "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}}],
+                "responses": {"200": _answer("Results, best first", {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Track"}}),
+                    **_errors(400, 401, 404, 409, 429, 502, 503)},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "openapi",
@@ -136,6 +162,11 @@ def document() -> dict[str, Any]:
                                    "properties": {"id": _SNOWFLAKE, "name": {"type": "string"}}}},
                                "queue": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
                                "queue_length": {"type": "integer", "minimum": 0}}},
+                "Track": {"type": "object", "additionalProperties": False,
+                          "required": ["title", "artist", "duration_s", "url", "artwork_url"],
+                          "properties": {"title": {"type": "string"}, "artist": {"type": "string"},
+                                         "duration_s": {"type": ["number", "null"]}, "url": {"type": "string"},
+                                         "artwork_url": {"type": ["string", "null"]}}},
                 "Guild": {"type": "object", "required": ["id", "name", "icon", "playing"],
                           "additionalProperties": False,
                           "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},

@@ -83,10 +83,47 @@ class Action:
     value: Any = None  # what the kind takes: percent, mode, seconds, (from, to), position, filter JSON, name
 
 
+@dataclass(frozen=True)
+class TrackView:
+    """A search result to pick from."""
+
+    title: str
+    artist: str
+    duration_s: float | None
+    url: str
+    artwork_url: str | None
+
+
 class PlayerBot(Protocol):
     def player(self, guild_id: int) -> PlayerView: ...
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView: ...
+
+    async def play(self, guild_id: int, user_id: int, query: str,
+                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        """Queue ``query`` (words or a link) as /play does; the entries it queued."""
+
+    async def search(self, user_id: int, words: str) -> list[TrackView]: ...
+
+
+MAX_QUERY_CHARS = 500  # as /play's option
+
+
+def parse_play(body: Any) -> tuple[str, bool]:
+    query = body.get("query") if isinstance(body, dict) else None
+    play_next = body.get("next", False) if isinstance(body, dict) else False
+    if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_CHARS:
+        raise BadActionError(f'Send what to play as {{"query": words or a link, up to {MAX_QUERY_CHARS} characters, '
+                             '"next": true to put it first}.')
+    if not isinstance(play_next, bool):
+        raise BadActionError('"next" is true or false.')
+    return query.strip(), play_next
+
+
+def parse_search(words: str | None) -> str:
+    if words is None or not words.strip() or len(words) > MAX_QUERY_CHARS:
+        raise BadActionError(f"Search with ?q=words (1 to {MAX_QUERY_CHARS} characters).")
+    return words.strip()
 
 
 def parse_action(kind: str, body: Any) -> Action:

@@ -22,7 +22,7 @@ import musicbot.web.logins
 from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
 from musicbot.web.openapi import document
-from musicbot.web.player_api import Action, NotAllowedError, PlayerView, UnknownGuildError
+from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
 from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
 from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
@@ -56,6 +56,14 @@ class BotGuilds:
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
         raise NotAllowedError("Join a voice channel first, then try again.")
+
+    async def play(self, guild_id: int, user_id: int, query: str,
+                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        raise NotAllowedError("Join a voice channel first, then try again.")
+
+    async def search(self, user_id: int, words: str) -> list[TrackView]:
+        return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
+                TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
 
 
 @dataclass
@@ -190,6 +198,16 @@ async def test_live_updates_come_at_once_and_at_each_change_to_the_dashboards_ow
     assert site.dashboard.events.watchers(SHARED) == 0
 
 
+async def test_search_results_to_pick_from(site: Site) -> None:
+    search = f"{site.url}/api/v1/guilds/{SHARED}/search"
+    async with await logged_in(site) as session:
+        async with session.get(search, params={"q": "lofi beats"}) as response:
+            results = await checked(response, "/api/v1/guilds/{guild_id}/search")
+            assert [r["title"] for r in results] == ["lofi beats (live)", "lofi beats"]
+        async with session.get(search) as response:
+            assert response.status == 400 and "?q=" in (await response.json())["error"]
+
+
 async def test_the_dashboard_says_it_is_off_until_configured() -> None:
     server = OpsServer(port=0, dashboard=Dashboard(None))
     await server.start()
@@ -248,6 +266,7 @@ async def test_musicbot_run_serves_the_login_and_its_servers_and_never_its_token
 
 
 PLAYER = "/api/v1/guilds/{guild_id}/player"
+QUEUE = "/api/v1/guilds/{guild_id}/queue"
 ACT = "/api/v1/guilds/{guild_id}/player/{action}"
 
 
@@ -339,17 +358,14 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
             assert statuses[-1] == 429 and set(statuses[:-1]) <= {200}
             async with alice.post(act.format("seek"), headers=csrf, json={"position_s": 99.0}) as response:
                 assert response.status == 409 and "past the end" in (await response.json())["error"]
-            # The queue: a second track, then removed from the page.
-            again = fake.slash("play", {"query": "local:tone-440.flac"}, guild_id=SHARED, channel_id=text,
-                               user=ALICE_USER)
-            await fake.main_gateway.interaction(again)
-            for _ in range(100):  # the play command answers and queues within moments
-                async with alice.get(player) as response:
-                    if (await checked(response, PLAYER))["queue_length"] == 1:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("the second /play did not queue its track")
+            # The queue: a second track queued from the page, as /play (the same resolver), then removed.
+            queue = url + QUEUE.format(guild_id=SHARED)
+            async with alice.post(queue, headers=csrf, json={"query": "local:tone-440.flac"}) as response:
+                queued = await checked(response, QUEUE, "post")
+                assert [e["title"] for e in queued["queued"]] == ["tone-440"] and queued["player"]["queue_length"] == 1
+            async with alice.post(queue, headers=csrf, json={"query": "local:../../etc/passwd"}) as response:
+                assert response.status == 409  # the music folder's guard, in /play's words
+                assert "music folder" in (await checked(response, QUEUE, "post"))["error"]
             async with alice.post(act.format("remove"), headers=csrf, json={"position": 1}) as response:
                 assert (await checked(response, ACT, "post"))["queue_length"] == 0
         fake.oauth.user = BOB  # Bob is in the server but not in the voice channel: the commands' rule

@@ -30,7 +30,7 @@ from schemathesis.checks import (
 
 from musicbot.web.dashboard import Dashboard, DashboardSettings, GuildSummary
 from musicbot.web.openapi import document
-from musicbot.web.player_api import Action, NotAllowedError, PlayerView, UnknownGuildError
+from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
 from tests.harness import FakeDiscord
 from tests.harness.bot_process import free_port
@@ -56,6 +56,14 @@ class QuietBot:
         if guild_id != GUILD:
             raise UnknownGuildError()
         raise NotAllowedError("Join a voice channel first, then try again.")
+
+    async def play(self, guild_id: int, user_id: int, query: str,
+                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        raise NotAllowedError("Join a voice channel first, then try again.")
+
+    async def search(self, user_id: int, words: str) -> list[TrackView]:
+        return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
+                TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
 
 
 @dataclass
