@@ -14,6 +14,8 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import discord
+
 from musicbot.bot import actions
 from musicbot.bot.checks import listeners, require_same_channel, session_member_controls, voice_channel_of
 from musicbot.bot.errors import (
@@ -30,6 +32,7 @@ from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.web.dashboard import GuildSummary
 from musicbot.web.events import GuildEvents
+from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.player_api import (
     Action,
     EntryView,
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from musicbot.track import Track
 
 QUEUE_SHOWN = 100
+HISTORY_SHOWN = 50
 SEARCH_RESULTS = 10
 COMMAND_OF = {"filters": "filter set", "preset": "filter preset", "skip": "forceskip"}  # the rest: same name
 # The commands' refusals about who may act: the API answers them with 403.
@@ -91,6 +95,55 @@ class WebControl:
         """As /play: the user in a voice channel (the bot's, if it is in one), the same resolver,
         guard and limits; the bot joins the user's channel when it is in none."""
         self._check_rate(user_id, "play")
+        guild, member = self._voice_member(guild_id, user_id)
+        session = await self._client.sessions.ensure(guild, None, starter=member)
+        entries = await session.play(query, member, play_next=play_next)
+        return [_entry(e) for e in entries], _view(session)
+
+    async def search(self, user_id: int, words: str) -> list[TrackView]:
+        """As /search: search results to pick from (then played with ``play`` by their link)."""
+        self._check_rate(user_id, "search")
+        search = getattr(self._client.sessions.resolver, "search", None)
+        if search is None:
+            raise CommandRefusedError("Searching is not available on this bot.")
+        tracks: list[Track] = await search(words, SEARCH_RESULTS)
+        return [TrackView(t.title, t.artist, t.duration_s, t.url, t.thumbnail_url) for t in tracks]
+
+    # ---------------------------------------------------------------- history and playlists
+    async def history(self, guild_id: int) -> list[HistoryView]:
+        if self._client.get_guild(guild_id) is None:
+            raise UnknownGuildError()
+        rows = await self._client.history.recent_by_guild(guild_id, limit=HISTORY_SHOWN)
+        return [HistoryView(r.track.title, r.track.artist, r.track.url,
+                            None if r.user_id is None else str(r.user_id), r.autoplay,
+                            r.started_at.isoformat(), None if r.outcome is None else r.outcome.value) for r in rows]
+
+    async def playlists(self, user_id: int) -> list[PlaylistView]:
+        return [PlaylistView(p.name, p.track_count, p.duration_s, p.updated_at.isoformat())
+                for p in await self._client.playlists.list_for(user_id)]
+
+    async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
+        """As /playlist save: the server's current track and queue, as the user's playlist."""
+        self._check_rate(user_id, "playlist save")
+        if self._client.get_guild(guild_id) is None:
+            raise UnknownGuildError()
+        session = self._client.sessions.get(guild_id)
+        entries = [] if session is None else [e for e in (session.queue.current, *session.queue.upcoming) if e]
+        saved = await self._client.playlists.save(user_id, name, [e.track for e in entries], overwrite=overwrite)
+        return PlaylistView(saved.name, saved.track_count, saved.duration_s, saved.updated_at.isoformat())
+
+    async def load_playlist(self, guild_id: int, user_id: int, name: str,
+                            play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        """As /playlist load: in a voice channel (the bot's, if it is in one)."""
+        self._check_rate(user_id, "playlist load")
+        guild, member = self._voice_member(guild_id, user_id)
+        saved = await self._client.playlists.load(user_id, name)
+        session = await self._client.sessions.ensure(guild, None, starter=member)
+        entries = await session.enqueue(saved.tracks, member, play_next=play_next)
+        return [_entry(e) for e in entries], _view(session)
+
+    def _voice_member(self, guild_id: int, user_id: int) -> tuple[discord.Guild, discord.Member]:
+        """The guild and the user as its member, if they may bring or queue music (/play's rule)."""
         guild = self._client.get_guild(guild_id)
         if guild is None:
             raise UnknownGuildError()
@@ -104,18 +157,7 @@ class WebControl:
                 require_same_channel(member, session.voice.channel)
         except WHO_MAY_NOT as refusal:
             raise NotAllowedError(str(refusal)) from refusal
-        session = await self._client.sessions.ensure(guild, None, starter=member)
-        entries = await session.play(query, member, play_next=play_next)
-        return [_entry(e) for e in entries], _view(session)
-
-    async def search(self, user_id: int, words: str) -> list[TrackView]:
-        """As /search: search results to pick from (then played with ``play`` by their link)."""
-        self._check_rate(user_id, "search")
-        search = getattr(self._client.sessions.resolver, "search", None)
-        if search is None:
-            raise CommandRefusedError("Searching is not available on this bot.")
-        tracks: list[Track] = await search(words, SEARCH_RESULTS)
-        return [TrackView(t.title, t.artist, t.duration_s, t.url, t.thumbnail_url) for t in tracks]
+        return guild, member
 
     def _check_rate(self, user_id: int, command: str) -> None:
         tree = self._client.tree

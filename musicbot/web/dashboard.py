@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from musicbot.errors import FilterConfigError, MusicBotError
+from musicbot.web import library_api
 from musicbot.web.events import GuildEvents
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
@@ -53,7 +54,7 @@ class GuildSummary:
     playing: bool
 
 
-class DashboardBot(PlayerBot, Protocol):
+class DashboardBot(PlayerBot, library_api.LibraryBot, Protocol):
     """What the dashboard reads of the bot, and asks it to do (``bot/web_control.py``)."""
 
     def dashboard_guilds(self) -> list[GuildSummary]: ...
@@ -88,6 +89,10 @@ class Dashboard:
     def bind(self, bot: DashboardBot) -> None:
         self._bot = bot
 
+    @property
+    def bot(self) -> DashboardBot | None:
+        return self._bot
+
     def install(self, app: web.Application) -> None:
         app.router.add_get("/auth/login", self._on(self._login))
         app.router.add_get("/auth/callback", self._on(self._callback))
@@ -100,6 +105,7 @@ class Dashboard:
         app.router.add_get("/api/v1/guilds/{guild_id}/events", self._on(self._events))
         app.router.add_post("/api/v1/guilds/{guild_id}/queue", self._on(self._play))
         app.router.add_get("/api/v1/guilds/{guild_id}/search", self._on(self._search))
+        library_api.install(app, self, self._on)
         app.on_cleanup.append(self._close_http)
 
     def _on(self, handler: Handler) -> Handler:
@@ -146,7 +152,7 @@ class Dashboard:
         assert self._logins is not None
         login = self._logins.find(request.cookies.get(SESSION_COOKIE))
         if login is not None:
-            refusal = _csrf_refusal(request, login)
+            refusal = csrf_refusal(request, login)
             if refusal is not None:
                 return refusal
             self._logins.close(request.cookies.get(SESSION_COOKIE))
@@ -159,14 +165,14 @@ class Dashboard:
         return web.json_response(document())
 
     async def _me(self, request: web.Request) -> web.StreamResponse:
-        login = self._login_of(request)
+        login = self.login_of(request)
         if login is None:
             return error(401, NOT_LOGGED_IN)
         user = login.user
         return web.json_response({"id": user.id, "name": user.name, "avatar": user.avatar, "csrf_token": login.csrf})
 
     async def _guilds(self, request: web.Request) -> web.StreamResponse:
-        login = self._login_of(request)
+        login = self.login_of(request)
         if login is None:
             return error(401, NOT_LOGGED_IN)
         if self._bot is None:
@@ -179,7 +185,7 @@ class Dashboard:
                                   for g in shared])
 
     async def _player(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self._member_of(request)
+        login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
         try:
@@ -189,10 +195,10 @@ class Dashboard:
         return web.json_response(view.as_json())
 
     async def _act(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self._member_of(request)
+        login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
-        if (refused := _csrf_refusal(request, login)) is not None:
+        if (refused := csrf_refusal(request, login)) is not None:
             return refused
         try:
             body = await request.json() if request.can_read_body else None
@@ -202,14 +208,14 @@ class Dashboard:
             action = parse_action(request.match_info["action"], body)
         except BadActionError as bad:
             return error(400, str(bad))
-        return await self._answer(self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action),
+        return await self.answer(self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action),
                                   PlayerView.as_json)
 
     async def _play(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self._member_of(request)
+        login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
-        if (refused := _csrf_refusal(request, login)) is not None:
+        if (refused := csrf_refusal(request, login)) is not None:
             return refused
         try:
             query, play_next = parse_play(await request.json())
@@ -217,23 +223,23 @@ class Dashboard:
             return error(400, "The request body is not JSON.")
         except BadActionError as bad:
             return error(400, str(bad))
-        return await self._answer(self._bot.play(int(request.match_info["guild_id"]), int(login.user.id),
+        return await self.answer(self._bot.play(int(request.match_info["guild_id"]), int(login.user.id),
                                                  query, play_next),
                                   lambda result: {"queued": [asdict(e) for e in result[0]],
                                                   "player": result[1].as_json()})
 
     async def _search(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self._member_of(request)
+        login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
         try:
             words = parse_search(request.query.get("q"))
         except BadActionError as bad:
             return error(400, str(bad))
-        return await self._answer(self._bot.search(int(login.user.id), words),
+        return await self.answer(self._bot.search(int(login.user.id), words),
                                   lambda tracks: [asdict(t) for t in tracks])
 
-    async def _answer(self, work: Awaitable[T], shape: Callable[[T], Any]) -> web.Response:
+    async def answer(self, work: Awaitable[T], shape: Callable[[T], Any]) -> web.Response:
         """``work``'s result as JSON, or its refusal with the status it means."""
         try:
             return web.json_response(shape(await work))
@@ -251,7 +257,7 @@ class Dashboard:
             return error(409, str(cannot))
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self._member_of(request)
+        login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
         assert self._settings is not None
@@ -269,10 +275,10 @@ class Dashboard:
             return error(404, str(missing))
         return await self.events.stream(request, guild_id, lambda: bot.player(guild_id))
 
-    async def _member_of(self, request: web.Request) -> tuple[Login | None, web.Response | None]:
+    async def member_of(self, request: web.Request) -> tuple[Login | None, web.Response | None]:
         """The login, if it may see this guild: logged in, and a member of it (asked of Discord
         again after a minute); else the refusal."""
-        login = self._login_of(request)
+        login = self.login_of(request)
         if login is None:
             return None, error(401, NOT_LOGGED_IN)
         guild_id = request.match_info.get("guild_id", "")
@@ -285,7 +291,7 @@ class Dashboard:
         return login, None
 
     # ---------------------------------------------------------------- helpers
-    def _login_of(self, request: web.Request) -> Login | None:
+    def login_of(self, request: web.Request) -> Login | None:
         assert self._logins is not None
         return self._logins.find(request.cookies.get(SESSION_COOKIE))
 
@@ -324,7 +330,7 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _csrf_refusal(request: web.Request, login: Login) -> web.Response | None:
+def csrf_refusal(request: web.Request, login: Login) -> web.Response | None:
     """A state-changing request must carry the session's CSRF token in ``X-CSRF-Token`` (from
     ``/api/v1/me``): another site can make the browser send the cookie, not read the token."""
     sent = request.headers.get(CSRF_HEADER, "")

@@ -22,6 +22,7 @@ def _body(**properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
 
 
+_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "description": "The playlist's name"}
 _GUILD_ID = {"name": "guild_id", "in": "path", "required": True, "schema": _SNOWFLAKE}
 
 
@@ -122,6 +123,39 @@ def document() -> dict[str, Any]:
                     "type": "array", "items": {"$ref": "#/components/schemas/Track"}}),
                     **_errors(400, 401, 404, 409, 429, 502, 503)},
             }},
+            "/api/v1/guilds/{guild_id}/history": {"get": {
+                "summary": "What was played on the server lately, as /history",
+                "operationId": "history", "parameters": [_GUILD_ID],
+                "responses": {"200": _answer("Newest first", {"type": "array",
+                                                              "items": {"$ref": "#/components/schemas/Played"}}),
+                              **_errors(401, 404, 409, 502, 503)},
+            }},
+            "/api/v1/playlists": {"get": {
+                "summary": "Your playlists, as /playlist list",
+                "operationId": "playlists",
+                "responses": {"200": _answer("Yours", {"type": "array",
+                                                       "items": {"$ref": "#/components/schemas/Playlist"}}),
+                              **_errors(401, 409, 503)},
+            }},
+            "/api/v1/guilds/{guild_id}/playlists": {"post": {
+                "summary": "Save the server's current track and queue as your playlist, as /playlist save",
+                "operationId": "save_playlist", "parameters": [_GUILD_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _body(
+                    name=_NAME, overwrite={"type": "boolean"})}}},
+                "responses": {"200": _answer("Saved", {"$ref": "#/components/schemas/Playlist"}),
+                              **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
+            }},
+            "/api/v1/guilds/{guild_id}/playlists/load": {"post": {
+                "summary": "Queue one of your playlists, as /playlist load",
+                "operationId": "load_playlist", "parameters": [_GUILD_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _body(
+                    name=_NAME, next={"type": "boolean"})}}},
+                "responses": {"200": _answer("What was queued, and the player", {
+                    "type": "object", "required": ["queued", "player"], "additionalProperties": False,
+                    "properties": {"queued": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+                                   "player": {"$ref": "#/components/schemas/Player"}}}),
+                    **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "operationId": "openapi",
@@ -167,6 +201,18 @@ def document() -> dict[str, Any]:
                           "properties": {"title": {"type": "string"}, "artist": {"type": "string"},
                                          "duration_s": {"type": ["number", "null"]}, "url": {"type": "string"},
                                          "artwork_url": {"type": ["string", "null"]}}},
+                "Played": {"type": "object", "additionalProperties": False,
+                           "required": ["title", "artist", "url", "user_id", "autoplay", "started_at", "outcome"],
+                           "properties": {"title": {"type": "string"}, "artist": {"type": "string"},
+                                          "url": {"type": "string"}, "user_id": {"type": ["string", "null"]},
+                                          "autoplay": {"type": "boolean"},
+                                          "started_at": {"type": "string", "format": "date-time"},
+                                          "outcome": {"type": ["string", "null"]}}},
+                "Playlist": {"type": "object", "additionalProperties": False,
+                             "required": ["name", "track_count", "duration_s", "updated_at"],
+                             "properties": {"name": {"type": "string"}, "track_count": {"type": "integer"},
+                                            "duration_s": {"type": "number"},
+                                            "updated_at": {"type": "string", "format": "date-time"}}},
                 "Guild": {"type": "object", "required": ["id", "name", "icon", "playing"],
                           "additionalProperties": False,
                           "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},

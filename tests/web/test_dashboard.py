@@ -21,6 +21,7 @@ from openapi_spec_validator import validate
 import musicbot.web.logins
 from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
+from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.openapi import document
 from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
@@ -64,6 +65,23 @@ class BotGuilds:
     async def search(self, user_id: int, words: str) -> list[TrackView]:
         return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
                 TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
+
+    async def history(self, guild_id: int) -> list[HistoryView]:
+        if guild_id not in [g.id for g in self.dashboard_guilds()]:
+            raise UnknownGuildError()
+        return [HistoryView("Song", "Band", "https://example.org/s", "4001", False, "2026-12-05T08:00:00+00:00", None)]
+
+    async def playlists(self, user_id: int) -> list[PlaylistView]:
+        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00")]
+
+    async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
+        if guild_id not in [g.id for g in self.dashboard_guilds()]:
+            raise UnknownGuildError()
+        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00")
+
+    async def load_playlist(self, guild_id: int, user_id: int, name: str,
+                            play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        raise NotAllowedError("Join a voice channel first, then try again.")
 
 
 @dataclass
@@ -368,6 +386,17 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 assert "music folder" in (await checked(response, QUEUE, "post"))["error"]
             async with alice.post(act.format("remove"), headers=csrf, json={"position": 1}) as response:
                 assert (await checked(response, ACT, "post"))["queue_length"] == 0
+            # Playlists and history, as /playlist and /history.
+            saved = url + f"/api/v1/guilds/{SHARED}/playlists"
+            async with alice.post(saved, headers=csrf, json={"name": "Tones"}) as response:
+                assert (await checked(response, "/api/v1/guilds/{guild_id}/playlists", "post"))["track_count"] == 1
+            async with alice.get(f"{url}/api/v1/playlists") as response:
+                assert [p["name"] for p in await checked(response, "/api/v1/playlists")] == ["Tones"]
+            async with alice.post(saved + "/load", headers=csrf, json={"name": "Tones"}) as response:
+                loaded = await checked(response, "/api/v1/guilds/{guild_id}/playlists/load", "post")
+                assert [e["title"] for e in loaded["queued"]] == ["tone-440"]
+            async with alice.get(f"{url}/api/v1/guilds/{SHARED}/history") as response:
+                assert "tone-440" in [r["title"] for r in await checked(response, "/api/v1/guilds/{guild_id}/history")]
         fake.oauth.user = BOB  # Bob is in the server but not in the voice channel: the commands' rule
         async with await logged_in(site) as bob:
             async with bob.get(f"{url}/api/v1/me") as me:

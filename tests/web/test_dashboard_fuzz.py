@@ -29,6 +29,7 @@ from schemathesis.checks import (
 )
 
 from musicbot.web.dashboard import Dashboard, DashboardSettings, GuildSummary
+from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.openapi import document
 from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
@@ -64,6 +65,23 @@ class QuietBot:
     async def search(self, user_id: int, words: str) -> list[TrackView]:
         return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
                 TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
+
+    async def history(self, guild_id: int) -> list[HistoryView]:
+        if guild_id not in [g.id for g in self.dashboard_guilds()]:
+            raise UnknownGuildError()
+        return [HistoryView("Song", "Band", "https://example.org/s", "4001", False, "2026-12-05T08:00:00+00:00", None)]
+
+    async def playlists(self, user_id: int) -> list[PlaylistView]:
+        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00")]
+
+    async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
+        if guild_id not in [g.id for g in self.dashboard_guilds()]:
+            raise UnknownGuildError()
+        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00")
+
+    async def load_playlist(self, guild_id: int, user_id: int, name: str,
+                            play_next: bool) -> tuple[list[EntryView], PlayerView]:
+        raise NotAllowedError("Join a voice channel first, then try again.")
 
 
 @dataclass
