@@ -54,7 +54,8 @@ class PanelView(discord.ui.View):
     """The panel's controls. ``state`` only picks labels (pause or resume, the loop mode); the copy
     registered at start (``state=None``) is the one that answers every click."""
 
-    def __init__(self, controls: PanelControls, state: NowPlaying | None = None) -> None:
+    def __init__(self, controls: PanelControls, state: NowPlaying | None = None, *,
+                 dashboard_url: str | None = None) -> None:
         super().__init__(timeout=None)
         paused = state is not None and state.paused
         loop = state.loop if state is not None else LoopMode.OFF
@@ -73,6 +74,9 @@ class PanelView(discord.ui.View):
         for custom_id, emoji, label, style, row in buttons:
             self.add_item(_Control(controls, custom_id, emoji=emoji, label=label, style=style, row=row))
         self.add_item(_FilterMenu(controls))
+        if dashboard_url is not None:  # a link, not a control: nothing to answer, so no custom id
+            self.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Dashboard", emoji="🌐",
+                                            url=dashboard_url, row=3))
 
     async def on_error(self, interaction: Interaction, error: Exception,  # type: ignore[override]
                        item: discord.ui.Item[PanelView]) -> None:
@@ -175,9 +179,11 @@ class PanelManager:
         if state is None:
             panel.message_id = panel.channel_id = None  # it said "ended" and dropped its buttons
 
-    def controls_for(self, state: NowPlaying) -> PanelView:
-        """The buttons as ``state`` labels them, for a message."""
-        view = PanelView(self.controls, state)
+    def controls_for(self, state: NowPlaying, guild_id: int) -> PanelView:
+        """The buttons as ``state`` labels them, for a message; a link to the guild's page of the
+        dashboard when it is on (``MUSICBOT_WEB_URL``)."""
+        link = f"{self.bot.config.web_url}/?guild={guild_id}" if self.bot.config.dashboard_on else None
+        view = PanelView(self.controls, state, dashboard_url=link)
         # Only the view registered at start answers clicks. Stopped, this copy is not stored by
         # discord.py under the message id (it would keep one entry per panel ever sent).
         view.stop()
@@ -229,7 +235,7 @@ class PanelManager:
         if panel.message_id is not None:
             if panel.shown is not None and state.looks_like(panel.shown):
                 return False
-            if await self._edit(guild, panel, now_playing_embed(state), self.controls_for(state)):
+            if await self._edit(guild, panel, now_playing_embed(state), self.controls_for(state, guild.id)):
                 panel.shown = state
                 return True
             panel.message_id = panel.channel_id = None  # deleted by someone: post a new one
@@ -258,7 +264,7 @@ class PanelManager:
         channel = guild.get_channel_or_thread(channel_id) if channel_id else None
         if not isinstance(channel, PanelChannel):
             return
-        embed, view = now_playing_embed(state), self.controls_for(state)
+        embed, view = now_playing_embed(state), self.controls_for(state, guild.id)
         old = await self._find_old_panel(channel)
         try:
             if old is not None:

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -415,3 +416,19 @@ async def test_buttons_on_a_panel_from_before_a_restart_still_work(np_world: Wor
     shown = updated(await click(world2, "np:pause", message=world2.fake.messages[old["id"]]))
     session = world2.bot.sessions.get(GUILD)
     assert session is not None and session.paused and labels(shown)["np:pause"] == "Resume"
+
+
+async def test_the_panel_links_to_the_dashboard_when_it_is_on(np_world: World) -> None:
+    world = np_world
+    world.bot.config = replace(world.bot.config, web_url="https://music.example.org", discord_client_id="5550003",
+                               discord_client_secret="s")
+    await playing(world, "long440")
+    await settled(world, lambda m: True)
+    links = [c for row in the_panel(world)["components"] for c in row["components"] if c.get("style") == 5]
+    assert [(c["label"], c["url"]) for c in links] == [("Dashboard", f"https://music.example.org/?guild={GUILD}")]
+
+
+async def test_no_dashboard_link_while_the_dashboard_is_off(np_world: World) -> None:
+    await playing(np_world, "long440")
+    await settled(np_world, lambda m: True)
+    assert not [c for row in the_panel(np_world)["components"] for c in row["components"] if c.get("style") == 5]

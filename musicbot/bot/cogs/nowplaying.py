@@ -75,7 +75,8 @@ class NowPlayingCog(MusicCog):
         state = snapshot(session) if session is not None else None
         if state is None:
             raise NothingPlayingRefusal()
-        await reply(interaction, embed=now_playing_embed(state), view=self.panels.controls_for(state), ephemeral=True)
+        await reply(interaction, embed=now_playing_embed(state), view=self.panels.controls_for(state, guild.id),
+                    ephemeral=True)
 
     # ---------------------------------------------------------------- clicks (panel.PanelControls)
     async def click(self, interaction: Interaction, action: str, values: Sequence[str] = ()) -> None:
@@ -145,7 +146,8 @@ class NowPlayingCog(MusicCog):
     async def _show(self, interaction: Interaction, session: GuildSession) -> None:
         state = snapshot(session)
         embed = now_playing_embed(state) if state is not None else ended_embed()
-        view = self.panels.controls_for(state) if state is not None else None  # ended: no buttons
+        # ended: no buttons
+        view = self.panels.controls_for(state, session.guild.id) if state is not None else None
         if not interaction.response.is_done():
             await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:
