@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -27,6 +28,7 @@ from musicbot.web.events import GuildEvents
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
 from musicbot.web.openapi import document
+from musicbot.web.page import render
 from musicbot.web.player_api import (
     BadActionError,
     NotAllowedError,
@@ -94,6 +96,7 @@ class Dashboard:
         return self._bot
 
     def install(self, app: web.Application) -> None:
+        app.router.add_get("/", self._page)
         app.router.add_get("/auth/login", self._on(self._login))
         app.router.add_get("/auth/callback", self._on(self._callback))
         app.router.add_post("/auth/logout", self._on(self._logout))
@@ -115,6 +118,19 @@ class Dashboard:
             return await handler(request)
 
         return guarded
+
+    # ---------------------------------------------------------------- the page
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        if self._settings is None:
+            return web.Response(status=503, text=OFF, content_type="text/plain")
+        if self.login_of(request) is None:
+            return web.HTTPFound("/auth/login")
+        nonce = secrets.token_urlsafe(16)
+        policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src https: data:; "
+                  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        return web.Response(text=render(nonce), content_type="text/html",
+                            headers={"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
+                                     "Referrer-Policy": "same-origin"})
 
     # ---------------------------------------------------------------- login
     async def _login(self, request: web.Request) -> web.StreamResponse:

@@ -7,6 +7,7 @@ A browser's part is played by an aiohttp client with a cookie jar that follows r
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -406,3 +407,19 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 assert "Join a voice channel" in (await checked(response, ACT, "post"))["error"]
     finally:
         await fake.stop()
+
+
+async def test_the_page_is_served_to_a_logged_in_user_with_only_its_own_script_allowed(site: Site) -> None:
+    async with browser() as anonymous, anonymous.get(f"{site.url}/", allow_redirects=False) as response:
+        assert response.status == 302 and response.headers["Location"] == "/auth/login"
+    async with await logged_in(site) as session, session.get(f"{site.url}/") as page:
+        html = await page.text()
+        policy = page.headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy)
+    assert nonce and f'<script nonce="{nonce.group(1)}">' in html and "default-src 'none'" in policy
+    assert "<option>nightcore</option>" in html  # the bot's presets
+    # Every API address the page uses is one the OpenAPI document describes.
+    used = {re.sub(r"\$\{[^}]+\}", "{guild_id}", path).split("?")[0]
+            for path in re.findall(r"`(/api/v1/[^`]+)`|\"(/api/v1/[^\"]+)\"", html) for path in path if path}
+    used = {path.replace("{guild_id}/player/{guild_id}", "{guild_id}/player/{action}") for path in used}
+    assert used and used <= set(document()["paths"]), used - set(document()["paths"])
