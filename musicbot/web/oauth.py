@@ -64,8 +64,9 @@ class OAuthClient:
         """The user's access token for ``code``."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
                 "code_verifier": pkce.verifier}
-        auth = aiohttp.BasicAuth(self.client_id, self.client_secret)
-        async with http.post(f"{self.api_base}/oauth2/token", data=form, auth=auth, timeout=TIMEOUT) as response:
+        credentials = {"Authorization": aiohttp.BasicAuth(self.client_id, self.client_secret).encode()}
+        async with http.post(f"{self.api_base}/oauth2/token", data=form, headers=credentials,
+                             timeout=TIMEOUT) as response:
             body = await _json(response)
         token = body.get("access_token")
         if response.status != 200 or not isinstance(token, str):
