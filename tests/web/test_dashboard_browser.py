@@ -99,6 +99,19 @@ async def test_the_page_logs_in_shows_the_track_and_its_controls_are_heard_and_s
                 await page.screenshot(path=SCREENSHOTS / "dashboard-desktop.png", full_page=True)
                 await second.wait_for_selector("#queue li")  # the phone saw the queue change, live
                 await second.screenshot(path=SCREENSHOTS / "dashboard-phone.png", full_page=True)
+                # A third, then dragged to the front: the phone shows the new order.
+                await page.fill("#q", (music / "tone-440.flac").as_uri())
+                await page.click("#search button")
+                await page.locator("#queue li").nth(1).wait_for()
+                await page.locator("#queue li").nth(1).drag_to(page.locator("#queue li").nth(0))
+                await second.locator("#queue li").nth(0).filter(has_text="tone-440").wait_for()
+                # An EQ band moved on the desktop follows on the phone.
+                await page.locator("#eq input").nth(4).fill("0.5")
+                for _ in range(50):
+                    if await second.locator("#eq input").nth(4).input_value() == "0.5":
+                        break
+                    await second.wait_for_timeout(100)
+                assert await second.locator("#eq input").nth(4).input_value() == "0.5"
                 await page.click("#pause")
                 await second.locator("#pause", has_text="Resume").wait_for()
                 await receiver.wait_until_quiet(GUILD, quiet_ms=200)  # heard: nothing plays
