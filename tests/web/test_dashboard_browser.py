@@ -113,6 +113,10 @@ async def test_the_page_logs_in_shows_the_track_and_its_controls_are_heard_and_s
                     await second.wait_for_timeout(100)
                 assert await second.locator("#eq input").nth(4).input_value() == "0.5"
                 await page.click("#pause")
+                try:
+                    await page.locator("#pause", has_text="Resume").wait_for(timeout=10_000)
+                except Exception:
+                    pytest.fail(f"the pause was refused: {await page.text_content('#message')!r}")
                 await second.locator("#pause", has_text="Resume").wait_for()
                 await receiver.wait_until_quiet(GUILD, quiet_ms=200)  # heard: nothing plays
                 await page.click("#pause")  # resume
