@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -72,6 +72,16 @@ class DashboardSettings:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Command(Generic[T]):
+    """A state-changing request that passed ``Dashboard.command``'s checks."""
+
+    bot: DashboardBot
+    guild_id: int
+    user_id: int
+    value: T
 
 
 def error(status: int, message: str) -> web.Response:
@@ -211,38 +221,35 @@ class Dashboard:
         return web.json_response(view.as_json())
 
     async def _act(self, request: web.Request) -> web.StreamResponse:
-        login, refusal = await self.member_of(request)
-        if login is None or self._bot is None:
-            return refusal or error(503, STARTING)
-        if (refused := csrf_refusal(request, login)) is not None:
-            return refused
-        try:
-            body = await request.json() if request.can_read_body else None
-        except ValueError:
-            return error(400, "The request body is not JSON.")
-        try:
-            action = parse_action(request.match_info["action"], body)
-        except BadActionError as bad:
-            return error(400, str(bad))
-        return await self.answer(self._bot.act(int(request.match_info["guild_id"]), int(login.user.id), action),
-                                  PlayerView.as_json)
+        checked = await self.command(request, lambda body: parse_action(request.match_info["action"], body))
+        if isinstance(checked, web.Response):
+            return checked
+        return await self.answer(checked.bot.act(checked.guild_id, checked.user_id, checked.value), PlayerView.as_json)
 
     async def _play(self, request: web.Request) -> web.StreamResponse:
+        checked = await self.command(request, parse_play)
+        if isinstance(checked, web.Response):
+            return checked
+        query, play_next = checked.value
+        return await self.answer(checked.bot.play(checked.guild_id, checked.user_id, query, play_next),
+                                 lambda result: {"queued": [asdict(e) for e in result[0]],
+                                                 "player": result[1].as_json()})
+
+    async def command(self, request: web.Request, parse: Callable[[Any], T]) -> Command[T] | web.Response:
+        """A state-changing request's checks, in order: logged in and a member of the guild, the
+        CSRF header, a JSON body that ``parse`` accepts; else the refusal to answer with."""
         login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
         if (refused := csrf_refusal(request, login)) is not None:
             return refused
         try:
-            query, play_next = parse_play(await request.json())
-        except ValueError:
-            return error(400, "The request body is not JSON.")
+            value = parse(await request.json() if request.can_read_body else None)
         except BadActionError as bad:
             return error(400, str(bad))
-        return await self.answer(self._bot.play(int(request.match_info["guild_id"]), int(login.user.id),
-                                                 query, play_next),
-                                  lambda result: {"queued": [asdict(e) for e in result[0]],
-                                                  "player": result[1].as_json()})
+        except ValueError:
+            return error(400, "The request body is not JSON.")
+        return Command(self._bot, int(request.match_info["guild_id"]), int(login.user.id), value)
 
     async def _search(self, request: web.Request) -> web.StreamResponse:
         login, refusal = await self.member_of(request)

@@ -71,7 +71,7 @@ Guard = Callable[[Callable[[web.Request], Awaitable[web.StreamResponse]]],
 
 
 def install(app: web.Application, dashboard: Dashboard, guard: Guard) -> None:
-    from musicbot.web.dashboard import NOT_LOGGED_IN, STARTING, csrf_refusal, error
+    from musicbot.web.dashboard import NOT_LOGGED_IN, STARTING, error
 
     async def history(request: web.Request) -> web.StreamResponse:
         login, refusal = await dashboard.member_of(request)
@@ -90,35 +90,20 @@ def install(app: web.Application, dashboard: Dashboard, guard: Guard) -> None:
                                       lambda rows: [asdict(r) for r in rows])
 
     async def save(request: web.Request) -> web.StreamResponse:
-        login, refusal = await dashboard.member_of(request)
-        if login is None or dashboard.bot is None:
-            return refusal or error(503, STARTING)
-        if (refused := csrf_refusal(request, login)) is not None:
-            return refused
-        try:
-            name, overwrite = parse_name(await request.json(), "overwrite")
-        except ValueError:
-            return error(400, "The request body is not JSON.")
-        except BadActionError as bad:
-            return error(400, str(bad))
-        return await dashboard.answer(
-            dashboard.bot.save_playlist(int(request.match_info["guild_id"]), int(login.user.id), name, overwrite),
-            asdict)
+        checked = await dashboard.command(request, lambda body: parse_name(body, "overwrite"))
+        if isinstance(checked, web.Response):
+            return checked
+        name, overwrite = checked.value
+        return await dashboard.answer(checked.bot.save_playlist(checked.guild_id, checked.user_id, name, overwrite),
+                                      asdict)
 
     async def load(request: web.Request) -> web.StreamResponse:
-        login, refusal = await dashboard.member_of(request)
-        if login is None or dashboard.bot is None:
-            return refusal or error(503, STARTING)
-        if (refused := csrf_refusal(request, login)) is not None:
-            return refused
-        try:
-            name, play_next = parse_name(await request.json(), "next")
-        except ValueError:
-            return error(400, "The request body is not JSON.")
-        except BadActionError as bad:
-            return error(400, str(bad))
+        checked = await dashboard.command(request, lambda body: parse_name(body, "next"))
+        if isinstance(checked, web.Response):
+            return checked
+        name, play_next = checked.value
         return await dashboard.answer(
-            dashboard.bot.load_playlist(int(request.match_info["guild_id"]), int(login.user.id), name, play_next),
+            checked.bot.load_playlist(checked.guild_id, checked.user_id, name, play_next),
             lambda result: {"queued": [asdict(e) for e in result[0]], "player": result[1].as_json()})
 
     app.router.add_get("/api/v1/guilds/{guild_id}/history", guard(history))

@@ -22,15 +22,14 @@ from openapi_spec_validator import validate
 import musicbot.web.logins
 from musicbot.sources.synth import tone, write_audio
 from musicbot.web.dashboard import OFF, Dashboard, DashboardSettings, GuildSummary
-from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.openapi import document
-from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
 from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
 from tests.harness.bot_process import TOKEN, BotProcesses, bot_env, free_port
 from tests.harness.fake_oauth import FakeOAuth
 from tests.harness.fixtures import bot_processes  # noqa: F401  (fixture)
 from tests.harness.tls import make_self_signed_cert, openssl_available, server_context
+from tests.web.stub_bot import StubBot
 
 ALICE = {"id": "4001", "username": "alice", "global_name": "Alice", "avatar": None}
 BOB = {"id": "4003", "username": "bob", "global_name": "Bob", "avatar": None}
@@ -41,57 +40,12 @@ ALICE_USER, BOB_USER = user(4001, "alice"), user(4003, "bob")
 
 
 @dataclass
-class BotGuilds:
-    """The bot's side as the dashboard reads it (``bot/web_control.py``), for the login and API
-    layer: guilds, and one player whose pause the test flips."""
-
-    guilds: list[GuildSummary]
-    paused: bool = False
-
-    def dashboard_guilds(self) -> list[GuildSummary]:
-        return self.guilds
-
-    def player(self, guild_id: int) -> PlayerView:
-        if guild_id not in [g.id for g in self.guilds]:
-            raise UnknownGuildError()
-        return PlayerView(True, "1", "Music", None, 0.0, self.paused, 100, "off", False, {}, 0.0, [], [], 0)
-
-    async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
-        raise NotAllowedError("Join a voice channel first, then try again.")
-
-    async def play(self, guild_id: int, user_id: int, query: str,
-                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
-        raise NotAllowedError("Join a voice channel first, then try again.")
-
-    async def search(self, user_id: int, words: str) -> list[TrackView]:
-        return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
-                TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
-
-    async def history(self, guild_id: int) -> list[HistoryView]:
-        if guild_id not in [g.id for g in self.dashboard_guilds()]:
-            raise UnknownGuildError()
-        return [HistoryView("Song", "Band", "https://example.org/s", "4001", False, "2026-12-05T08:00:00+00:00", None)]
-
-    async def playlists(self, user_id: int) -> list[PlaylistView]:
-        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00")]
-
-    async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
-        if guild_id not in [g.id for g in self.dashboard_guilds()]:
-            raise UnknownGuildError()
-        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00")
-
-    async def load_playlist(self, guild_id: int, user_id: int, name: str,
-                            play_next: bool) -> tuple[list[EntryView], PlayerView]:
-        raise NotAllowedError("Join a voice channel first, then try again.")
-
-
-@dataclass
 class Site:
     url: str
     fake: FakeDiscord
     oauth: FakeOAuth
     dashboard: Dashboard | None = None
-    bot: BotGuilds | None = None
+    bot: StubBot | None = None
 
 
 @pytest.fixture
@@ -104,7 +58,7 @@ async def site() -> AsyncIterator[Site]:
     url = f"http://127.0.0.1:{port}"
     oauth.redirect_uris = (f"{url}/auth/callback",)
     dashboard = Dashboard(DashboardSettings(url, CLIENT_ID, SECRET, api_base=fake.base_url))
-    bot = BotGuilds([GuildSummary(SHARED, "Both", None, True), GuildSummary(BOTS_ONLY, "Bot's", None, False)])
+    bot = StubBot([GuildSummary(SHARED, "Both", None, True), GuildSummary(BOTS_ONLY, "Bot's", None, False)])
     dashboard.bind(bot)
     server = OpsServer(port=port, dashboard=dashboard)
     await server.start()

@@ -3,8 +3,8 @@ not) for every operation of the OpenAPI document; no answer may be a 5xx, and ev
 one the document describes, in its schema (issue 16).
 
 The server runs on a loop of its own in a thread (schemathesis calls it through ``requests``), with
-the fake Discord for the login; the bot behind it knows one guild, with nobody in its voice channel
-(actions are refused as the commands refuse them): this run is about the API layer (parsing,
+the fake Discord for the login; the bot behind it (tests/web/stub_bot.py) knows one guild, with
+nobody in its voice channel (actions are refused as the commands refuse them): this run is about the API layer (parsing,
 login, CSRF, errors); the real bot's answers are checked in test_dashboard.py.
 """
 
@@ -29,59 +29,16 @@ from schemathesis.checks import (
 )
 
 from musicbot.web.dashboard import Dashboard, DashboardSettings, GuildSummary
-from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.openapi import document
-from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
 from musicbot.web.server import OpsServer
 from tests.harness import FakeDiscord
 from tests.harness.bot_process import free_port
 from tests.harness.fake_oauth import FakeOAuth
+from tests.web.stub_bot import StubBot
 
 GUILD = 9101
 USER = {"id": "4101", "username": "fuzzy", "global_name": None, "avatar": None}
 schema = schemathesis.openapi.from_dict(document())
-
-
-class QuietBot:
-    """One guild, nothing playing, nobody in voice."""
-
-    def dashboard_guilds(self) -> list[GuildSummary]:
-        return [GuildSummary(GUILD, "Fuzz", None, False)]
-
-    def player(self, guild_id: int) -> PlayerView:
-        if guild_id != GUILD:
-            raise UnknownGuildError()
-        return PlayerView(False, None, None, None, 0.0, False, 100, "off", False, {}, 0.0, [], [], 0)
-
-    async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
-        if guild_id != GUILD:
-            raise UnknownGuildError()
-        raise NotAllowedError("Join a voice channel first, then try again.")
-
-    async def play(self, guild_id: int, user_id: int, query: str,
-                   play_next: bool) -> tuple[list[EntryView], PlayerView]:
-        raise NotAllowedError("Join a voice channel first, then try again.")
-
-    async def search(self, user_id: int, words: str) -> list[TrackView]:
-        return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
-                TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
-
-    async def history(self, guild_id: int) -> list[HistoryView]:
-        if guild_id not in [g.id for g in self.dashboard_guilds()]:
-            raise UnknownGuildError()
-        return [HistoryView("Song", "Band", "https://example.org/s", "4001", False, "2026-12-05T08:00:00+00:00", None)]
-
-    async def playlists(self, user_id: int) -> list[PlaylistView]:
-        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00")]
-
-    async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
-        if guild_id not in [g.id for g in self.dashboard_guilds()]:
-            raise UnknownGuildError()
-        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00")
-
-    async def load_playlist(self, guild_id: int, user_id: int, name: str,
-                            play_next: bool) -> tuple[list[EntryView], PlayerView]:
-        raise NotAllowedError("Join a voice channel first, then try again.")
 
 
 @dataclass
@@ -107,7 +64,7 @@ def api() -> Iterator[Api]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     dashboard = Dashboard(DashboardSettings(url, "5550002", "fuzz-secret", api_base=fake.base_url))
-    dashboard.bind(QuietBot())
+    dashboard.bind(StubBot([GuildSummary(GUILD, "Fuzz", None, False)]))
     server = OpsServer(port=port, dashboard=dashboard)
     on_loop(server.start())
     session = requests.Session()
