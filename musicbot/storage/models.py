@@ -137,3 +137,20 @@ class SnapshotRow(Base):
     autoplay_mode: Mapped[str | None] = mapped_column(sa.String(16))
     panel_channel_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     panel_message_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class ShardLeaseRow(Base):
+    """A process's claim on one shard (``storage/leases.py``): ``(shard_count, shard_id)``, ``(1, 0)`` for
+    every shard. ``owner`` is unique per process start; ``host``, ``pid`` and ``pid_namespace`` say where it
+    runs (a lease of a process gone from this host is taken over at once)."""
+
+    __tablename__ = "shard_leases"
+
+    shard_count: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    shard_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(sa.String(64))
+    host: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    pid_namespace: Mapped[str] = mapped_column(sa.String(64))
+    acquired_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()

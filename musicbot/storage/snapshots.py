@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from musicbot.queue.entry import LoopMode
+from musicbot.shards import ShardRange
 from musicbot.storage.codec import track_from_json, track_to_json
 from musicbot.storage.columns import utcnow
 from musicbot.storage.database import Database
 from musicbot.storage.models import SnapshotRow
 from musicbot.storage.outbox import WriteOp
+from musicbot.storage.sharding import EVERY_GUILD, owned
 from musicbot.storage.upsert import upsert
 from musicbot.track import Track
 
@@ -118,10 +120,12 @@ class SnapshotRepo:
             row = await session.get(SnapshotRow, guild_id)
         return None if row is None else _from_row(row)
 
-    async def load_all(self) -> list[SessionSnapshot]:
-        """Every saved session, for resuming at start. A row that can't be read is skipped and logged."""
+    async def load_all(self, shards: ShardRange = EVERY_GUILD) -> list[SessionSnapshot]:
+        """Every saved session of the guilds on ``shards``, for resuming at start. A row that can't be read
+        is skipped and logged."""
         async with self._db.transaction() as session:
-            rows = (await session.scalars(sa.select(SnapshotRow).order_by(SnapshotRow.guild_id))).all()
+            rows = (await session.scalars(sa.select(SnapshotRow).where(owned(SnapshotRow.guild_id, shards))
+                                          .order_by(SnapshotRow.guild_id))).all()
         snapshots = []
         for row in rows:
             try:
@@ -130,10 +134,11 @@ class SnapshotRepo:
                 log.exception("session snapshot of guild %d is unreadable; not resuming it", row.guild_id)
         return snapshots
 
-    async def delete_older_than(self, cutoff: datetime) -> list[int]:
-        """Drop snapshots saved before ``cutoff`` (too old to resume); returns their guild ids."""
+    async def delete_older_than(self, cutoff: datetime, shards: ShardRange = EVERY_GUILD) -> list[int]:
+        """Drop the snapshots of guilds on ``shards`` saved before ``cutoff`` (too old to resume); returns
+        their guild ids. Other processes' shards are theirs to clean."""
         async with self._db.transaction() as session:
-            stale = SnapshotRow.saved_at < cutoff
+            stale = sa.and_(SnapshotRow.saved_at < cutoff, owned(SnapshotRow.guild_id, shards))
             guilds = list((await session.scalars(sa.select(SnapshotRow.guild_id).where(stale))).all())
             await session.execute(sa.delete(SnapshotRow).where(stale))
         return guilds
