@@ -157,9 +157,6 @@ class ShardLeases:
                 await session.execute(sa.delete(ShardLeaseRow).where(
                     ShardLeaseRow.shard_count == lease.shard_count, ShardLeaseRow.shard_id == lease.shard_id,
                     ShardLeaseRow.owner == lease.owner.id))
-            await session.execute(sa.delete(ShardLeaseRow).where(  # ours from another range: not ours any more
-                ShardLeaseRow.owner == self.owner.id,
-                sa.tuple_(ShardLeaseRow.shard_count, ShardLeaseRow.shard_id).not_in(self._keys)))
             for key in self._keys:
                 if not await self._upsert(session, key, now, expires_at):
                     # Only when a writer skipped the serialization above: the row is someone else's.
@@ -174,7 +171,7 @@ class ShardLeases:
             self._task = asyncio.get_running_loop().create_task(self._renew_loop(), name="shard-leases")
 
     async def release(self) -> None:
-        """Stop renewing and delete our leases (clean shutdown): the shards are free at once."""
+        """Stop renewing and delete these leases (clean shutdown): the shards are free at once."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -182,7 +179,9 @@ class ShardLeases:
             self._task = None
         try:
             async with self._db.transaction() as session:
-                await session.execute(sa.delete(ShardLeaseRow).where(ShardLeaseRow.owner == self.owner.id))
+                await session.execute(sa.delete(ShardLeaseRow).where(
+                    ShardLeaseRow.owner == self.owner.id,
+                    sa.tuple_(ShardLeaseRow.shard_count, ShardLeaseRow.shard_id).in_(self._keys)))
         except StorageError as error:
             log.warning("shard leases not released (%s); they expire at %s", error,
                         self.expires_at.isoformat() if self.expires_at else "once their time is up")

@@ -187,7 +187,10 @@ async def test_renewals_move_the_expiry_on_and_release_frees_the_shards(db: Data
     await ShardLeases(db, ShardRange(4, (1,)), BOB).claim()  # free at once, no expiry to wait for
 
 
-async def test_a_new_range_of_the_same_process_drops_its_old_leases(db: Database) -> None:
-    await ShardLeases(db, ShardRange(2, (0, 1)), ALICE).claim()
-    await ShardLeases(db, ShardRange(2, (1,)), ALICE).claim()
-    assert await held(db) == [(2, 1, "alice")]
+async def test_release_frees_only_the_leases_it_took(db: Database) -> None:
+    """Two ranges of one owner (two clients in one process): each releases its own."""
+    zero, one = ShardLeases(db, ShardRange(2, (0,)), ALICE), ShardLeases(db, ShardRange(2, (1,)), ALICE)
+    await zero.claim()
+    await one.claim()
+    await one.release()
+    assert await held(db) == [(2, 0, "alice")]
