@@ -38,6 +38,12 @@ memory-mapped files per process, cleaned at every start, merged at every scrape,
 work with the scrape-time ``BotCollector``. The voice counters need no aggregation at all: they
 are counted on the main process's send threads.
 
+Shards: the state gauges count for the process; ``musicbot_shard_guilds`` and
+``musicbot_shard_players_active`` split them by shard (a label with as many values as shards this process
+runs), and ``musicbot_process_shards`` says which shards those are, so processes of a sharded bot can be
+told apart and summed. The counters stay per process (a label per packet would cost a lookup on the send
+thread for what the ``instance`` label already tells).
+
 Cost on the send thread: a counter increment (one lock of prometheus-client's, uncontended) per
 packet, plus a second one for a late packet or an underrun; a histogram observation (two) per
 rendered packet.
@@ -145,6 +151,10 @@ class BotSnapshot:
     queue_tracks: int  # tracks waiting in the queues (the one playing not counted)
     ready: bool  # what /ready says
     shard_latency_s: Mapping[int, float] = field(default_factory=dict)  # shards with a measured heartbeat
+    # Per shard of this process (every shard it runs, zeros included): guilds, and players as counted above.
+    shard_guilds: Mapping[int, int] = field(default_factory=dict)
+    shard_players: Mapping[int, int] = field(default_factory=dict)
+    shard_count: int | None = None  # the bot's shard count (None: not known before the login)
 
 
 class BotCollector(Collector):
@@ -172,6 +182,25 @@ class BotCollector(Collector):
         yield gauge("musicbot_guilds", "Guilds the bot is in.", None if state is None else state.guilds)
         yield gauge("musicbot_ready", "1 when /ready answers 200 (Discord connected, database usable), else 0.",
                     None if state is None else float(state.ready))
+        # One series per process: which shards it runs (a join key for the per-process counters above).
+        process = GaugeMetricFamily("musicbot_process_shards",
+                                    "Shards this process runs (the value), of shard_count, with their ids.",
+                                    labels=["shard_count", "shard_ids"])
+        if state is not None:
+            ids = ",".join(map(str, sorted(state.shard_guilds))) or "none"
+            process.add_metric(["auto" if state.shard_count is None else str(state.shard_count), ids],
+                               float(len(state.shard_guilds)))
+        yield process
+        guilds = GaugeMetricFamily("musicbot_shard_guilds", "Guilds per shard of this process.", labels=["shard"])
+        players = GaugeMetricFamily("musicbot_shard_players_active",
+                                    "Guilds with a player that is playing or paused, per shard.", labels=["shard"])
+        if state is not None:
+            for shard, count in sorted(state.shard_guilds.items()):
+                guilds.add_metric([str(shard)], float(count))
+            for shard, count in sorted(state.shard_players.items()):
+                players.add_metric([str(shard)], float(count))
+        yield guilds
+        yield players
         latency = GaugeMetricFamily("musicbot_shard_latency_seconds",
                                     "Gateway heartbeat latency per shard (discord.py's latencies).", labels=["shard"])
         if state is not None:

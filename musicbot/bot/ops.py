@@ -47,13 +47,26 @@ def readiness(bot: MusicBotClient) -> Readiness:
 
 def snapshot(bot: MusicBotClient) -> BotSnapshot:
     sessions = bot.sessions.all()
+    count = bot.shard_count
+    run_here = bot.shard_ids if bot.shard_ids is not None else range(count or 0)
+    shard_guilds = dict.fromkeys(run_here, 0)
+    shard_players = dict.fromkeys(run_here, 0)
+    for guild in bot.guilds:
+        shard_guilds[guild.shard_id] = shard_guilds.get(guild.shard_id, 0) + 1
+    for session in sessions:
+        if _player_active(session):
+            shard = session.guild.shard_id
+            shard_players[shard] = shard_players.get(shard, 0) + 1
     return BotSnapshot(
         guilds=len(bot.guilds),
-        players_active=sum(1 for session in sessions if _player_active(session)),
+        players_active=sum(shard_players.values()),
         queue_tracks=sum(len(session.queue) for session in sessions),
         ready=readiness(bot).ready,
         shard_latency_s={shard: seconds for shard, latency in bot.latencies
                          if (seconds := _finite(latency)) is not None},
+        shard_guilds=shard_guilds,
+        shard_players=shard_players,
+        shard_count=count,
     )
 
 
