@@ -29,6 +29,7 @@ from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
 from musicbot.config import Config
 from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
+from musicbot.shards import ShardRange
 from musicbot.storage import (
     Database,
     GuildSettings,
@@ -39,6 +40,7 @@ from musicbot.storage import (
     UserSettingsRepo,
 )
 from musicbot.storage import deadline as storage_deadline
+from musicbot.storage.leases import LEASE_TTL_S, ShardLeases, ShardTakenError
 from musicbot.storage.retention import RetentionJob
 from musicbot.voice.protocol import OpusSettings
 from musicbot.voice.render_client import EngineFactory
@@ -100,6 +102,11 @@ class MusicBotClient(commands.AutoShardedBot):
         )
         self.config = config
         self.database = database
+        # The guilds this process owns: resume, snapshot clean-up and history retention touch only theirs.
+        self.shard_range = ShardRange.from_settings(config.shard_count, config.shard_ids)
+        self.leases: ShardLeases | None = None  # taken in open_storage, before anything reaches Discord
+        self.lease_lost: ShardTakenError | None = None  # another process took a shard of ours: we stop
+        self.lease_ttl_s = LEASE_TTL_S  # renewed every third of it (tests shorten it)
         self.started_at = time.time()
         self._resolver = resolver
         self._opener = opener
@@ -124,8 +131,9 @@ class MusicBotClient(commands.AutoShardedBot):
         self.keeper = SessionKeeper(self, interval_s=config.snapshot_interval_s, max_age_s=config.snapshot_max_age_s,
                                     listener_wait_s=self.sessions.idle_leave_s)
         self._closed: asyncio.Task[None] | None = None
+        self._lease_stop: asyncio.Task[None] | None = None
         # Deletes plays older than each guild's /settings history-retention, now and every 6 h.
-        self.retention = RetentionJob(lambda: self.database)
+        self.retention = RetentionJob(lambda: self.database, shards=self.shard_range)
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:
@@ -149,12 +157,36 @@ class MusicBotClient(commands.AutoShardedBot):
             self._ops = ops_server(self)
             await self._ops.start()
 
+    async def open_storage(self) -> None:
+        """The database (migrated) and the leases of this process's shards (``storage/leases.py``), renewed from
+        now on. ``musicbot run`` calls it before the login, so a process whose shards another one runs
+        (``ShardTakenError``) stops having sent Discord nothing; ``setup_hook`` calls it again (a no-op then).
+        """
+        if self.database is None:
+            self.database = await Database.open(self.config.database_url)  # applies migrations
+        if self.leases is None:
+            leases = ShardLeases(self.database, self.shard_range, ttl_s=self.lease_ttl_s, on_lost=self._shards_lost)
+            try:
+                await leases.claim()
+            except BaseException:
+                await self.database.close()
+                self.database = None
+                raise
+            leases.start()
+            self.leases = leases
+            log.info("running %s as %s", self.shard_range, leases.owner)
+
+    def _shards_lost(self, error: ShardTakenError) -> None:
+        """A renewal found a shard of ours run by another process (our lease expired in a database outage):
+        two processes must not play the same guilds, so this one stops (``musicbot run`` exits 1)."""
+        self.lease_lost = error
+        self._lease_stop = asyncio.get_running_loop().create_task(self.close())
+
     async def setup_hook(self) -> None:
         path = load_bundled_opus()
         if path:
             log.info("libopus loaded from %s", path)
-        if self.database is None:
-            self.database = await Database.open(self.config.database_url)  # applies migrations
+        await self.open_storage()
         resolver = self._resolver
         opener = self._opener
         if resolver is None or opener is None:
@@ -166,7 +198,11 @@ class MusicBotClient(commands.AutoShardedBot):
             opener = opener or StreamTrackOpener(StreamOpener(built))
         self.sessions.resolver, self.sessions.opener = resolver, opener
         await self.install_commands()
-        if self.sync_on_start:
+        if self.sync_on_start and not self.shard_range.runs_shard_zero:
+            # Registration is once per bot, not per process: Discord rate-limits it.
+            log.info("slash commands not registered here (%s): shard 0's process or `musicbot sync` does that",
+                     self.shard_range)
+        elif self.sync_on_start:
             from musicbot.bot.sync import sync_if_changed  # sync.py builds on this module
 
             await sync_if_changed(self)
@@ -254,7 +290,7 @@ class MusicBotClient(commands.AutoShardedBot):
     async def close(self) -> None:
         """Shutdown (SIGTERM/SIGINT; ``bot/lifecycle.py``): refuse new commands, snapshot every
         session, leave voice (which ends the open plays in the history), write everything
-        pending, disconnect. Safe to call more than once."""
+        pending, release the shard leases, disconnect. Safe to call more than once."""
         if self._closed is None:
             self._closed = asyncio.get_running_loop().create_task(self._shutdown())
         await asyncio.shield(self._closed)
@@ -263,7 +299,7 @@ class MusicBotClient(commands.AutoShardedBot):
         self.closing = True  # from here on interactions are answered "restarting" (tree.py)
         await self.keeper.stop()
         await self.retention.stop()
-        if self.database is not None:
+        if self.database is not None and self.lease_lost is None:  # else the snapshots are the new owner's
             resuming = self.keeper.save_all()
             log.info("shutting down: %d sessions will resume after the restart", resuming)
         await self.sessions.close()
@@ -271,6 +307,10 @@ class MusicBotClient(commands.AutoShardedBot):
         # before the database closes and writes what they queued.
         await asyncio.sleep(0)
         if self.database is not None:
+            if self.leases is not None:
+                # The last snapshots written before the shards are free: a process taking them over resumes those.
+                await self.database.outbox.flush()
+                await self.leases.release()
             await self.database.close()
         if self._ops is not None:
             await self._ops.stop()

@@ -4,7 +4,9 @@ then the client until SIGTERM or SIGINT, then a graceful, bounded shutdown.
 Start-up: the ops server (``/health``, ``/ready``) comes first, within a fraction of a second of
 the process starting; the bot's imports (discord.py, numpy, PyAV: seconds) and the render workers'
 start run in worker threads meanwhile, so the event loop answers probes the whole time and
-``/ready`` says it waits for the start-up.
+``/ready`` says it waits for the start-up. Then the database and the leases of this process's shards
+(``storage/leases.py``): shards another running process holds end the start there, with exit code 1 and
+a message naming that process, before anything is sent to Discord.
 
 Signals: discord.py's ``Client.run`` turns only Ctrl-C (KeyboardInterrupt) into a clean close;
 SIGTERM (``systemctl stop``, ``docker stop``, Kubernetes) killed the process mid-song, and as PID 1
@@ -101,7 +103,17 @@ async def _serve_mapped(config: Config, token: str, stop: asyncio.Event, ops: Op
     client = MusicBotClient(config, ops=ops, engines=engines)
     apply_proxies(client, config)  # DISCORD_API_BASE, DISCORD_GATEWAY_URL, HTTPS_PROXY, SSL_CERT_FILE
     try:
+        # The database and this process's shard leases first: shards another process runs stop the
+        # start here (ShardTakenError, exit 1) before anything is sent to Discord.
+        await client.open_storage()
+    except BaseException:
+        if ops is not None:
+            await ops.stop()
+        raise
+    try:
         await serve(client, token, stop)
+        if client.lease_lost is not None:
+            raise client.lease_lost
     except discord.LoginFailure as error:
         raise DiscordUnreachableError(
             "Discord rejected DISCORD_TOKEN: copy the bot's token again from "

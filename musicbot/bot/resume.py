@@ -130,15 +130,17 @@ class SessionKeeper:
             return  # on_ready fires again after reconnects; the sessions are already here
         self._resumed = True
         repo = SnapshotRepo(self.bot.db)
+        # Only our shards' guilds: on a shared database the others' snapshots are their processes' to
+        # resume or drop, whether those run now or start later.
+        shards = self.bot.shard_range
         try:
-            dropped = await repo.delete_older_than(utcnow() - timedelta(seconds=self.max_age_s))
-            snapshots = await repo.load_all()
+            dropped = await repo.delete_older_than(utcnow() - timedelta(seconds=self.max_age_s), shards)
+            mine = await repo.load_all(shards)
         except StorageError as error:
             log.warning("sessions not resumed: the snapshots cannot be read (%s)", error)
             return
         if dropped:
             log.info("dropped %d session snapshots older than %.0f s", len(dropped), self.max_age_s)
-        mine = [s for s in snapshots if self._owns(s.guild_id)]
         self._stored.update(s.guild_id for s in mine)
         await asyncio.gather(*(self._resume_or_wait(s) for s in mine))
 
@@ -149,12 +151,6 @@ class SessionKeeper:
             return
         del self._waiting[member.guild.id]
         self._spawn(self._resume(member.guild, after.channel, waiting))
-
-    def _owns(self, guild_id: int) -> bool:
-        """Whether this process runs the guild's shard (Discord's formula: (id >> 22) % count)."""
-        count = self.bot.shard_count or 1
-        shard_ids = self.bot.shard_ids
-        return shard_ids is None or (guild_id >> 22) % count in shard_ids
 
     async def _resume_or_wait(self, snapshot: SessionSnapshot) -> None:
         guild = self.bot.get_guild(snapshot.guild_id)
