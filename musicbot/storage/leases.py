@@ -109,7 +109,9 @@ class ShardTakenError(MusicBotError):
             message = f"{theirs} is already run by {holder.owner} (lease until {until})"
         else:
             message = f"{describe(wanted)} overlaps {theirs}, already run by {holder.owner} (lease until {until})"
-        if not lost:
+        if not lost and wanted[0] == 1:  # this process would run every shard
+            message += "; stop that process, or give each process its own SHARD_IDS of one SHARD_COUNT"
+        elif not lost:
             message += "; stop that process or choose other SHARD_IDS"
         super().__init__(message)
 
