@@ -226,7 +226,7 @@ class RedisTransport:
                 last_heard = loop.time()
                 self._dispatch(message)
             elif loop.time() - last_heard > SILENT_PINGS * PING_EVERY_S:
-                raise ConnectionError(f"no answer from Redis for {SILENT_PINGS * PING_EVERY_S:.0f} s")
+                raise ConnectionError(f"no answer from Redis for {SILENT_PINGS * PING_EVERY_S:g} s")
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind, channel = message.get("type"), message.get("channel")

@@ -14,6 +14,8 @@ class RedisRelay:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._made = 0  # connections relayed so far
+        self._frozen_upto = 0  # connections up to this one carry nothing more (see freeze)
 
     @property
     def url(self) -> str:
@@ -36,15 +38,22 @@ class RedisRelay:
         if server is not None:
             await server.wait_closed()  # (from Python 3.12 it waits for the connections dropped above)
 
+    def freeze(self) -> None:
+        """The connections open now go silent without closing (a NAT or firewall that forgot them):
+        what is sent on them is lost, nothing comes back. New connections work."""
+        self._frozen_upto = self._made
+
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self._made += 1
+        number = self._made
         try:
             redis_reader, redis_writer = await asyncio.open_connection(self.host, self.port)
         except OSError:
             client_writer.transport.abort()
             return
         self._writers.update((client_writer, redis_writer))
-        pipes = [asyncio.ensure_future(self._pipe(client_reader, redis_writer)),
-                 asyncio.ensure_future(self._pipe(redis_reader, client_writer))]
+        pipes = [asyncio.ensure_future(self._pipe(client_reader, redis_writer, number)),
+                 asyncio.ensure_future(self._pipe(redis_reader, client_writer, number))]
         self._pipes.update(pipes)
         try:
             await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
@@ -56,9 +65,9 @@ class RedisRelay:
                 self._writers.discard(writer)
                 writer.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+                if number > self._frozen_upto:
+                    writer.write(data)
+                    await writer.drain()

@@ -17,6 +17,7 @@ from musicbot.cluster import (
     GuildUnavailableError,
     NodeInfo,
     RedisBus,
+    redis_transport,
 )
 from musicbot.cluster.messages import utc_now
 from tests.cluster.conftest import SHARD_COUNT, Cluster, eventually, guild_on, until
@@ -112,6 +113,29 @@ async def test_an_outage_is_survived_and_everything_resumes_when_redis_is_back(
     assert b.node.node_id in [n.node_id for n in await web.nodes()]
     outage_warnings = [w for w in warnings_of(caplog) if "Lost the Redis connection" in w]
     assert len(outage_warnings) <= 2  # once per listening process and outage, not once per retry
+
+
+async def test_a_listening_connection_that_went_silent_is_noticed_and_replaced(
+        relay: RedisRelay, redis_cluster: Cluster, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No error, no close: only pings that are never answered show the connection is dead."""
+    monkeypatch.setattr(redis_transport, "PING_EVERY_S", 0.1)
+    redis_cluster.bus_url = relay.url
+    b_bus, _ = await redis_cluster.bot(1)
+    web = await redis_cluster.web()
+    heard: list[GuildChanged] = []
+    await web.watch_changes(heard.append)
+
+    with caplog.at_level(logging.WARNING, logger="musicbot.cluster"):
+        relay.freeze()
+        await until(lambda: any("no answer from Redis for" in w for w in warnings_of(caplog)), "the silence noticed")
+        change = GuildChanged(guild_id=guild_on(1), shard=1, what="after the silence")
+
+        async def change_heard() -> bool:
+            await b_bus.publish_changed(change)
+            return change in heard
+
+        await eventually(change_heard, "changes reach the web node on a new connection")
 
 
 async def test_two_clusters_on_one_redis_never_see_each_other(redis_url: str) -> None:
