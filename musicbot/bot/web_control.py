@@ -11,13 +11,20 @@ the music from Discord either, and is told to join.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
 
 from musicbot.bot import actions
-from musicbot.bot.checks import listeners, require_same_channel, session_member_controls, voice_channel_of
+from musicbot.bot.checks import (
+    is_dj,
+    listeners,
+    require_same_channel,
+    session_member_controls,
+    voice_channel_of,
+)
 from musicbot.bot.errors import (
     CommandRefusedError,
     NotConnectedError,
@@ -30,6 +37,7 @@ from musicbot.bot.errors import (
 from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
+from musicbot.storage.guild_settings import FILTER_NAMES
 from musicbot.web.dashboard import GuildSummary
 from musicbot.web.events import GuildEvents
 from musicbot.web.library_api import HistoryView, PlaylistView
@@ -38,6 +46,8 @@ from musicbot.web.player_api import (
     EntryView,
     NotAllowedError,
     PlayerView,
+    Right,
+    RightsView,
     TooFastError,
     TrackView,
     UnknownGuildError,
@@ -76,11 +86,43 @@ class WebControl:
             out.append(GuildSummary(guild.id, guild.name, guild.icon.key if guild.icon else None, playing))
         return out
 
-    def player(self, guild_id: int) -> PlayerView:
+    async def player(self, guild_id: int) -> PlayerView:
         guild = self._client.get_guild(guild_id)
         if guild is None:
             raise UnknownGuildError()
         return _view(self._client.sessions.get(guild_id))
+
+    async def rights(self, guild_id: int, user_id: int) -> RightsView:
+        """What the user may do now: the same checks the actions make, asked ahead of time."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            raise UnknownGuildError()
+        settings = await self._client.guild_settings(guild_id)
+        member = guild.get_member(user_id)
+        session = self._client.sessions.get(guild_id)
+        current = session.queue.current if session is not None else None
+        requester = current.requester_id if current is not None else None
+
+        async def right(check: Callable[[discord.Member], Awaitable[object]]) -> Right:
+            try:
+                if member is None:
+                    raise NotInVoiceError()
+                await check(member)
+            except (*WHO_MAY_NOT, NotAllowedError) as refusal:
+                return Right(False, str(refusal))
+            return Right(True, None)
+
+        async def add(m: discord.Member) -> None:
+            self._voice_member(guild_id, m.id)
+
+        return RightsView(
+            dj=member is not None and is_dj(member, settings),
+            control=await right(lambda m: session_member_controls(self._client, guild, m)),
+            add=await right(add),
+            skip=await right(lambda m: session_member_controls(self._client, guild, m, requester_id=requester,
+                                                               skip=True)),
+            forbidden_filters=[key for key in FILTER_NAMES if not settings.filter_allowed(key)],
+        )
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
         # The same buckets as the user's slash commands: the dashboard is no way around the limits.
@@ -231,7 +273,7 @@ def _view(session: GuildSession | None) -> PlayerView:
     if session is None:
         return PlayerView(connected=False, channel_id=None, channel_name=None, current=None, position_s=0.0,
                           paused=False, volume=100, loop="off", autoplay=False, filters={}, crossfade_s=0.0,
-                          listeners=[], queue=[], queue_length=0)
+                          listeners=[], queue=[], queue_length=0, as_of=time.time())
     voice = session.voice
     channel = voice.channel if voice is not None and voice.is_connected() else None
     current = session.queue.current
@@ -252,4 +294,5 @@ def _view(session: GuildSession | None) -> PlayerView:
         listeners=[(str(m.id), m.display_name) for m in in_channel],
         queue=[_entry(e) for e in upcoming[:QUEUE_SHOWN]],
         queue_length=len(upcoming),
+        as_of=time.time(),
     )

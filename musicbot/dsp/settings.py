@@ -24,6 +24,7 @@ class FieldSpec:
     low: float
     high: float
     low_inclusive: bool = True
+    unit: str = ""  # shown by the dashboard's sliders: "Hz", "dB", "×" (a factor); "" for a plain level
 
     def range_text(self) -> str:
         left = "" if self.low_inclusive else "more than "
@@ -55,24 +56,24 @@ BLOCKS: tuple[BlockSpec, ...] = (
     BlockSpec("karaoke", "karaoke", p.KaraokeParams, (
         F("level", "level", 0.0, 1.0),
         F("monoLevel", "mono_level", 0.0, 1.0),
-        F("filterBand", "filter_band_hz", 20.0, 20_000.0),
-        F("filterWidth", "filter_width_hz", 1.0, 10_000.0),
+        F("filterBand", "filter_band_hz", 20.0, 20_000.0, unit="Hz"),
+        F("filterWidth", "filter_width_hz", 1.0, 10_000.0, unit="Hz"),
     )),
     BlockSpec("timescale", "timescale", p.TimescaleParams, (
-        F("speed", "speed", 0.25, 4.0),
-        F("pitch", "pitch", 0.25, 4.0),
-        F("rate", "rate", 0.25, 4.0),
+        F("speed", "speed", 0.25, 4.0, unit="×"),
+        F("pitch", "pitch", 0.25, 4.0, unit="×"),
+        F("rate", "rate", 0.25, 4.0, unit="×"),
     )),
     BlockSpec("tremolo", "tremolo", p.TremoloParams, (
-        F("frequency", "frequency_hz", 0.0, 50.0, low_inclusive=False),
+        F("frequency", "frequency_hz", 0.0, 50.0, low_inclusive=False, unit="Hz"),
         F("depth", "depth", 0.0, 1.0, low_inclusive=False),
     )),
     BlockSpec("vibrato", "vibrato", p.VibratoParams, (
-        F("frequency", "frequency_hz", 0.0, 14.0, low_inclusive=False),
+        F("frequency", "frequency_hz", 0.0, 14.0, low_inclusive=False, unit="Hz"),
         F("depth", "depth", 0.0, 1.0, low_inclusive=False),
     )),
     BlockSpec("rotation", "rotation", p.RotationParams, (
-        F("rotationHz", "rotation_hz", 0.0, 5.0),
+        F("rotationHz", "rotation_hz", 0.0, 5.0, unit="Hz"),
     )),
     BlockSpec("distortion", "distortion", p.DistortionParams, tuple(
         F(key, attr, -100.0, 100.0) for key, attr in (
@@ -91,8 +92,8 @@ BLOCKS: tuple[BlockSpec, ...] = (
         F("smoothing", "smoothing", 1.0, 1000.0),
     )),
     BlockSpec("bassBoost", "bass_boost", p.BassBoostParams, (
-        F("gainDb", "gain_db", 0.0, 24.0),
-        F("frequencyHz", "frequency_hz", 20.0, 500.0),
+        F("gainDb", "gain_db", 0.0, 24.0, unit="dB"),
+        F("frequencyHz", "frequency_hz", 20.0, 500.0, unit="Hz"),
     )),
     BlockSpec("reverb", "reverb", p.ReverbParams, (
         F("roomSize", "room_size", 0.0, 1.0),
@@ -102,7 +103,7 @@ BLOCKS: tuple[BlockSpec, ...] = (
         F("width", "width", 0.0, 1.0),
     )),
 )
-VOLUME = F("volume", "volume", 0.0, 5.0)
+VOLUME = F("volume", "volume", 0.0, 5.0, unit="×")
 EQ_BAND = F("band", "band", 0, p.EQ_BAND_COUNT - 1)
 EQ_GAIN = F("gain", "gain", -0.25, 1.0)
 TOP_LEVEL_KEYS = ("volume", "equalizer", *(b.json_key for b in BLOCKS), "pluginFilters")

@@ -114,6 +114,7 @@ class Dashboard:
         app.router.add_get("/api/v1/me", self._on(self._me))
         app.router.add_get("/api/v1/guilds", self._on(self._guilds))
         app.router.add_get("/api/v1/guilds/{guild_id}/player", self._on(self._player))
+        app.router.add_get("/api/v1/guilds/{guild_id}/rights", self._on(self._rights))
         app.router.add_post("/api/v1/guilds/{guild_id}/player/{action}", self._on(self._act))
         app.router.add_get("/api/v1/guilds/{guild_id}/events", self._on(self._events))
         app.router.add_post("/api/v1/guilds/{guild_id}/queue", self._on(self._play))
@@ -215,10 +216,16 @@ class Dashboard:
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
         try:
-            view = self._bot.player(int(request.match_info["guild_id"]))
+            view = await self._bot.player(int(request.match_info["guild_id"]))
         except UnknownGuildError as missing:
             return error(404, str(missing))
         return web.json_response(view.as_json())
+
+    async def _rights(self, request: web.Request) -> web.StreamResponse:
+        login, refusal = await self.member_of(request)
+        if login is None or self._bot is None:
+            return refusal or error(503, STARTING)
+        return await self.answer(self._bot.rights(int(request.match_info["guild_id"]), int(login.user.id)), asdict)
 
     async def _act(self, request: web.Request) -> web.StreamResponse:
         checked = await self.command(request, lambda body: parse_action(request.match_info["action"], body))
@@ -293,7 +300,7 @@ class Dashboard:
             return error(400, "This address is a WebSocket: connect with a WebSocket client.")
         guild_id, bot = int(request.match_info["guild_id"]), self._bot
         try:
-            bot.player(guild_id)
+            await bot.player(guild_id)
         except UnknownGuildError as missing:
             return error(404, str(missing))
         return await self.events.stream(request, guild_id, lambda: bot.player(guild_id))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -39,7 +39,7 @@ class GuildEvents:
         return len(self._watchers.get(guild_id, ()))
 
     async def stream(self, request: web.Request, guild_id: int,
-                     view: Callable[[], PlayerView]) -> web.WebSocketResponse:
+                     view: Callable[[], Awaitable[PlayerView]]) -> web.WebSocketResponse:
         """Serve one browser's socket until it closes (login and membership already checked)."""
         socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
         await socket.prepare(request)
@@ -48,7 +48,8 @@ class GuildEvents:
         reader = asyncio.ensure_future(_drain(socket))  # answers pings, notices the close
         try:
             while not socket.closed and not reader.done():
-                await asyncio.wait_for(socket.send_json({"type": "player", "player": view().as_json()}),
+                player = await view()
+                await asyncio.wait_for(socket.send_json({"type": "player", "player": player.as_json()}),
                                        SEND_TIMEOUT_S)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(nudge.wait(), reader), POSITION_EVERY_S)

@@ -64,6 +64,14 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _answer("The player", {"$ref": "#/components/schemas/Player"}),
                               **_errors(401, 404, 502, 503)},
             }},
+            "/api/v1/guilds/{guild_id}/rights": {"get": {
+                "summary": "What you may do on the server now (the commands' rules, asked ahead)",
+                "description": "Every action is still checked when it is made; this is for showing it ahead.",
+                "operationId": "rights",
+                "parameters": [_GUILD_ID],
+                "responses": {"200": _answer("Your rights", {"$ref": "#/components/schemas/Rights"}),
+                              **_errors(401, 404, 409, 502, 503)},
+            }},
             "/api/v1/guilds/{guild_id}/player/{action}": {"post": {
                 "summary": "Pause, resume, skip, stop, set the volume or the loop mode",
                 "description": "The same rules as the slash commands: in the bot's voice channel, the DJ role "
@@ -181,7 +189,7 @@ def document() -> dict[str, Any]:
                 "Player": {"type": "object", "additionalProperties": False,
                            "required": ["connected", "channel_id", "channel_name", "current", "position_s", "paused",
                                         "volume", "loop", "autoplay", "filters", "crossfade_s", "listeners", "queue",
-                                        "queue_length"],
+                                        "queue_length", "as_of"],
                            "properties": {
                                "connected": {"type": "boolean"}, "channel_id": {"type": ["string", "null"]},
                                "channel_name": {"type": ["string", "null"]},
@@ -195,7 +203,22 @@ def document() -> dict[str, Any]:
                                    "type": "object", "required": ["id", "name"], "additionalProperties": False,
                                    "properties": {"id": _SNOWFLAKE, "name": {"type": "string"}}}},
                                "queue": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
-                               "queue_length": {"type": "integer", "minimum": 0}}},
+                               "queue_length": {"type": "integer", "minimum": 0},
+                               "as_of": {"type": "number", "description": "When the bot took this view (Unix "
+                                                                          "seconds): keep the newest"}}},
+                "Right": {"type": "object", "required": ["allowed", "why_not"], "additionalProperties": False,
+                          "properties": {"allowed": {"type": "boolean"},
+                                         "why_not": {"type": ["string", "null"],
+                                                     "description": "The commands' refusal, when not allowed"}}},
+                "Rights": {"type": "object", "additionalProperties": False,
+                           "required": ["dj", "control", "add", "skip", "forbidden_filters"],
+                           "properties": {
+                               "dj": {"type": "boolean"},
+                               "control": {"$ref": "#/components/schemas/Right",
+                                           "description": "Pause, volume, filters, queue edits"},
+                               "add": {"$ref": "#/components/schemas/Right", "description": "Play, load a playlist"},
+                               "skip": {"$ref": "#/components/schemas/Right", "description": "Skip without a vote"},
+                               "forbidden_filters": {"type": "array", "items": {"type": "string"}}}},
                 "Track": {"type": "object", "additionalProperties": False,
                           "required": ["title", "artist", "duration_s", "url", "artwork_url"],
                           "properties": {"title": {"type": "string"}, "artist": {"type": "string"},

@@ -70,11 +70,32 @@ class PlayerView:
     listeners: list[tuple[str, str]]  # (id, name)
     queue: list[EntryView]  # the first 100 upcoming
     queue_length: int
+    # When the bot took this view (seconds since the epoch): a page that gets the answer to its own
+    # request and a pushed update in either order keeps the newer one.
+    as_of: float
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
         body["listeners"] = [{"id": i, "name": n} for i, n in self.listeners]
         return body
+
+
+@dataclass(frozen=True)
+class Right:
+    allowed: bool
+    why_not: str | None  # the commands' own refusal, when not allowed
+
+
+@dataclass(frozen=True)
+class RightsView:
+    """What the user may do on the server now, as the commands would decide it (shown by the page
+    ahead of time; every request is still checked)."""
+
+    dj: bool  # has the DJ role, or Manage Server
+    control: Right  # pause, volume, filters, queue edits: in the bot's voice channel, and a DJ where one is set
+    add: Right  # play, load a playlist: in a voice channel (the bot's, when it is in one)
+    skip: Right  # skip without a vote
+    forbidden_filters: list[str]  # the filters this server does not allow (Lavalink's keys)
 
 
 @dataclass(frozen=True)
@@ -95,7 +116,9 @@ class TrackView:
 
 
 class PlayerBot(Protocol):
-    def player(self, guild_id: int) -> PlayerView: ...
+    async def player(self, guild_id: int) -> PlayerView: ...
+
+    async def rights(self, guild_id: int, user_id: int) -> RightsView: ...
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView: ...
 

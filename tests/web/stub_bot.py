@@ -9,7 +9,16 @@ from dataclasses import dataclass
 
 from musicbot.web.dashboard import GuildSummary
 from musicbot.web.library_api import HistoryView, PlaylistView
-from musicbot.web.player_api import Action, EntryView, NotAllowedError, PlayerView, TrackView, UnknownGuildError
+from musicbot.web.player_api import (
+    Action,
+    EntryView,
+    NotAllowedError,
+    PlayerView,
+    Right,
+    RightsView,
+    TrackView,
+    UnknownGuildError,
+)
 
 NOT_IN_VOICE = "Join a voice channel first, then try again."
 
@@ -26,9 +35,14 @@ class StubBot:
         if guild_id not in [g.id for g in self.guilds]:
             raise UnknownGuildError()
 
-    def player(self, guild_id: int) -> PlayerView:
+    async def player(self, guild_id: int) -> PlayerView:
         self._known(guild_id)
-        return PlayerView(True, "1", "Music", None, 0.0, self.paused, 100, "off", False, {}, 0.0, [], [], 0)
+        return PlayerView(True, "1", "Music", None, 0.0, self.paused, 100, "off", False, {}, 0.0, [], [], 0, 0.0)
+
+    async def rights(self, guild_id: int, user_id: int) -> RightsView:
+        self._known(guild_id)
+        no = Right(False, NOT_IN_VOICE)
+        return RightsView(False, no, no, no, ["distortion"])
 
     async def act(self, guild_id: int, user_id: int, action: Action) -> PlayerView:
         self._known(guild_id)

@@ -241,6 +241,7 @@ async def test_musicbot_run_serves_the_login_and_its_servers_and_never_its_token
 PLAYER = "/api/v1/guilds/{guild_id}/player"
 QUEUE = "/api/v1/guilds/{guild_id}/queue"
 ACT = "/api/v1/guilds/{guild_id}/player/{action}"
+RIGHTS = "/api/v1/guilds/{guild_id}/rights"
 
 
 @pytest.mark.slow
@@ -279,6 +280,9 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 assert [listener["id"] for listener in state["listeners"]] == [str(4001)]
             async with alice.get(f"{url}/api/v1/me") as me:
                 csrf = {"X-CSRF-Token": (await me.json())["csrf_token"]}
+            async with alice.get(url + RIGHTS.format(guild_id=SHARED)) as response:
+                rights = await checked(response, RIGHTS)
+                assert rights["control"] == {"allowed": True, "why_not": None} and rights["add"]["allowed"]
             async with alice.post(act.format("pause")) as response:
                 assert response.status == 403  # no CSRF token
             async with alice.ws_connect(f"{url}/api/v1/guilds/{SHARED}/events", origin=url) as live:
@@ -359,6 +363,9 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
             async with bob.post(act.format("pause"), headers=csrf) as response:
                 assert response.status == 403
                 assert "Join a voice channel" in (await checked(response, ACT, "post"))["error"]
+            async with bob.get(url + RIGHTS.format(guild_id=SHARED)) as response:  # and the page can say so ahead
+                rights = await checked(response, RIGHTS)
+                assert not rights["control"]["allowed"] and "Join a voice channel" in rights["control"]["why_not"]
     finally:
         await fake.stop()
 

@@ -8,7 +8,9 @@ on a clean machine). Screenshots at a phone and a desktop width are written to
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -26,6 +28,7 @@ from tests.harness.tls import make_self_signed_cert, openssl_available, server_c
 
 GUILD = 9201
 ALICE = {"id": "4201", "username": "alice", "global_name": "Alice", "avatar": None}
+BOB = {"id": "4202", "username": "bob", "global_name": "Bob", "avatar": None}
 CLIENT_ID, SECRET = "5550004", "browser-secret"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
@@ -59,6 +62,48 @@ async def open_page(browser: Browser, url: str, width: int, height: int) -> Page
     return page
 
 
+async def hear(receiver: VoiceReceiver, hz: float, page: Page) -> None:
+    """Listen to the last second until ``hz`` is the loudest in it (a change takes a moment to be heard)."""
+    heard = 0.0
+    for _ in range(40):
+        since = time.perf_counter()
+        await receiver.wait_for_packets(GUILD, receiver.count(GUILD) + 50, timeout=10)
+        heard = dominant_hz(receiver.decode_pcm(GUILD, since=since))
+        if abs(heard - hz) < 15:
+            return
+    pytest.fail(f"heard {heard:.0f} Hz, not {hz:.0f}; the page said {await page.text_content('#message')!r}")
+
+
+async def press(page: Page, button: str, then: str) -> None:
+    """Click ``button`` until it reads ``then``. The user's rate limit (8 requests in 10 s, shared with
+    their slash commands) may refuse a click after the test's quick succession of changes: the page
+    must then say so and when to try again, as a user would read it."""
+    for _ in range(5):
+        await page.click(button)
+        for _ in range(50):
+            if (await page.text_content(button) or "") == then:
+                return
+            message = await page.text_content("#message") or ""
+            if message:
+                wait = re.search(r"too fast\. Try again in (\d+) s", message)
+                assert wait, message  # nothing but the rate limit may refuse here
+                await page.wait_for_timeout(int(wait.group(1)) * 1000 + 200)
+                break
+            await page.wait_for_timeout(100)
+    pytest.fail(f"{button} never read {then!r}")
+
+
+async def wait_for_panel(fake: FakeDiscord, channel: int, heading: str) -> None:
+    """The now-playing panel in the Discord channel shows ``heading`` (the bot edits it)."""
+    titles: list[str] = []
+    for _ in range(100):
+        titles = [e.get("title") or "" for m in fake.channel_messages(channel) for e in m.get("embeds") or []]
+        if any(heading in t for t in titles):
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"the Discord panel never showed {heading!r}: {titles}")
+
+
 async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and_seen_elsewhere(
     bot_processes: BotProcesses, tmp_path: Path  # noqa: F811
 ) -> None:
@@ -73,8 +118,8 @@ async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and
     try:
         await fake.serve_voice_tls(server_context(cert))
         text, voice = GUILD + 1, GUILD + 2
-        alice = user(int(ALICE["id"]), "alice")
-        fake.main_gateway.add_guild(guild_payload(GUILD, text_id=text, voice_id=voice, members=[alice]))
+        alice, bob = user(int(ALICE["id"]), "alice"), user(int(BOB["id"]), "bob")
+        fake.main_gateway.add_guild(guild_payload(GUILD, text_id=text, voice_id=voice, members=[alice, bob]))
         await fake.main_gateway.set_user_voice(GUILD, alice, voice)
         fake.oauth = FakeOAuth(CLIENT_ID, SECRET, ALICE, [{"id": str(GUILD), "name": "Browser"}])
         port = free_port()
@@ -104,6 +149,7 @@ async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and
                 await page.fill("#q", (music / "tone-440.flac").as_uri())
                 await page.click("#search button")
                 await page.locator("#queue li").nth(1).wait_for()
+                assert "You can control the music" in (await page.text_content("#rights") or "")
                 await page.locator("#queue li").nth(1).drag_to(page.locator("#queue li").nth(0))
                 await second.locator("#queue li").nth(0).filter(has_text="tone-440").wait_for()
                 # An EQ band moved on the desktop follows on the phone.
@@ -115,14 +161,35 @@ async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and
                 assert await second.locator("#eq input").nth(4).input_value() == "0.5"
                 # A preset from the page, heard: nightcore plays 25 % higher (440 → 550 Hz).
                 await page.select_option("#preset", "nightcore")
-                heard = 0.0
-                for _ in range(40):  # listen to the last second until the change is in it
-                    since = time.perf_counter()
-                    await receiver.wait_for_packets(GUILD, receiver.count(GUILD) + 50, timeout=10)
-                    heard = dominant_hz(receiver.decode_pcm(GUILD, since=since))
-                    if abs(heard - 550.0) < 15:
-                        break
-                assert abs(heard - 550.0) < 15, (heard, await page.text_content("#message"))
+                await hear(receiver, 550.0, page)
+                # The timescale's pitch slider (its range and unit shown), moved to 1.5 × on top of nightcore's
+                # rate 1.25: heard at 440 × 1.25 × 1.5 = 825 Hz.
+                await page.locator("#filters summary", has_text="timescale").click()
+                assert "0.25–4 ×" in await page.locator("label.field", has=page.locator("#f-timescale-pitch"))\
+                    .inner_text()
+                await page.locator("#f-timescale-pitch").fill("1.5")
+                await hear(receiver, 825.0, page)
+                await second.locator("#f-timescale-pitch-out", has_text="1.5 ×").wait_for(state="attached")  # folded
+                # Pause from the page: the second browser and the Discord panel both show it, and it is heard.
+                await press(page, "#pause", "Resume")
+                await second.locator("#pause", has_text="Resume").wait_for()
+                await wait_for_panel(fake, text, "Paused")
+                await receiver.wait_until_quiet(GUILD, quiet_ms=200)
+                await press(page, "#pause", "Pause")
+                await second.locator("#pause", has_text="Pause").wait_for()
+                # History and playlists: the queue saved as a playlist appears in the list.
+                await page.locator("#history li", has_text="tone-440").first.wait_for()
+                await page.fill("#save-name", "Tones")
+                await page.click("#save button")
+                await page.locator("#playlists li", has_text="Tones").wait_for()
+                await page.screenshot(path=SCREENSHOTS / "dashboard-desktop-filters.png", full_page=True)
+                assert await page.text_content("#message") == "Saved Tones (3 tracks)."
+                # Bob, in the server but in no voice channel, is told ahead why he cannot control the music.
+                fake.oauth.user = BOB
+                bobs = await open_page(browser, url, 1280, 900)
+                refusal = "You can't control the music now: Join a voice channel"
+                await bobs.locator("#rights", has_text=refusal).wait_for()
+                assert await bobs.locator("#pause").is_disabled() and await bobs.locator("#volume").is_disabled()
             finally:
                 await browser.close()
     finally:
