@@ -133,6 +133,17 @@ async def test_a_callback_from_a_login_this_browser_did_not_start_is_refused(sit
             assert me.status == 401
 
 
+async def test_cors_is_closed_another_site_gets_no_access_to_answers(site: Site) -> None:
+    evil = {"Origin": "https://evil.example"}
+    async with await logged_in(site) as session:
+        async with session.get(f"{site.url}/api/v1/me", headers=evil) as me:
+            assert me.status == 200 and not any(h.lower().startswith("access-control-") for h in me.headers)
+        preflight = {**evil, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-csrf-token"}
+        async with session.options(f"{site.url}/api/v1/guilds/{SHARED}/player/pause", headers=preflight) as answer:
+            # No preflight is answered, so a browser never sends another site's POST with the header.
+            assert answer.status == 405 and "Access-Control-Allow-Origin" not in answer.headers
+
+
 async def test_logging_out_needs_the_csrf_token(site: Site) -> None:
     async with await logged_in(site) as session:
         async with session.post(f"{site.url}/auth/logout") as refused:
