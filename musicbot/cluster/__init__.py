@@ -6,7 +6,7 @@ Discord shards, and ``musicbot web`` processes serving the dashboard without a g
 - ``errors.py``: the bus's errors, and how a handler's exception crosses it (``ErrorKinds``);
 - ``bus.py``: the ``Bus`` (presence, routing by shard, calls, guild changes, guild lists), as
   ``LocalBus`` (one process) or ``RedisBus`` (``REDIS_URL``); with ``presence.py`` (heartbeats, live
-  nodes), ``serving.py`` (a ``Call`` made into its ``Answer``), ``guild_lists.py``;
+  nodes), ``serving.py`` (a ``Call`` made into its ``Answer``), ``changes.py``, ``guild_lists.py``;
 - ``transport.py``, ``redis_transport.py``: where the bytes go.
 
 Importing this package does not import redis; ``RedisBus`` does, when made.

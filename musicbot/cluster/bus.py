@@ -18,7 +18,6 @@ result validated, errors described), so it fails the same way a remote one would
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
+from musicbot.cluster.changes import ChangeCallback, Changes
 from musicbot.cluster.errors import (
     BAD_ANSWER,
     NOT_OWNER,
@@ -62,8 +62,6 @@ R = TypeVar("R")
 
 CALL_TIMEOUT_S = 5.0
 STOP_GRACE_S = 2.0  # how long stop() lets calls in progress finish their answer
-
-ChangeCallback = Callable[[GuildChanged], None]
 
 
 class Bus(Protocol):
@@ -118,29 +116,42 @@ class TransportBus:
         self._serves = False
         self._serving: set[asyncio.Task[None]] = set()
         self._pending: dict[str, asyncio.Future[Answer]] = {}
-        self._watchers: list[ChangeCallback] = []
-        self._watching = False
+        self._changes = Changes(transport)
         self._guild_lists = GuildLists(transport)
 
     @property
     def node(self) -> NodeInfo | None:
         return self._node
 
-    def _started(self) -> NodeInfo:
-        if self._node is None:
+    def _live_node(self) -> NodeInfo | None:
+        """This node while it runs; None while (or after) it stops. Before ``start``: a bug."""
+        if self._node is None and not self._stopped:
             raise RuntimeError("The bus is not started: call start(node) first")
-        return self._node
+        return None if self._stopping else self._node
+
+    def _started(self) -> NodeInfo:
+        node = self._live_node()
+        if node is None:  # a request still served while the process stops
+            raise BusUnreachableError("This process is shutting down; try again shortly.")
+        return node
 
     def _running(self, unavailable: Callable[[], UnavailableError], op: OpSpec[A, R]) -> NodeInfo:
         """This node, for a call of ``op``; a call made while (or after) the process stops finds
         nothing to run it."""
         if op not in self._ops:
             raise ValueError(f"The operation {op.name!r} is not in this bus's Ops: register it there")
-        if self._node is None and not self._stopped:
-            raise RuntimeError("The bus is not started: call start(node) first")
-        if self._node is None or self._stopping:
+        node = self._live_node()
+        if node is None:
             raise unavailable()
-        return self._node
+        return node
+
+    def _telling(self, what: str) -> bool:
+        """Whether news can still be told: not while (or after) the process stops, where the last
+        sessions ending would otherwise raise into the bot's shutdown."""
+        if self._live_node() is None:
+            log.debug("Not telling %s: the bus is stopped", what)
+            return False
+        return True
 
     # -- presence ---------------------------------------------------------------------------------
 
@@ -155,8 +166,8 @@ class TransportBus:
             await self._transport.subscribe(self._keys.replies(node.node_id), self._on_answer)
             if self._serves:
                 await self._transport.subscribe(self._keys.calls(node.node_id), self._on_call)
-            if self._watchers:
-                await self._listen_for_changes()
+            if self._changes.wanted:
+                await self._changes.listen()
             await self._presence.announce(node)  # listed by nodes() once start() returns, not a beat later
         except BaseException:
             self._node = None
@@ -180,10 +191,11 @@ class TransportBus:
             if not future.done():
                 future.set_exception(_Stopped())
         await self._transport.close()
-        self._node, self._stopping, self._stopped, self._watching = None, False, True, False
+        self._node, self._stopping, self._stopped, self._changes.listening = None, False, True, False
 
     async def nodes(self) -> list[NodeInfo]:
-        """The live nodes (this one too), bots first, oldest first. ``BusUnreachableError`` in an outage."""
+        """The live nodes (this one too), bots first, oldest first. ``BusUnreachableError`` in an
+        outage or once this process stops."""
         self._started()
         return await self._presence.nodes()
 
@@ -333,44 +345,22 @@ class TransportBus:
     async def publish_changed(self, change: GuildChanged) -> None:
         """Tell every process watching (``watch_changes``) that a guild's player changed. Lost in an
         outage (logged): watchers refresh on their own timer as well."""
-        self._started()
-        try:
-            await self._transport.publish(self._keys.changed, encode(change))
-        except BusUnreachableError as err:
-            log.warning("The change of guild %d (%s) reached no web process: %s", change.guild_id, change.what, err)
+        if self._telling(f"the change of guild {change.guild_id}"):
+            await self._changes.publish(change)
 
     async def watch_changes(self, callback: ChangeCallback) -> Callable[[], None]:
         """Call ``callback`` (on the event loop; it must not block) with every ``GuildChanged`` any
         process publishes, this one's included. Returns the function that stops it."""
-        self._watchers.append(callback)
-        if self._node is not None and not self._watching:
-            await self._listen_for_changes()
-
-        def unwatch() -> None:
-            with contextlib.suppress(ValueError):
-                self._watchers.remove(callback)
-
+        unwatch = self._changes.add(callback)
+        if self._node is not None and self._changes.wanted:
+            await self._changes.listen()
         return unwatch
-
-    async def _listen_for_changes(self) -> None:
-        self._watching = True
-        await self._transport.subscribe(self._keys.changed, self._on_changed)
-
-    def _on_changed(self, data: bytes) -> None:
-        change = decode(data, GuildChanged, self._keys.changed)
-        if change is None:
-            return
-        for callback in tuple(self._watchers):
-            try:
-                callback(change)
-            except Exception:
-                log.exception("A watcher of guild changes failed")
 
     async def put_guild_list(self, shard: int, guilds: GuildList) -> None:
         """Replace ``shard``'s list of guilds (kept without expiry). In an outage it is held back and
         written when the bus is reachable again (logged)."""
-        self._started()
-        await self._guild_lists.put(shard, guilds)
+        if self._telling(f"the guild list of shard {shard}"):
+            await self._guild_lists.put(shard, guilds)
 
     async def guild_lists(self) -> dict[int, GuildList]:
         """Every shard's last list, by shard, alive or not. ``BusUnreachableError`` in an outage."""

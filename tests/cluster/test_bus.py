@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from musicbot.cluster import (
+    BusUnreachableError,
     GuildChanged,
     GuildEntry,
     GuildList,
@@ -135,6 +136,12 @@ async def test_a_clean_stop_leaves_at_once(cluster: Cluster) -> None:
         await web.call(guild_on(1), ECHO, Say("gone"))
     with pytest.raises(GuildUnavailableError):  # the stopped process's own late callers too
         await b_bus.call(guild_on(1), ECHO, Say("me?"))
+    with pytest.raises(BusUnreachableError, match="shutting down; try again shortly"):
+        await b_bus.nodes()
+    # The last sessions ending during shutdown tell nobody, and raise nothing into the bot.
+    await b_bus.publish_changed(GuildChanged(guild_id=guild_on(1), shard=1, what="stopped"))
+    await b_bus.put_guild_list(1, GuildList(shard_count=SHARD_COUNT, guilds=[], written_at=utc_now()))
+    assert await web.guild_lists() == {}
 
 
 async def test_calls_waiting_when_the_bus_stops_fail_as_unavailable(cluster: Cluster) -> None:
