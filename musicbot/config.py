@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
             "two below: Discord login; the redirect URL to register is this + `/auth/callback`)", "unset (off)"),
     Setting("DISCORD_CLIENT_ID", "the application's OAuth2 client id (dashboard login)", "unset"),
     Setting("DISCORD_CLIENT_SECRET", "the application's OAuth2 client secret (dashboard login)", "unset"),
+    Setting("REDIS_URL", "Redis for several processes (`redis://host:6379/0`): commands and live updates "
+            "reach the process that runs a guild's shard; see Scaling out", "unset (one process)"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -113,6 +115,8 @@ class Config:
     web_url: str | None = None
     discord_client_id: str | None = None
     discord_client_secret: str | None = None
+    # Scaling out (issue 17): the bus between processes; None: everything in this one.
+    redis_url: str | None = None
 
     @property
     def dashboard_on(self) -> bool:
@@ -183,6 +187,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         opus_expected_loss_pct=_int_or("MUSICBOT_OPUS_EXPECTED_LOSS", get("musicbot_opus_expected_loss"), 15,
                                        low=0, high=100),
         **_dashboard(get("musicbot_web_url"), get("discord_client_id"), get("discord_client_secret")),
+        redis_url=_redis_url(get("redis_url")),
     )
 
 
@@ -373,6 +378,14 @@ def _hosts(value: object) -> tuple[str, ...]:
             except ValueError:
                 raise ConfigError(f"MUSICBOT_ALLOWED_HOSTS: {host!r} is not a valid CIDR like 10.0.0.0/8") from None
     return hosts
+
+
+def _redis_url(value: object) -> str | None:
+    url = _str(value)
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL={_redact(url)} is not a Redis address: use redis://host:6379/0 "
+                          "(rediss:// for TLS, unix:///path/to/redis.sock)")
+    return url
 
 
 def _redact(url: str) -> str:

@@ -19,6 +19,7 @@ import discord
 from cachetools import TTLCache
 from discord.ext import commands
 
+from musicbot.bot.cluster_node import ClusterNode
 from musicbot.bot.cogs.all import COGS
 from musicbot.bot.components import answer_if_unrouted
 from musicbot.bot.ops import attach as attach_ops
@@ -27,6 +28,7 @@ from musicbot.bot.resume import SessionKeeper
 from musicbot.bot.services import BotServices
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.tree import MusicTree
+from musicbot.bot.web_control import WebControl
 from musicbot.config import Config
 from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.shards import ShardRange
@@ -44,6 +46,8 @@ from musicbot.storage.leases import LEASE_TTL_S, ShardLeases, ShardTakenError
 from musicbot.storage.retention import RetentionJob
 from musicbot.voice.protocol import OpusSettings
 from musicbot.voice.render_client import EngineFactory
+from musicbot.web.cluster_bot import serve_dashboard
+from musicbot.web.dashboard_ops import bus_for
 from musicbot.web.server import OpsServer
 
 log = logging.getLogger(__name__)
@@ -134,6 +138,9 @@ class MusicBotClient(commands.AutoShardedBot):
         self._lease_stop: asyncio.Task[None] | None = None
         # Deletes plays older than each guild's /settings history-retention, now and every 6 h.
         self.retention = RetentionJob(lambda: self.database, shards=self.shard_range)
+        # This process on the cluster bus (Redis with REDIS_URL, else in-process): it answers the
+        # dashboard's questions about its guilds, wherever the dashboard runs (bot/cluster_node.py).
+        self.cluster = ClusterNode(self, bus_for(config.redis_url), WebControl(self))
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:
@@ -175,6 +182,12 @@ class MusicBotClient(commands.AutoShardedBot):
             leases.start()
             self.leases = leases
             log.info("running %s as %s", self.shard_range, leases.owner)
+        if not self.cluster.opened:
+            # Before the login too: a Redis that cannot be reached (REDIS_URL) stops the start here.
+            http = f"{self.config.http_host}:{self.config.http_port}" if self.config.http_port else None
+            await self.cluster.open(http)
+            if self._ops is not None:
+                await serve_dashboard(self._ops.dashboard, self.cluster.bus)
 
     def _shards_lost(self, error: ShardTakenError) -> None:
         """A renewal found a shard of ours run by another process (our lease expired in a database outage):
@@ -264,6 +277,7 @@ class MusicBotClient(commands.AutoShardedBot):
     def _session_changed(self, guild_id: int) -> None:
         """A session's now-playing state may have changed; the panel (if installed) listens here."""
         self.keeper.changed(guild_id)
+        self.cluster.changed(guild_id)
         self.dispatch("session_changed", guild_id)
 
     # ---------------------------------------------------------------- events
@@ -282,6 +296,7 @@ class MusicBotClient(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("connected as %s in %d guilds", self.user, len(self.guilds))
+        self.cluster.ready()
         if self.database is not None:
             self.keeper.start()
             self.retention.start()
@@ -312,6 +327,7 @@ class MusicBotClient(commands.AutoShardedBot):
                 await self.database.outbox.flush()
                 await self.leases.release()
             await self.database.close()
+        await self.cluster.close()
         if self._ops is not None:
             await self._ops.stop()
         await super().close()

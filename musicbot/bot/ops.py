@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from musicbot.bot.web_control import WebControl
 from musicbot.metrics import BotCollector, BotSnapshot
 from musicbot.web.dashboard import Dashboard, settings_of
 from musicbot.web.server import OpsServer, Readiness, ShardStatus
@@ -26,10 +25,9 @@ def ops_server(bot: MusicBotClient) -> OpsServer:
 
 
 def attach(server: OpsServer, bot: MusicBotClient) -> None:
-    """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``, and its dashboard
-    serve it."""
+    """Make ``server`` (perhaps started before ``bot`` existed) report on ``bot``. Its dashboard is
+    served through the cluster bus once the bot opens it (``MusicBotClient.open_storage``)."""
     server.attach(lambda: readiness(bot), [BotCollector(lambda: snapshot(bot))])
-    server.dashboard.bind(WebControl(bot, server.dashboard.events))
 
 
 def readiness(bot: MusicBotClient) -> Readiness:

@@ -38,8 +38,6 @@ from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue import LoopMode
 from musicbot.storage.guild_settings import FILTER_NAMES
-from musicbot.web.dashboard import GuildSummary
-from musicbot.web.events import GuildEvents
 from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.player_api import (
     Action,
@@ -68,23 +66,9 @@ WHO_MAY_NOT = (NotInVoiceError, WrongVoiceChannelError, NotDJError, SkipNeedsVot
 
 
 class WebControl:
-    def __init__(self, client: MusicBotClient, events: GuildEvents | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, client: MusicBotClient, rng: random.Random | None = None) -> None:
         self._client = client
         self._rng = rng or random.Random()
-        if events is not None:  # live updates: told what the now-playing panel is told
-            async def changed(guild_id: int) -> None:
-                events.changed(guild_id)
-
-            client.add_listener(changed, "on_session_changed")
-
-    def dashboard_guilds(self) -> list[GuildSummary]:
-        out = []
-        for guild in self._client.guilds:
-            session = self._client.sessions.get(guild.id)
-            playing = session is not None and session.queue.current is not None and not session.paused
-            out.append(GuildSummary(guild.id, guild.name, guild.icon.key if guild.icon else None, playing))
-        return out
 
     async def player(self, guild_id: int) -> PlayerView:
         guild = self._client.get_guild(guild_id)

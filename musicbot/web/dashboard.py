@@ -22,8 +22,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import aiohttp
 from aiohttp import web
 
+from musicbot.cluster import ClusterError
 from musicbot.errors import FilterConfigError, MusicBotError
 from musicbot.web import library_api
+from musicbot.web.dashboard_ops import NotReadyError
 from musicbot.web.events import GuildEvents
 from musicbot.web.logins import LOGIN_COOKIE, LOGIN_MAX_AGE_S, SESSION_COOKIE, SESSION_MAX_AGE_S, Login, Logins
 from musicbot.web.oauth import DEFAULT_API_BASE, LoginError, OAuthClient
@@ -54,12 +56,13 @@ class GuildSummary:
     name: str
     icon: str | None
     playing: bool
+    available: bool = True  # False: the process that runs its shard is down (scaled out: issue 17)
 
 
 class DashboardBot(PlayerBot, library_api.LibraryBot, Protocol):
     """What the dashboard reads of the bot, and asks it to do (``bot/web_control.py``)."""
 
-    def dashboard_guilds(self) -> list[GuildSummary]: ...
+    async def dashboard_guilds(self) -> list[GuildSummary]: ...
 
 
 @dataclass(frozen=True)
@@ -207,19 +210,15 @@ class Dashboard:
         refusal = await self._refresh_guilds(login)
         if refusal is not None:
             return refusal
-        shared = [g for g in self._bot.dashboard_guilds() if g.id in login.guild_ids]
-        return web.json_response([{"id": str(g.id), "name": g.name, "icon": g.icon, "playing": g.playing}
-                                  for g in shared])
+        return await self.answer(self._bot.dashboard_guilds(), lambda guilds: [
+            {"id": str(g.id), "name": g.name, "icon": g.icon, "playing": g.playing, "available": g.available}
+            for g in guilds if g.id in login.guild_ids])
 
     async def _player(self, request: web.Request) -> web.StreamResponse:
         login, refusal = await self.member_of(request)
         if login is None or self._bot is None:
             return refusal or error(503, STARTING)
-        try:
-            view = await self._bot.player(int(request.match_info["guild_id"]))
-        except UnknownGuildError as missing:
-            return error(404, str(missing))
-        return web.json_response(view.as_json())
+        return await self.answer(self._bot.player(int(request.match_info["guild_id"])), PlayerView.as_json)
 
     async def _rights(self, request: web.Request) -> web.StreamResponse:
         login, refusal = await self.member_of(request)
@@ -266,7 +265,7 @@ class Dashboard:
             words = parse_search(request.query.get("q"))
         except BadActionError as bad:
             return error(400, str(bad))
-        return await self.answer(self._bot.search(int(login.user.id), words),
+        return await self.answer(self._bot.search(int(request.match_info["guild_id"]), int(login.user.id), words),
                                   lambda tracks: [asdict(t) for t in tracks])
 
     async def answer(self, work: Awaitable[T], shape: Callable[[T], Any]) -> web.Response:
@@ -282,6 +281,10 @@ class Dashboard:
         except TooFastError as too_fast:
             answer = error(429, str(too_fast))
             answer.headers["Retry-After"] = str(max(1, math.ceil(too_fast.retry_after_s)))
+            return answer
+        except (NotReadyError, ClusterError) as unavailable:  # its shard's process is starting, or down
+            answer = error(503, str(unavailable))
+            answer.headers["Retry-After"] = "5"
             return answer
         except MusicBotError as cannot:
             return error(409, str(cannot))
@@ -299,10 +302,9 @@ class Dashboard:
         if not web.WebSocketResponse().can_prepare(request).ok:
             return error(400, "This address is a WebSocket: connect with a WebSocket client.")
         guild_id, bot = int(request.match_info["guild_id"]), self._bot
-        try:
-            await bot.player(guild_id)
-        except UnknownGuildError as missing:
-            return error(404, str(missing))
+        refused = await self.answer(bot.player(guild_id), PlayerView.as_json)
+        if refused.status != 200:
+            return refused
         return await self.events.stream(request, guild_id, lambda: bot.player(guild_id))
 
     async def member_of(self, request: web.Request) -> tuple[Login | None, web.Response | None]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from musicbot.errors import MusicBotError
 from musicbot.web.player_api import PlayerView
 
 SETTLE_S = 0.05
@@ -48,9 +49,11 @@ class GuildEvents:
         reader = asyncio.ensure_future(_drain(socket))  # answers pings, notices the close
         try:
             while not socket.closed and not reader.done():
-                player = await view()
-                await asyncio.wait_for(socket.send_json({"type": "player", "player": player.as_json()}),
-                                       SEND_TIMEOUT_S)
+                try:
+                    message = {"type": "player", "player": (await view()).as_json()}
+                except MusicBotError as unavailable:  # its process is down or restarting: said, then retried
+                    message = {"type": "error", "error": str(unavailable)}
+                await asyncio.wait_for(socket.send_json(message), SEND_TIMEOUT_S)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(nudge.wait(), reader), POSITION_EVERY_S)
                     await asyncio.sleep(SETTLE_S)  # let the rest of a burst arrive: one message for it

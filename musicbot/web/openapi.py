@@ -34,7 +34,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
     words = {400: "Bad request", 401: "Not logged in", 403: "Not allowed (the commands' rules)",
              404: "Not one of your servers with the bot", 409: "Not possible now (nothing playing, already paused…)",
              429: "Too fast (the same limits as the commands)",
-             502: "Discord did not answer", 503: "Dashboard off, or the bot still starting"}
+             502: "Discord did not answer",
+             503: "Dashboard off, the bot still starting, or the process that runs the server's shard down "
+                  "(try again after Retry-After)"}
     return {str(s): _answer(words[s], {"$ref": "#/components/schemas/Error"}) for s in statuses}
 
 
@@ -98,8 +100,9 @@ def document() -> dict[str, Any]:
             "/api/v1/guilds/{guild_id}/events": {"get": {
                 "summary": "Live updates (a WebSocket)",
                 "description": "Upgrade to a WebSocket: the player ({\"type\": \"player\", \"player\": Player}) "
-                               "at once, at every change, and every 5 s while it plays. Only the dashboard's own "
-                               "pages may connect (Origin).",
+                               "at once, at every change, and every 5 s while it plays; {\"type\": \"error\", "
+                               "\"error\": text} while the server's shard cannot be reached. Only the dashboard's "
+                               "own pages may connect (Origin).",
                 "operationId": "events",
                 "parameters": [_GUILD_ID],
                 "responses": {"101": {"description": "Switching to the WebSocket"},
@@ -236,11 +239,13 @@ def document() -> dict[str, Any]:
                              "properties": {"name": {"type": "string"}, "track_count": {"type": "integer"},
                                             "duration_s": {"type": "number"},
                                             "updated_at": {"type": "string", "format": "date-time"}}},
-                "Guild": {"type": "object", "required": ["id", "name", "icon", "playing"],
+                "Guild": {"type": "object", "required": ["id", "name", "icon", "playing", "available"],
                           "additionalProperties": False,
                           "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},
                                          "icon": {"type": ["string", "null"]},
-                                         "playing": {"type": "boolean", "description": "Music is playing there now"}}},
+                                         "playing": {"type": "boolean", "description": "Music is playing there now"},
+                                         "available": {"type": "boolean", "description":
+                                                       "False while the process that runs its shard is down"}}},
             },
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "musicbot_session"}},
         },

@@ -126,7 +126,8 @@ class PlayerBot(Protocol):
                    play_next: bool) -> tuple[list[EntryView], PlayerView]:
         """Queue ``query`` (words or a link) as /play does; the entries it queued."""
 
-    async def search(self, user_id: int, words: str) -> list[TrackView]: ...
+    async def search(self, guild_id: int, user_id: int, words: str) -> list[TrackView]:
+        """As /search, asked in ``guild_id`` (its process runs the search)."""
 
 
 MAX_QUERY_CHARS = 500  # as /play's option

@@ -28,7 +28,7 @@ class StubBot:
     guilds: list[GuildSummary]
     paused: bool = False
 
-    def dashboard_guilds(self) -> list[GuildSummary]:
+    async def dashboard_guilds(self) -> list[GuildSummary]:
         return self.guilds
 
     def _known(self, guild_id: int) -> None:
@@ -52,7 +52,7 @@ class StubBot:
                    play_next: bool) -> tuple[list[EntryView], PlayerView]:
         raise NotAllowedError(NOT_IN_VOICE)
 
-    async def search(self, user_id: int, words: str) -> list[TrackView]:
+    async def search(self, guild_id: int, user_id: int, words: str) -> list[TrackView]:
         return [TrackView(f"{words} (live)", "Someone", None, "https://example.org/a", None),
                 TrackView(words, "Someone", 183.5, "https://example.org/b", "https://example.org/b.jpg")]
 
