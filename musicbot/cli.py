@@ -1,4 +1,4 @@
-"""The ``musicbot`` command: run, render, bench, db, sync, doctor, ``--version``.
+"""The ``musicbot`` command: run, web, render, bench, db, sync, doctor, ``--version``.
 
 Every error a user can cause ends with one line on stderr and exit code 2 (bad input) or 1
 (the media failed); tracebacks only with ``--debug``.
@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
+    run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
+    run.add_argument("--role", choices=["all", "bot"], default="all",
+                     help="all (default): the bot and its dashboard in this process; bot: the bot alone, the "
+                          "dashboard served by `musicbot web` processes (needs REDIS_URL)")
+    commands.add_parser("web", help="serve the dashboard and its API alone, for the bot's processes on REDIS_URL "
+                                    "(no Discord gateway connection)")
 
     render = commands.add_parser("render", help="run the audio engine offline: file or URL in, .wav/.ogg/.opus out")
     render.add_argument("input", help="any file or URL PyAV can read")
@@ -92,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_bench(seconds=args.seconds, as_json=args.json)
         if args.command == "run":
-            return _run()
+            return _run(args.role)
+        if args.command == "web":
+            return _web()
         if args.command == "db":
             return _db(args.action)
         if args.command == "sync":
@@ -110,14 +117,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_BAD_INPUT
 
 
-def _run() -> int:
+def _run(role: str) -> int:
     config = load_config()
     config.require_token()  # before the imports below, which take seconds
+    if role == "bot" and not config.redis_url:
+        raise ConfigError("--role bot leaves the dashboard to `musicbot web` processes, which reach this one "
+                          "through Redis: set REDIS_URL (or run with --role all)")
     from musicbot.bot.lifecycle import run_bot  # light: the bot loads while /health answers
     from musicbot.logs import setup_logging
 
     setup_logging(config.log_level, config.log_format)
-    run_bot(config)
+    run_bot(config, role)
+    return 0
+
+
+def _web() -> int:
+    config = load_config()
+    from musicbot.logs import setup_logging
+    from musicbot.web.web_process import check_web_config, run_web
+
+    check_web_config(config)
+    setup_logging(config.log_level, config.log_format)
+    run_web(config)
     return 0
 
 

@@ -78,6 +78,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_CLIENT_SECRET", "the application's OAuth2 client secret (dashboard login)", "unset"),
     Setting("REDIS_URL", "Redis for several processes (`redis://host:6379/0`): commands and live updates "
             "reach the process that runs a guild's shard; see Scaling out", "unset (one process)"),
+    Setting("MUSICBOT_REDIS_PREFIX", "what every Redis key and channel of this bot starts with (several bots "
+            "on one Redis: one prefix each)", "`musicbot:`"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -117,6 +119,7 @@ class Config:
     discord_client_secret: str | None = None
     # Scaling out (issue 17): the bus between processes; None: everything in this one.
     redis_url: str | None = None
+    redis_prefix: str = "musicbot:"
 
     @property
     def dashboard_on(self) -> bool:
@@ -188,6 +191,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
                                        low=0, high=100),
         **_dashboard(get("musicbot_web_url"), get("discord_client_id"), get("discord_client_secret")),
         redis_url=_redis_url(get("redis_url")),
+        redis_prefix=_redis_prefix(get("musicbot_redis_prefix")),
     )
 
 
@@ -386,6 +390,14 @@ def _redis_url(value: object) -> str | None:
         raise ConfigError(f"REDIS_URL={_redact(url)} is not a Redis address: use redis://host:6379/0 "
                           "(rediss:// for TLS, unix:///path/to/redis.sock)")
     return url
+
+
+def _redis_prefix(value: object) -> str:
+    prefix = _str(value) or "musicbot:"
+    if len(prefix) > 100 or any(c.isspace() or c in "*?[]" for c in prefix):
+        raise ConfigError(f"MUSICBOT_REDIS_PREFIX={prefix[:100]!r}: use up to 100 characters without spaces or "
+                          "the pattern characters * ? [ ] (e.g. musicbot-prod:)")
+    return prefix
 
 
 def _redact(url: str) -> str:

@@ -175,7 +175,7 @@ async def test_musicbot_run_from_the_binary_plays_and_stops_on_sigterm(
     fake = FakeDiscord()
     await fake.start()
     # The harness starts what musicbot_command() names: here the binary instead of the venv's script.
-    monkeypatch.setattr(bot_process_module, "musicbot_command", lambda: [str(binary), "run"])
+    monkeypatch.setattr(bot_process_module, "musicbot_command", lambda *args: [str(binary), *(args or ("run",))])
     try:
         await fake.serve_voice_tls(server_context(cert))
         fake.main_gateway.add_guild(guild_payload(GUILD, text_id=TEXT, voice_id=VOICE, members=[ALICE]))

@@ -140,7 +140,7 @@ class MusicBotClient(commands.AutoShardedBot):
         self.retention = RetentionJob(lambda: self.database, shards=self.shard_range)
         # This process on the cluster bus (Redis with REDIS_URL, else in-process): it answers the
         # dashboard's questions about its guilds, wherever the dashboard runs (bot/cluster_node.py).
-        self.cluster = ClusterNode(self, bus_for(config.redis_url), WebControl(self))
+        self.cluster = ClusterNode(self, bus_for(config.redis_url, config.redis_prefix), WebControl(self))
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:

@@ -43,17 +43,18 @@ GRACE_S = 8.0
 """How long shutdown may take before the process gives up on it (below Docker's default 10 s)."""
 
 
-def run_bot(config: Config) -> None:
+def run_bot(config: Config, role: str = "all") -> None:
     """``musicbot run``: returns after a graceful shutdown; raises ``DiscordUnreachableError`` when
-    Discord rejects the token or cannot be reached."""
-    asyncio.run(_main(config))
+    Discord rejects the token or cannot be reached. ``role`` "all" serves the dashboard here too;
+    "bot" leaves it to ``musicbot web`` processes (scaled out, ``REDIS_URL``)."""
+    asyncio.run(_main(config, role))
 
 
-async def _main(config: Config) -> None:
+async def _main(config: Config, role: str = "all") -> None:
     token = config.require_token()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
-        ops = await _early_ops_server(config)
+        ops = await _early_ops_server(config, dashboard=role == "all")
         # Off the event loop: /health keeps answering while these take their seconds.
         await asyncio.to_thread(importlib.import_module, "musicbot.bot.client")
         from musicbot.voice.processes import prepare_for_voice
@@ -75,7 +76,7 @@ async def _main(config: Config) -> None:
             loop.remove_signal_handler(signum)
 
 
-async def _early_ops_server(config: Config) -> OpsServer | None:
+async def _early_ops_server(config: Config, *, dashboard: bool) -> OpsServer | None:
     if not config.http_port:
         return None
     from musicbot.web.dashboard import Dashboard, settings_of
@@ -83,7 +84,7 @@ async def _early_ops_server(config: Config) -> OpsServer | None:
 
     ops = OpsServer(port=config.http_port, host=config.http_host,
                     readiness=lambda: Readiness(discord_ready=False, database=None, starting=True),
-                    dashboard=Dashboard(settings_of(config)))
+                    dashboard=Dashboard(settings_of(config) if dashboard else None))
     await ops.start()
     return ops
 
@@ -126,7 +127,7 @@ async def _serve_mapped(config: Config, token: str, stop: asyncio.Event, ops: Op
         ) from error
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 

@@ -111,8 +111,8 @@ KINDS = ErrorKinds(
 )
 
 
-def bus_for(redis_url: str | None) -> Bus:
+def bus_for(redis_url: str | None, prefix: str = "musicbot:") -> Bus:
     """The bus of this process: Redis when the bot is scaled out (``REDIS_URL``), else in-process."""
     if redis_url:
-        return RedisBus(redis_url, ops=OPS, errors=KINDS)
+        return RedisBus(redis_url, ops=OPS, errors=KINDS, prefix=prefix)
     return LocalBus(ops=OPS, errors=KINDS)

@@ -44,11 +44,14 @@ class Readiness:
     shards: Mapping[int, ShardStatus] = field(default_factory=dict)
     stopping: bool = False
     starting: bool = False  # the process is still loading the bot (before any client exists)
+    web_only: bool = False  # ``musicbot web``: no gateway, no database of its own; ready once serving
 
     @property
     def waiting_for(self) -> list[str]:
         """What keeps the bot from being ready, in the order it is set up."""
         waiting = ["shutdown"] if self.stopping else ["start-up"] if self.starting else []
+        if self.web_only:
+            return waiting
         if not self.discord_ready:
             waiting.append("discord")
         if self.database is None or self.database.state is HealthState.DOWN:
@@ -60,6 +63,8 @@ class Readiness:
         return not self.waiting_for
 
     def as_dict(self) -> dict[str, Any]:
+        if self.web_only:
+            return {"status": "ready" if self.ready else "not ready", "waiting_for": self.waiting_for, "role": "web"}
         discord = "shutting down" if self.stopping else "connected" if self.discord_ready else "connecting"
         return {
             "status": "ready" if self.ready else "not ready",

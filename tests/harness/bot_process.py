@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -77,17 +77,21 @@ def bot_env(
     return env
 
 
-def musicbot_command() -> list[str]:
-    """The installed ``musicbot`` script next to this interpreter (what a user runs), else ``python -m musicbot``."""
+def musicbot_command(*args: str) -> list[str]:
+    """The installed ``musicbot`` script next to this interpreter (what a user runs), else ``python -m musicbot``;
+    ``args`` default to ``run``."""
     script = Path(sys.executable).with_name("musicbot")
-    return [str(script), "run"] if script.is_file() else [sys.executable, "-m", "musicbot", "run"]
+    args = args or ("run",)
+    return [str(script), *args] if script.is_file() else [sys.executable, "-m", "musicbot", *args]
 
 
 class BotProcess:
     """One ``musicbot run``. Output (stdout and stderr) goes to ``log_path``."""
 
-    def __init__(self, fake: FakeDiscord, env: Mapping[str, str], *, log_path: Path, cwd: Path) -> None:
+    def __init__(self, fake: FakeDiscord, env: Mapping[str, str], *, log_path: Path, cwd: Path,
+                 args: Sequence[str] = ("run",)) -> None:
         self.fake = fake
+        self.args = tuple(args)
         self.env = dict(env)
         self.log_path = log_path
         self.cwd = cwd
@@ -101,8 +105,9 @@ class BotProcess:
         gateway = self.fake.main_gateway
         self._identifies_before = Counter(c.shard_id for c in gateway.identifies() if c.shard_id is not None)
         self._log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(musicbot_command(), env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(musicbot_command(*self.args), env=self.env, cwd=self.cwd,
+                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         return self
 
     @property
@@ -222,10 +227,12 @@ class BotProcesses:
         self.log_dir = log_dir
         self.started: list[BotProcess] = []
 
-    def start(self, fake: FakeDiscord, env: Mapping[str, str], *, cwd: Path | None = None) -> BotProcess:
+    def start(self, fake: FakeDiscord, env: Mapping[str, str], *, cwd: Path | None = None,
+              args: Sequence[str] = ("run",)) -> BotProcess:
+        """``args``: the command line after ``musicbot`` (``("web",)``, ``("run", "--role", "bot")``)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / f"bot-{len(self.started) + 1}.log"
-        bot = BotProcess(fake, env, log_path=path, cwd=cwd or self.log_dir)
+        bot = BotProcess(fake, env, log_path=path, cwd=cwd or self.log_dir, args=args)
         self.started.append(bot)
         return bot.start()
 
