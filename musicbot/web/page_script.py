@@ -239,7 +239,11 @@ function listen() {
   socket = new WebSocket(`${scheme}://${location.host}/api/v1/guilds/${guild}/events`);
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    if (message.type === "player") show(message.player);
+    if (message.type === "player") {
+      if (socket.down) { socket.down = false; say(""); }  // back: the "not running" message goes
+      show(message.player);
+    }
+    if (message.type === "error") { socket.down = true; say(message.error); }  // its shard's process is down
   };
   socket.onclose = () => setTimeout(() => guild && listen(), 3000);
 }
@@ -256,7 +260,8 @@ async function start() {
   $("who").textContent = me.name;
   const guilds = await api("/api/v1/guilds");
   const select = $("guild");
-  select.replaceChildren(...guilds.map((g) => new Option(g.name + (g.playing ? " ♪" : ""), g.id)));
+  select.replaceChildren(...guilds.map((g) =>
+    new Option(g.name + (g.playing ? " ♪" : "") + (g.available ? "" : " (unavailable)"), g.id)));
   if (!guilds.length) { say("None of your servers has the bot in it."); return; }
   if (!guilds.some((g) => g.id === guild)) guild = guilds[0].id;
   select.value = guild;
