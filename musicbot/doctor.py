@@ -224,6 +224,9 @@ def run_checks(env: Mapping[str, str] | None = None) -> Iterator[CheckResult]:
         yield _guarded("database", lambda: asyncio.run(doctor_net.check_database(config.database_url)))
         yield _guarded("discord", lambda: asyncio.run(
             doctor_net.check_discord(config.discord_token, config.discord_api_base)))
+        if config.redis_url:
+            redis_url = config.redis_url
+            yield _guarded("redis", lambda: asyncio.run(doctor_net.check_redis(redis_url, config.redis_prefix)))
     yield _guarded("real-time", check_realtime)
     if config is not None:
         yield _guarded("music folder", lambda: check_music_dir(config.music_dir))

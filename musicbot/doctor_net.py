@@ -80,3 +80,39 @@ async def check_discord(token: str | None, api_base: str | None, *,
 
 _UNREACHABLE_FIX = ("check the network, DNS and firewall; behind a proxy set HTTPS_PROXY; "
                     "if DISCORD_API_BASE is set, check that address")
+
+
+async def check_redis(url: str, prefix: str, *, timeout_s: float = DISCORD_TIMEOUT_S) -> CheckResult:
+    """Redis at ``REDIS_URL`` answers, and which of the bot's processes it hears from now (their
+    heartbeat keys under ``prefix``: a process that stopped is gone from here within seconds)."""
+    import msgspec
+    import redis.asyncio
+
+    from musicbot.cluster.messages import NodeInfo
+    from musicbot.cluster.redis_transport import redacted
+    from musicbot.cluster.transport import Keys
+
+    where = redacted(url)
+    client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        await client.ping()
+        keys = Keys(prefix)
+        nodes = []
+        for node_id in await client.smembers(keys.nodes):  # type: ignore[misc]  # redis-py's sync/async union
+            name = node_id.decode(errors="replace") if isinstance(node_id, bytes) else str(node_id)
+            raw = await client.get(keys.node(name))
+            if raw is not None:
+                try:
+                    nodes.append(msgspec.json.decode(raw, type=NodeInfo))
+                except msgspec.DecodeError:
+                    continue
+    except (OSError, redis.RedisError) as err:
+        return fail("redis", f"cannot reach Redis at {where}: {err}",
+                    "check REDIS_URL and that Redis is up and reachable from here")
+    finally:
+        await client.aclose()
+    shards = sorted({shard for node in nodes if node.role == "bot" for shard in node.shard_ids})
+    webs = sum(node.role == "web" for node in nodes)
+    running = (f"{len(nodes) - webs} bot process(es) running shards {shards or 'none'}, {webs} web process(es)"
+               if nodes else "no musicbot process is running on it now")
+    return ok("redis", f"{where}: reachable; {running} (prefix {prefix})")
