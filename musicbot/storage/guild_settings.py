@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,14 @@ DEFAULT_ENDED_LEAVE_S = 300.0
 MAX_ENDED_LEAVE_S = 24 * 3600.0
 
 
+class TelegramControl(Enum):
+    """Who, besides the linked chat's admins (who always may), controls the music from Telegram."""
+
+    EVERYONE = "everyone"  # every member of the chat: view and control
+    READ_ONLY = "read_only"  # members view (/np, /queue, /list); only admins control
+    ADMINS = "admins"  # only admins use the bridge's commands; members just follow the mirror
+
+
 @dataclass(frozen=True)
 class GuildSettings:
     """A guild's settings. Defaults apply to a guild that never changed anything.
@@ -41,7 +50,8 @@ class GuildSettings:
     already playing or queued is refused; ``history_retention_days``: plays older than this are
     deleted (``storage/retention.py``); ``ended_leave_s``: after the queue ended, leave voice when
     nothing played for this long (never in 24/7); ``pause_when_alone``: pause while nobody listens
-    and resume when someone comes back.
+    and resume when someone comes back; ``telegram_control``: who in the linked Telegram chat may
+    do what (``TelegramControl``; the chat's admins always may).
     """
 
     guild_id: int
@@ -63,6 +73,7 @@ class GuildSettings:
     history_retention_days: int = DEFAULT_RETENTION_DAYS
     ended_leave_s: float = DEFAULT_ENDED_LEAVE_S
     pause_when_alone: bool = True
+    telegram_control: TelegramControl = TelegramControl.ADMINS
 
     def filter_allowed(self, name: str) -> bool:
         return self.allowed_filters is None or name in self.allowed_filters
@@ -98,6 +109,8 @@ def validate_guild_setting(name: str, value: object) -> object:
         return _autoplay_mode(value)
     if name == "allowed_filters":
         return _allowed_filters(value)
+    if name == "telegram_control":
+        return _telegram_control(value)
     raise InvalidSettingError(name, f"unknown setting; known: {', '.join(SETTING_NAMES)}")
 
 
@@ -166,6 +179,16 @@ def _autoplay_mode(value: object) -> AutoplayMode:
         raise InvalidSettingError("autoplay_mode", f"must be one of {allowed}, got {describe(value)}") from None
 
 
+def _telegram_control(value: object) -> TelegramControl:
+    if isinstance(value, TelegramControl):
+        return value
+    try:
+        return TelegramControl(str(value).lower())
+    except ValueError:
+        allowed = ", ".join(c.value for c in TelegramControl)
+        raise InvalidSettingError("telegram_control", f"must be one of {allowed}, got {describe(value)}") from None
+
+
 def _allowed_filters(value: object) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -181,7 +204,7 @@ def _allowed_filters(value: object) -> tuple[str, ...] | None:
 
 
 def _jsonable(value: object) -> Any:
-    if isinstance(value, AutoplayMode):
+    if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
         return list(value)
@@ -217,6 +240,7 @@ def _from_row(row: GuildSettingsRow) -> GuildSettings:
         history_retention_days=row.history_retention_days,
         ended_leave_s=row.ended_leave_s,
         pause_when_alone=row.pause_when_alone,
+        telegram_control=_control_or_default(row.telegram_control),
     )
 
 
@@ -226,3 +250,11 @@ def _mode_or_default(value: str) -> AutoplayMode:
     except ValueError:
         log.warning("unknown autoplay mode %r in the database; using the default", value)
         return DEFAULT_AUTOPLAY_MODE
+
+
+def _control_or_default(value: str) -> TelegramControl:
+    try:
+        return TelegramControl(value)
+    except ValueError:  # a value a newer version stored: the safest reading
+        log.warning("unknown telegram_control %r in the database; using admins", value)
+        return TelegramControl.ADMINS

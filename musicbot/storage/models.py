@@ -42,6 +42,7 @@ class GuildSettingsRow(Base):
     history_retention_days: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("180"))
     ended_leave_s: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("300"))
     pause_when_alone: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    telegram_control: Mapped[str] = mapped_column(sa.String(16), server_default=sa.text("'admins'"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -154,3 +155,32 @@ class ShardLeaseRow(Base):
     pid_namespace: Mapped[str] = mapped_column(sa.String(64))
     acquired_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class TelegramLinkRow(Base):
+    """A guild linked to a Telegram chat (``storage/telegram.py``): one chat per guild (the key), one guild
+    per chat (the unique index)."""
+
+    __tablename__ = "telegram_links"
+    __table_args__ = (sa.Index("uq_telegram_links_chat", "chat_id", unique=True),)
+
+    guild_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(sa.BigInteger)
+    chat_title: Mapped[str | None] = mapped_column(sa.String(255))
+    linked_by: Mapped[int] = mapped_column(sa.BigInteger)
+    confirmed_by: Mapped[int] = mapped_column(sa.BigInteger)
+    linked_at: Mapped[datetime] = mapped_column()
+
+
+class TelegramMemberRow(Base):
+    """A member of a linked chat, as the bot saw them in their last message (for ``/all``)."""
+
+    __tablename__ = "telegram_members"
+
+    chat_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    first_name: Mapped[str] = mapped_column(sa.String(255))
+    last_name: Mapped[str | None] = mapped_column(sa.String(255))
+    is_bot: Mapped[bool] = mapped_column(sa.Boolean)
+    last_seen_at: Mapped[datetime] = mapped_column()

@@ -25,6 +25,7 @@ from musicbot.storage import (
     upgrade,
 )
 from musicbot.storage.engine import create_engine
+from musicbot.storage.guild_settings import TelegramControl
 from musicbot.storage.models import Base
 from tests.storage.factories import T0
 
@@ -64,8 +65,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
           "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0006"
-    assert await current_revision(url) == "0006"
+    assert await upgrade(url) == head_revision() == "0007"
+    assert await current_revision(url) == "0007"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -78,6 +79,7 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         assert (settings.fair_queue, settings.reject_duplicates, settings.history_retention_days) == (False, False, 180)
         # 0005's: leave 5 minutes after the queue ended, pause while nobody listens.
         assert (settings.ended_leave_s, settings.pause_when_alone) == (300.0, True)
+        assert settings.telegram_control is TelegramControl.ADMINS  # 0007's: only chat admins control
         assert (await GuildSettingsRepo(db).update(2**62, crossfade_s=6.5, actor_id=1)).crossfade_s == 6.5
         [played] = await HistoryRepo(db).recent_by_guild(2**62)
         assert played.track.id == "youtube:old" and played.started_at == T0

@@ -15,6 +15,7 @@ from musicbot.storage import (
     UserSettings,
     UserSettingsRepo,
 )
+from musicbot.storage.guild_settings import TelegramControl
 from tests.storage.conftest import Outage
 
 GUILD = 9_223_372_036_854_775_807  # the largest 64-bit id: BigInteger round trip
@@ -46,7 +47,7 @@ async def test_every_setting_round_trips(db: Database) -> None:
         "announce_channel_id": 2**63 - 1, "allowed_filters": [], "normalization": False, "target_lufs": -23.0,
         "crossfade_s": 12.0, "autoplay_default": True, "autoplay_mode": AutoplayMode.GENRE,
         "vote_skip_ratio": 1.0, "fair_queue": True, "reject_duplicates": True, "history_retention_days": 30,
-        "ended_leave_s": 0.0, "pause_when_alone": False,
+        "ended_leave_s": 0.0, "pause_when_alone": False, "telegram_control": TelegramControl.READ_ONLY,
     }
     written = await GuildSettingsRepo(db).update(GUILD, **changes)
     assert await GuildSettingsRepo(db).get(GUILD) == written
