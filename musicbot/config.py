@@ -24,6 +24,7 @@ from musicbot.errors import ConfigError
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("pretty", "json")
 DEFAULT_TOML = Path("musicbot.toml")
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ SETTINGS: tuple[Setting, ...] = (
             "reach the process that runs a guild's shard; see Scaling out", "unset (one process)"),
     Setting("MUSICBOT_REDIS_PREFIX", "what every Redis key and channel of this bot starts with (several bots "
             "on one Redis: one prefix each)", "`musicbot:`"),
+    Setting("TELEGRAM_TOKEN", "the Telegram bot's token from @BotFather: turns the Telegram bridge on (see "
+            "Telegram)", "unset (off)"),
+    Setting("TELEGRAM_API_BASE", "Telegram Bot API server (a local `telegram-bot-api`, or tests)",
+            "`https://api.telegram.org`"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -120,6 +125,9 @@ class Config:
     # Scaling out (issue 17): the bus between processes; None: everything in this one.
     redis_url: str | None = None
     redis_prefix: str = "musicbot:"
+    # The Telegram bridge (issue 18): on when the token is set.
+    telegram_token: str | None = None
+    telegram_api_base: str = TELEGRAM_API_DEFAULT
 
     @property
     def dashboard_on(self) -> bool:
@@ -192,6 +200,8 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         **_dashboard(get("musicbot_web_url"), get("discord_client_id"), get("discord_client_secret")),
         redis_url=_redis_url(get("redis_url")),
         redis_prefix=_redis_prefix(get("musicbot_redis_prefix")),
+        telegram_token=_telegram_token(get("telegram_token")),
+        telegram_api_base=_telegram_api_base(get("telegram_api_base")),
     )
 
 
@@ -398,6 +408,24 @@ def _redis_prefix(value: object) -> str:
         raise ConfigError(f"MUSICBOT_REDIS_PREFIX={prefix[:100]!r}: use up to 100 characters without spaces or "
                           "the pattern characters * ? [ ] (e.g. musicbot-prod:)")
     return prefix
+
+
+def _telegram_token(value: object) -> str | None:
+    token = _str(value)
+    # @BotFather's tokens are "<bot id>:<35 characters>"; checked here so a pasted fragment is told at
+    # start, not as an endless "token rejected" later. The token itself is never echoed.
+    if token is not None and not re.fullmatch(r"\d{1,20}:[A-Za-z0-9_-]{20,100}", token.strip()):
+        raise ConfigError("TELEGRAM_TOKEN does not look like a Telegram bot token (digits, a colon, then about "
+                          "35 letters, digits, - or _): copy it again from @BotFather (/mybots → API Token)")
+    return None if token is None else token.strip()
+
+
+def _telegram_api_base(value: object) -> str:
+    base = _str(value) or TELEGRAM_API_DEFAULT
+    if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", base):
+        raise ConfigError(f"TELEGRAM_API_BASE must be an http(s) address like {TELEGRAM_API_DEFAULT}, got "
+                          f"{base[:100]!r}")
+    return base.rstrip("/")
 
 
 def _redact(url: str) -> str:

@@ -35,6 +35,8 @@ def test_toml_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"SHARD_IDS": "0,1"}, "SHARD_COUNT is not"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,5"}, "below SHARD_COUNT=2"),
         ({"MUSICBOT_ALLOWED_HOSTS": "10.0.0.0/33"}, "not a valid CIDR"),
+        ({"TELEGRAM_TOKEN": "123:secret"}, "TELEGRAM_TOKEN does not look like a Telegram bot token"),
+        ({"TELEGRAM_API_BASE": "ftp://example.org"}, "TELEGRAM_API_BASE must be an http(s) address"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, env: dict[str, str], words: str) -> None:
@@ -192,6 +194,15 @@ def test_the_readme_configuration_table_lists_exactly_the_settings() -> None:
     documented = _readme_configuration_variables()
     known = {s.env for s in SETTINGS}
     assert (sorted(known - documented), sorted(documented - known)) == ([], [])
+
+
+def test_the_telegram_bridge_is_off_by_default_and_on_with_a_token() -> None:
+    off = load_config({})
+    assert (off.telegram_token, off.telegram_api_base) == (None, "https://api.telegram.org")
+    on = load_config({"TELEGRAM_TOKEN": " 123456:AAAA-bbbb_CCCCdddd1234567890 ",
+                      "TELEGRAM_API_BASE": "http://127.0.0.1:8081/"})
+    assert (on.telegram_token, on.telegram_api_base) == ("123456:AAAA-bbbb_CCCCdddd1234567890",
+                                                         "http://127.0.0.1:8081")
 
 
 def test_opus_settings_default_to_the_measured_choice_and_are_checked() -> None:
