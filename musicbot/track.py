@@ -30,6 +30,7 @@ class Track:
     tags: tuple[str, ...] = ()
     genre: str | None = None
     isrc: str | None = None
+    album: str | None = None  # when the source names one (YouTube Music, Spotify): lyrics are looked up by it
 
     def __post_init__(self) -> None:
         # A negative or NaN length is a bug in whichever source built the track, not a user error.

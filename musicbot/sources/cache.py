@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from cachetools import TTLCache
+from cachetools import TLRUCache, TTLCache
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -23,11 +23,15 @@ METADATA_TTL_S = 3600.0
 class AsyncTtlCache(Generic[K, V]):
     """A ``cachetools.TTLCache`` plus a table of lookups in flight, used from the event loop only.
 
-    Failures are not cached: the next caller tries again.
+    Failures are not cached: the next caller tries again. ``ttl_for`` gives a value its own time to
+    live (an answer "nothing found" kept for less time than a hit); without it every value has ``ttl_s``.
     """
 
-    def __init__(self, ttl_s: float, maxsize: int = 1024, *, timer: Callable[[], float] = time.monotonic) -> None:
-        self._values: TTLCache[K, V] = TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer)
+    def __init__(self, ttl_s: float, maxsize: int = 1024, *, timer: Callable[[], float] = time.monotonic,
+                 ttl_for: Callable[[V], float] | None = None) -> None:
+        self._values: TTLCache[K, V] | TLRUCache[K, V] = (
+            TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer) if ttl_for is None
+            else TLRUCache(maxsize=maxsize, ttu=lambda _key, value, now: now + ttl_for(value), timer=timer))
         self._in_flight: dict[K, asyncio.Future[V]] = {}
         self.fetches = 0
         """How many times ``fetch`` was really called (tests and metrics read it)."""

@@ -234,4 +234,5 @@ def _track(item: Mapping[str, Any], *, album: Mapping[str, Any] | None = None) -
         thumbnail_url=str(images[0].get("url")) if images else None,
         source="spotify",
         isrc=str(isrc) if isrc else None,
+        album=str(album_info["name"]) if album_info.get("name") else None,
     )

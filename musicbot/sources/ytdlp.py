@@ -236,4 +236,5 @@ def track_from_info(info: Mapping[str, Any], *, in_playlist: bool = False) -> Tr
         source=source,
         tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
         genre=str(info["genre"]) if info.get("genre") else None,
+        album=str(info["album"]) if info.get("album") else None,
     )

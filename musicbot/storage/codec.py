@@ -25,6 +25,7 @@ def track_to_json(track: Track) -> dict[str, Any]:
         "tags": list(track.tags),
         "genre": track.genre,
         "isrc": track.isrc,
+        "album": track.album,
     }
 
 
@@ -42,6 +43,7 @@ def track_from_json(obj: Mapping[str, Any]) -> Track:
         tags=tuple(str(t) for t in obj.get("tags") or ()),
         genre=_opt_str(obj.get("genre")),
         isrc=_opt_str(obj.get("isrc")),
+        album=_opt_str(obj.get("album")),
     )
 
 
