@@ -24,6 +24,7 @@ from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
 from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
 from musicbot.session_playback import Playback
+from musicbot.session_requester import NotInVoiceForOutsideError, OutsideRequester, Requester, credited
 from musicbot.session_snapshot import queued, take_snapshot
 from musicbot.session_sources import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.session_state import PlayState, TransitionError
@@ -121,23 +122,29 @@ class GuildSession:
         return self.state.paused
 
     # ---------------------------------------------------------------- commands
-    async def play(self, query: str, requester: discord.Member, *, play_next: bool = False) -> list[QueueEntry]:
-        """Resolve, queue, join the requester's channel if needed and start playing."""
+    async def play(self, query: str, requester: Requester, *, play_next: bool = False) -> list[QueueEntry]:
+        """Resolve, queue, join the requester's channel if needed and start playing. Someone outside
+        Discord (``OutsideRequester``) is refused before anything is resolved when the bot is in no
+        voice channel (``NotInVoiceForOutsideError``)."""
+        self._check_can_reach(requester)
         resolved = await self.resolver.resolve(query)
         tracks = resolved.tracks if resolved.kind is ResolvedKind.PLAYLIST else resolved.tracks[:1]
         return await self.enqueue(tracks, requester, play_next=play_next)
 
     async def enqueue(
-        self, tracks: Sequence[Track], requester: discord.Member, *, play_next: bool = False
+        self, tracks: Sequence[Track], requester: Requester, *, play_next: bool = False
     ) -> list[QueueEntry]:
         """Queue tracks already resolved (a search pick, a saved playlist) and start playing."""
+        self._check_can_reach(requester)
         # Autoplay's pick for after the current track was only a stand-in: what a user asks for comes first.
         for stale in [e for e in self.queue.upcoming if e.autoplay]:
             self._drop(stale)
+        requester_id, requester_name = credited(requester)
         if len(tracks) == 1:
-            entries = [self.queue.add(tracks[0], requester.id, play_next=play_next)]
+            entries = [self.queue.add(tracks[0], requester_id, play_next=play_next, requester_name=requester_name)]
         else:
-            entries = list(self.queue.add_many(tracks, requester.id, play_next=play_next).added)
+            entries = list(self.queue.add_many(tracks, requester_id, play_next=play_next,
+                                               requester_name=requester_name).added)
         if self.autoplay is not None:
             self.autoplay.reset()  # new material to seed from: try again after earlier misses
         await self.connect(requester)
@@ -149,10 +156,16 @@ class GuildSession:
             self._queue_changed()
         return entries
 
-    async def connect(self, requester: discord.Member) -> None:
+    def _check_can_reach(self, requester: Requester) -> None:
+        if isinstance(requester, OutsideRequester) and not self.link.connected:
+            raise NotInVoiceForOutsideError(requester.via)
+
+    async def connect(self, requester: Requester) -> None:
         """Join the requester's voice channel unless already connected."""
         if self.link.connected:
             return
+        if isinstance(requester, OutsideRequester):
+            raise NotInVoiceForOutsideError(requester.via)
         if requester.voice is None or requester.voice.channel is None:
             raise ValueError("the requester is not in a voice channel")
         await self.link.join(requester.voice.channel)

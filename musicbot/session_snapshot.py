@@ -38,10 +38,10 @@ def take_snapshot(session: GuildSession) -> SessionSnapshot | None:
     )
 
 
-def queued(entry: SnapshotEntry) -> tuple[Track, int | None, bool]:
+def queued(entry: SnapshotEntry) -> tuple[Track, int | None, bool, str | None]:
     """A snapshot entry as ``MusicQueue.restore`` takes it."""
-    return entry.track, entry.requester_id, entry.autoplay
+    return entry.track, entry.requester_id, entry.autoplay, entry.requester_name
 
 
 def _snapshot_entry(entry: QueueEntry) -> SnapshotEntry:
-    return SnapshotEntry(entry.track, entry.requester_id, entry.autoplay)
+    return SnapshotEntry(entry.track, entry.requester_id, entry.autoplay, entry.requester_name)

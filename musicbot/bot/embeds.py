@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from musicbot.bot.format import clock, progress_bar, safe, track_line, truncate
+from musicbot.bot.format import clock, progress_bar, requester_text, safe, track_line, truncate
 from musicbot.bot.replies import OK_COLOUR
 from musicbot.dsp.params import EQ_BAND_COUNT, ChannelMixParams, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS
@@ -164,8 +164,7 @@ def now_playing_embed(state: NowPlaying) -> discord.Embed:
                           colour=PAUSED_COLOUR if state.paused else OK_COLOUR)
     if track.thumbnail_url and track.thumbnail_url.startswith("https://"):
         embed.set_thumbnail(url=track.thumbnail_url)
-    requester = "autoplay" if entry.autoplay or entry.requester_id is None else f"<@{entry.requester_id}>"
-    embed.add_field(name="Requested by", value=requester, inline=True)
+    embed.add_field(name="Requested by", value=requester_text(entry), inline=True)
     embed.add_field(name="Loop", value=LOOP_TEXT[state.loop], inline=True)
     embed.add_field(name="Volume", value=f"{state.volume_percent} %", inline=True)
     embed.add_field(name="Filters", value=truncate(", ".join(state.filters), 1000) or "none", inline=False)

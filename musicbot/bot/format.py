@@ -12,7 +12,7 @@ import discord
 from musicbot.queue import QueueEntry
 from musicbot.track import Track, format_duration
 
-__all__ = ["clock", "format_duration", "progress_bar", "safe", "track_line", "truncate"]
+__all__ = ["clock", "format_duration", "progress_bar", "requester_text", "safe", "track_line", "truncate"]
 
 BAR_CELLS = 14
 
@@ -53,5 +53,14 @@ def track_title(track: Track, limit: int = 80) -> str:
 def track_line(entry: QueueEntry, limit: int = 70) -> str:
     """``Title (3:45) — <@requester>`` for queue listings."""
     length = "live" if entry.track.duration_s is None else format_duration(entry.track.duration_s)
-    who = "autoplay" if entry.autoplay or entry.requester_id is None else f"<@{entry.requester_id}>"
-    return f"{safe(entry.track.display_name, limit)} ({length}) — {who}"
+    return f"{safe(entry.track.display_name, limit)} ({length}) — {requester_text(entry)}"
+
+
+def requester_text(entry: QueueEntry) -> str:
+    """Who asked for ``entry``: a mention (never a ping: replies allow none), a name from outside Discord
+    (a Telegram user's, escaped: it is theirs to choose), or autoplay."""
+    if entry.autoplay:
+        return "autoplay"
+    if entry.requester_id is not None:
+        return f"<@{entry.requester_id}>"
+    return safe(entry.requester_name, 60) if entry.requester_name else "autoplay"

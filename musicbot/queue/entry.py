@@ -14,8 +14,10 @@ class QueueEntry:
     """One track as queued by someone. The same track queued twice gives two entries.
 
     ``entry_id`` is unique within its queue for the queue's lifetime. ``requester_id`` is the
-    Discord user id, or None for tracks the bot chose itself (autoplay). ``added_at`` is in
-    seconds since the epoch, from the queue's injected clock.
+    Discord user id, or None for tracks the bot chose itself (autoplay) or that someone asked for
+    from outside Discord: ``requester_name`` then credits them (``"Ann (Telegram)"``: their own
+    text, escaped wherever it is shown). ``added_at`` is in seconds since the epoch, from the
+    queue's injected clock.
     """
 
     entry_id: int
@@ -23,6 +25,12 @@ class QueueEntry:
     requester_id: int | None
     added_at: float
     autoplay: bool = False
+    requester_name: str | None = None
+
+    @property
+    def requester_key(self) -> int | str | None:
+        """Who asked, for taking turns (fair mode): the Discord id, else the outside name, else None (autoplay)."""
+        return self.requester_id if self.requester_id is not None else self.requester_name
 
 
 class LoopMode(Enum):

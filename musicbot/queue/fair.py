@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from musicbot.queue.entry import QueueEntry
 
 
-def fair_order(entries: Sequence[QueueEntry], playing_requester: int | None = None) -> list[QueueEntry]:
+def fair_order(entries: Sequence[QueueEntry], playing_requester: int | str | None = None) -> list[QueueEntry]:
     """Reorder ``entries`` into rounds: each requester's first entry, then each one's second, ...
 
     Each requester's own entries keep their relative order. Within a round, requesters come in
@@ -18,9 +18,9 @@ def fair_order(entries: Sequence[QueueEntry], playing_requester: int | None = No
     The result is fair: if two neighbours share a requester, nobody else has anything after
     them. The function is idempotent, so re-applying it to a fair order changes nothing.
     """
-    groups: dict[int | None, list[QueueEntry]] = {}
+    groups: dict[int | str | None, list[QueueEntry]] = {}
     for entry in entries:
-        groups.setdefault(entry.requester_id, []).append(entry)
+        groups.setdefault(entry.requester_key, []).append(entry)
     order = list(groups)
     if playing_requester in groups and len(order) > 1:
         order.remove(playing_requester)

@@ -46,6 +46,9 @@ from musicbot.queue.errors import (
 from musicbot.queue.fair import fair_order
 from musicbot.track import Track
 
+# A restored entry: (track, requester_id, autoplay), or with the outside requester's name after them.
+Restored = tuple[Track, int | None, bool] | tuple[Track, int | None, bool, str | None]
+
 
 class MusicQueue:
     """One guild's queue. ``clock`` returns seconds since the epoch and is injected for tests."""
@@ -135,7 +138,8 @@ class MusicQueue:
     # -- adding ----------------------------------------------------------------------------
 
     def add(
-        self, track: Track, requester_id: int | None, *, play_next: bool = False, autoplay: bool = False
+        self, track: Track, requester_id: int | None, *, play_next: bool = False, autoplay: bool = False,
+        requester_name: str | None = None,
     ) -> QueueEntry:
         """Queue one track at the end (or next) and return its entry; raise a ``QueueError`` if refused.
 
@@ -143,7 +147,7 @@ class MusicQueue:
         the requester's own next track rather than everybody's.
         """
         self._check_can_add(track, (), 0)
-        entry = self._new_entry(track, requester_id, autoplay)
+        entry = self._new_entry(track, requester_id, autoplay, requester_name)
         self._insert([entry], play_next)
         return entry
 
@@ -154,6 +158,7 @@ class MusicQueue:
         *,
         play_next: bool = False,
         autoplay: bool = False,
+        requester_name: str | None = None,
     ) -> AddResult:
         """Queue a playlist: every track the limits allow, in order, and a list of those refused.
 
@@ -169,7 +174,7 @@ class MusicQueue:
             except QueueError as error:
                 refused.append(Refusal(track, error))
                 continue
-            added.append(self._new_entry(track, requester_id, autoplay))
+            added.append(self._new_entry(track, requester_id, autoplay, requester_name))
         self._insert(added, play_next)
         return AddResult(tuple(added), tuple(refused))
 
@@ -220,11 +225,11 @@ class MusicQueue:
 
     def restore(
         self,
-        current: tuple[Track, int | None, bool] | None,
-        upcoming: Iterable[tuple[Track, int | None, bool]],
-        history: Iterable[tuple[Track, int | None, bool]] = (),
+        current: Restored | None,
+        upcoming: Iterable[Restored],
+        history: Iterable[Restored] = (),
     ) -> None:
-        """Put back a queue saved before a restart: ``(track, requester_id, autoplay)`` each.
+        """Put back a queue saved before a restart: ``(track, requester_id, autoplay[, requester_name])`` each.
 
         Limits are not checked: these were accepted when they were added, and a restart must
         not lose them. Entries get new ids (ids are per queue object).
@@ -293,7 +298,7 @@ class MusicQueue:
         # Fair mode: the track stepped back from stays next (what the user expects after
         # /previous), and the rest keep their rounds with its requester last in each, so the
         # order stays fair (a property test found /previous twice leaving "2, 2, 1").
-        rest = fair_order(self._upcoming, back_to.requester_id) if self._fair else self._upcoming
+        rest = fair_order(self._upcoming, back_to.requester_key) if self._fair else self._upcoming
         self._upcoming = [back_to, *rest]
         return entry
 
@@ -305,8 +310,9 @@ class MusicQueue:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _new_entry(self, track: Track, requester_id: int | None, autoplay: bool) -> QueueEntry:
-        return QueueEntry(next(self._ids), track, requester_id, self._clock(), autoplay)
+    def _new_entry(self, track: Track, requester_id: int | None, autoplay: bool,
+                   requester_name: str | None = None) -> QueueEntry:
+        return QueueEntry(next(self._ids), track, requester_id, self._clock(), autoplay, requester_name)
 
     def _check_index(self, index: int) -> int:
         if not 1 <= index <= len(self._upcoming):
@@ -338,9 +344,9 @@ class MusicQueue:
         elif self._fair:
             # "Next" in fair mode means ahead of the requester's own other entries, not ahead of
             # everybody: insert just before their first one so the round order is unchanged.
-            requester = entries[0].requester_id
+            requester = entries[0].requester_key
             at = next(
-                (i for i, e in enumerate(self._upcoming) if e.requester_id == requester),
+                (i for i, e in enumerate(self._upcoming) if e.requester_key == requester),
                 len(self._upcoming),
             )
             self._upcoming[at:at] = entries
@@ -371,7 +377,7 @@ class MusicQueue:
 
     def _refair(self) -> None:
         if self._fair:
-            playing = self._current.requester_id if self._current is not None else None
+            playing = self._current.requester_key if self._current is not None else None
             self._upcoming = fair_order(self._upcoming, playing)
 
     def _refuse_in_fair_mode(self) -> None:

@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SnapshotEntry:
-    """A queued (or the current) track and who asked for it; ``requester_id`` None = autoplay."""
+    """A queued (or the current) track and who asked for it; ``requester_id`` None = autoplay, or
+    someone outside Discord named by ``requester_name`` (a Telegram user)."""
 
     track: Track
     requester_id: int | None = None
     autoplay: bool = False
+    requester_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,15 +151,21 @@ class SnapshotRepo:
 
 
 def _entry_to_json(entry: SnapshotEntry) -> dict[str, Any]:
-    return {"track": track_to_json(entry.track), "requester_id": entry.requester_id, "autoplay": entry.autoplay}
+    data: dict[str, Any] = {"track": track_to_json(entry.track), "requester_id": entry.requester_id,
+                            "autoplay": entry.autoplay}
+    if entry.requester_name is not None:
+        data["requester_name"] = entry.requester_name
+    return data
 
 
 def _entry_from_json(obj: dict[str, Any]) -> SnapshotEntry:
     requester = obj.get("requester_id")
+    name = obj.get("requester_name")
     return SnapshotEntry(
         track=track_from_json(obj["track"]),
         requester_id=None if requester is None else int(requester),
         autoplay=bool(obj.get("autoplay", False)),
+        requester_name=name if isinstance(name, str) else None,
     )
 
 
