@@ -541,3 +541,12 @@ def test_kubernetes_gateway_proxy_as_the_guide_sets_it_up() -> None:
     assert token["valueFrom"]["secretKeyRef"]["key"] == "DISCORD_TOKEN" and "token" not in proxy
     assert pod_env(spec)["TOKEN"] == pod_env(container(shard_set()))["DISCORD_TOKEN"]
     assert work["spec"]["replicas"] == 1 and work["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_the_readmes_scaling_out_links_to_these_files() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Scaling out", 1)[1].split("\n## ", 1)[0]
+    links = re.findall(r"\]\(([^)#]+)\)", section)
+    assert {"deploy/cluster/compose.yaml", "deploy/kubernetes/README.md"} <= set(links)
+    assert all((ROOT / link).exists() for link in links), links
+    assert "](#scaling-out)" in readme.split("\n## Deploying", 1)[1].split("\n## ", 1)[0]
