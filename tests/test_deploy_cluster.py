@@ -345,13 +345,26 @@ def fake_musicbot(tmp_path: Path) -> Iterator[Path]:
     yield bin_dir
 
 
+def kubernetes_expand(text: str, env: Mapping[str, str]) -> str:
+    """What Kubernetes makes of ``$(NAME)`` in a container's command and args before the shell sees them:
+    the variable's value when the container has it, else left as written; ``$$`` is one ``$``."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return re.sub(r"\$\$|\$\(([^)]*)\)", one, text)
+
+
 def start_pod(bin_dir: Path, hostname: str, **changes: str) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run the shard pods' entrypoint as pod ``hostname`` would (the manifests' env, ``changes`` over it);
     the result and the shell's pid."""
     spec = container(shard_set())
-    env = {k: v for k, v in image_env().items() if k != "PATH"} | pod_env(spec) | changes
+    manifest_env = pod_env(spec) | changes
+    env = {k: v for k, v in image_env().items() if k != "PATH"} | manifest_env
     env |= {"HOSTNAME": hostname, "PATH": f"{bin_dir}:/usr/bin:/bin"}
-    with subprocess.Popen(["/bin/sh", "-c", entrypoint_script(spec)], env=env, cwd=bin_dir, text=True,
+    script = kubernetes_expand(entrypoint_script(spec), manifest_env)
+    with subprocess.Popen(["/bin/sh", "-c", script], env=env, cwd=bin_dir, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as shell:
         out, err = shell.communicate(timeout=60)
     return subprocess.CompletedProcess(shell.args, shell.returncode, out, err), shell.pid
