@@ -69,6 +69,9 @@ class Decoder:
         self._finished = False
         self.packet_mode = False
         """True when chunks carry Opus packets (set once the stream is open)."""
+        self.codec_delay_samples = 0
+        """In packet mode, how far the packets' audio lags their numbering: the encoder's pre-skip
+        (312 samples from libopus), which passthrough leaves in and a PCM decode takes out."""
         self.duration_s: float | None = None
         """The duration the container declares, in seconds (None when it declares none)."""
         self.decoded_samples: int | None = None
@@ -152,6 +155,8 @@ class Decoder:
             if self._start_s > 0:
                 start_sample = _seek(container, stream, self._start_s)
             self.packet_mode = self._allow_passthrough and _is_opus_48k(stream)
+            if self.packet_mode:
+                self.codec_delay_samples = max(0, int(getattr(stream.codec_context, "delay", 0) or 0))
             self._opened.set()
             chunks = (
                 self._packets(container, stream, start_sample)

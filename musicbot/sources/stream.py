@@ -111,6 +111,10 @@ class ResilientStream:
         return self._inner.packet_mode if self._inner is not None else False
 
     @property
+    def codec_delay_samples(self) -> int:
+        return self._inner.codec_delay_samples if self._inner is not None else 0
+
+    @property
     def buffered_frames(self) -> int:
         inner = self._inner
         return 0 if inner is None or self._busy.is_set() else inner.buffered_frames

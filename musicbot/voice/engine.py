@@ -97,11 +97,15 @@ class AudioEngine:
         self._sent: deque[bytes] = deque(maxlen=PacketDecoder.PREROLL_PACKETS)  # passed-through packets
         self._decoded: deque[tuple[int, Frame]] = deque(maxlen=3)  # recent decoded source frames
         self._feed = np.zeros((0, CHANNELS), np.float32)  # decoded source not yet given to the chain
-        self._feed_start = 0
+        self._feed_start = 0  # the source's sample at _feed[0]
+        self._block_start = 0  # the source's sample at the start of the last block given to the chain
         self._heard_pos: int | None = None  # source sample the listener hears next, while aligned
         self.crossfade_samples = 0
         self._crossfade: Crossfade | None = None
         self._crossfade_completed = False
+        # A splice joined the continuation off the source's packet grid (at the best-matching sample):
+        # the rest of the track stays on the DSP path, as its packets no longer line up with the output.
+        self._spliced = False
         self._pull_override: Pull | None = None  # the incoming source, for the rest of the call that took it over
         self._deferred_error: Exception | None = None
 
@@ -143,10 +147,14 @@ class AudioEngine:
     def crossfading(self) -> bool:
         return self._crossfade is not None
 
-    def begin_crossfade(self, pull: Pull, *, packet_mode: bool, length_samples: int) -> None:
+    def begin_crossfade(self, pull: Pull, *, packet_mode: bool, length_samples: int,
+                        until_sample: int | None = None, skip_samples: int = 0) -> None:
         """Start fading ``pull``'s source in (and the current one out) over ``length_samples``
-        of source audio. Passthrough stops for the fade."""
-        self._crossfade = Crossfade(pull, packet_mode=packet_mode, length_samples=length_samples)
+        of source audio. Passthrough stops for the fade. A splice (``until_sample``: the current
+        source silent from that sample on) waits until the fade must start; ``skip_samples`` of
+        the incoming source's decoded audio are dropped first (``voice/crossfade.py``)."""
+        self._crossfade = Crossfade(pull, packet_mode=packet_mode, length_samples=length_samples,
+                                    until_sample=until_sample, skip_samples=skip_samples)
 
     def hurry_crossfade(self) -> None:
         if self._crossfade is not None:
@@ -176,6 +184,7 @@ class AudioEngine:
         self._heard_pos = None
         self._crossfade = None
         self._crossfade_completed = False
+        self._spliced = False
         self._pull_override = None
         self._deferred_error = None
         self._passing_through = self.can_pass_through
@@ -209,7 +218,7 @@ class AudioEngine:
     @property
     def can_pass_through(self) -> bool:
         """Nothing would change the audio, so the source's packets can go out as they are."""
-        return self._packet_mode and self._crossfade is None and self.transparent
+        return self._packet_mode and self._crossfade is None and not self._spliced and self.transparent
 
     @property
     def transparent(self) -> bool:
@@ -310,9 +319,12 @@ class AudioEngine:
                 break
             assert isinstance(item, Chunk)
             pcm = self._decode(item)
+            if not len(self._feed):
+                self._feed_start = item.start_sample  # a seek or a new source numbers from where it starts
             self._feed = pcm if not len(self._feed) else np.concatenate([self._feed, pcm])
         if not len(self._feed):
             return None
+        self._block_start = self._feed_start
         block = self._feed[:FRAME_SAMPLES]
         if len(block) < FRAME_SAMPLES:  # the track's last partial frame
             block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
@@ -325,16 +337,18 @@ class AudioEngine:
         crossfade = self._crossfade
         assert crossfade is not None
         outgoing: Frame | None = None
+        position: int | None = None
         if not self._source_done:
             try:
                 outgoing = self._next_block(pull)
+                position = self._block_start
             except _Underrun:
                 self.stats.underruns += 1  # the outgoing track stalls this block; the fade goes on
             except Exception:
                 # The outgoing track failed while fading out: it just ends here, the fade goes on.
                 log.warning("track failed during a crossfade", exc_info=True)
                 self._source_done = True
-        block = crossfade.mix(outgoing)
+        block = crossfade.mix(outgoing, position, outgoing_ended=self._source_done)
         self.stats.underruns += crossfade.underruns
         crossfade.underruns = 0
         if crossfade.finished:
@@ -347,11 +361,12 @@ class AudioEngine:
         """The incoming track becomes the source, mid-stream: the chain keeps its state."""
         self._crossfade = None
         self._crossfade_completed = True
+        self._spliced = crossfade.until_sample is not None
         self._pull_override = crossfade.pull
         self._packet_mode = crossfade.packet_mode
         self._decoder = crossfade.decoder
         self._feed = crossfade.feed
-        self._feed_start = 0
+        self._feed_start = crossfade.feed_start
         self._source_done = crossfade.source_done
         self._deferred_error = crossfade.error
         self._heard_pos = None
@@ -392,6 +407,8 @@ class AudioEngine:
             # this track takes the DSP path.
             assert chunk.pcm is not None
             self._packet_mode = self._passing_through = False
+            if not len(self._feed):
+                self._feed_start = chunk.start_sample
             self._feed = np.concatenate([self._feed, chunk.pcm])
             frame = self._dsp_frame(pull)
             return None if frame is None else self._encode(frame)

@@ -80,9 +80,10 @@ class EngineHost:
             case StartTrack(packet_mode):
                 self._buffers = [_Buffer(), _Buffer()]
                 engine.start_track(packet_mode=packet_mode)
-            case BeginCrossfade(packet_mode, length_samples):
+            case BeginCrossfade(packet_mode, length_samples, until_sample, skip_samples):
                 self._buffers[1] = _Buffer()
-                engine.begin_crossfade(self._pull_incoming, packet_mode=packet_mode, length_samples=length_samples)
+                engine.begin_crossfade(self._pull_incoming, packet_mode=packet_mode, length_samples=length_samples,
+                                       until_sample=until_sample, skip_samples=skip_samples)
             case HurryCrossfade():
                 engine.hurry_crossfade()
             case CancelCrossfade():

@@ -11,6 +11,10 @@ ends the first packet of the next goes out in the same ``read()`` call. With a c
 frame; ``queue_next`` mid-fade fades the withdrawn track back out; ``play``/``stop`` mid-fade
 also drop the half-played next track (TRACK_END REPLACED for its token: it must be reopened).
 
+Splices (``queue_splice``, ``voice/splice.py``): a stretch of the current track left out, by a
+fade into the same track opened again after the stretch; SEGMENT_SKIPPED when it is done (the
+token stays the same). A skip, play or stop drops a splice in progress.
+
 Events (track start/end/error, underrun) go to a callback given by the session; it runs on the
 player thread, so the session wraps ``loop.call_soon_threadsafe``. Sources are closed off the
 audio thread (closing joins the decoder thread) by ``dispose``, a short-lived thread by default.
@@ -18,16 +22,12 @@ audio thread (closing joins the decoder thread) by ``dispose``, a short-lived th
 
 from __future__ import annotations
 
-import enum
-import functools
 import logging
 import math
 import queue
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import Protocol
 
 import discord
 
@@ -36,9 +36,23 @@ from musicbot.dsp.params import FilterSettings
 from musicbot.metrics import FRAME_RENDER_SECONDS, UNDERRUNS, count_sent
 from musicbot.voice.ahead import TAKE_TIMEOUT_S, Ready, SteppedRender, run_steps
 from musicbot.voice.client import send_lateness_s
+from musicbot.voice.player_fades import PlayerFades
+from musicbot.voice.player_values import (
+    EndReason,
+    EventKind,
+    Play,
+    PlayerCommand,
+    PlayerEvent,
+    PlayerSetting,
+    QueueNext,
+    QueueSplice,
+    Skip,
+    Slot,
+    Stop,
+    TrackStream,
+)
 from musicbot.voice.protocol import (
     OPUS_SILENCE,
-    BeginCrossfade,
     CancelCrossfade,
     HurryCrossfade,
     SetCrossfade,
@@ -49,87 +63,18 @@ from musicbot.voice.protocol import (
 )
 from musicbot.voice.render_client import RenderClient
 from musicbot.voice.sender import after_this_pass
+from musicbot.voice.splice import FadeKind, Splice
+
+__all__ = ["EndReason", "EventKind", "Player", "PlayerEvent", "TrackStream"]
 
 log = logging.getLogger(__name__)
-
-
-class TrackStream(Protocol):
-    """What the player reads: a ``Decoder`` or a ``ResilientStream``, already open."""
-
-    @property
-    def packet_mode(self) -> bool: ...
-
-    def read_nowait(self) -> Chunk | EndOfStream | None: ...
-
-    def close(self) -> None: ...
-
-
-class EventKind(enum.Enum):
-    TRACK_START = "track_start"
-    TRACK_END = "track_end"
-    TRACK_ERROR = "track_error"
-    UNDERRUN = "underrun"
-
-
-class EndReason(enum.Enum):
-    FINISHED = "finished"  # the source ran out (or errored, see ERROR): the queue moves on
-    REPLACED = "replaced"  # play()/skip() put another source in its place
-    STOPPED = "stopped"  # stop()
-    ERROR = "error"  # the source raised; a TRACK_ERROR event came first, both carry the message
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerEvent:
-    """One thing that happened on the audio thread. ``token`` names the track (the session's id)."""
-
-    kind: EventKind
-    token: int
-    reason: EndReason | None = None
-    message: str | None = None
-
-
-# ---------------------------------------------------------------------------------------------- commands
-@dataclass(frozen=True, slots=True)
-class _Play:
-    source: TrackStream
-    token: int
-    start_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class _QueueNext:
-    source: TrackStream | None
-    token: int
-    start_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Skip:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    pass
-
-
-_Setting = SetFilters | SetVolume | SetNormalization | SetCrossfade
-_Command = _Play | _QueueNext | _Skip | _Stop | _Setting
-
-
-@dataclass(slots=True)
-class _Slot:
-    source: TrackStream
-    token: int
-    start_s: float
-    position_samples: int = 0  # the last chunk read from this source
 
 
 def _close_in_thread(source: TrackStream) -> None:
     threading.Thread(target=source.close, name="close-source", daemon=True).start()
 
 
-class Player(discord.AudioSource):
+class Player(PlayerFades, discord.AudioSource):
     """One voice connection's audio. Commands may be called from any thread (the event loop in
     practice); ``read``/``cleanup`` are called by discord.py's player thread."""
 
@@ -149,14 +94,16 @@ class Player(discord.AudioSource):
         self._ahead: SteppedRender | None = SteppedRender(self._render_steps) if render_ahead else None
         self._on_event = on_event or (lambda event: None)
         self._dispose = dispose
-        self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
-        self._current: _Slot | None = None
-        self._next: _Slot | None = None
+        self._commands: queue.SimpleQueue[PlayerCommand] = queue.SimpleQueue()
+        self._current: Slot | None = None
+        self._next: Slot | None = None
         self._underrunning = False
         # Written by the audio thread, read by any: a plain int/float assignment is atomic.
         self._position_samples = 0
         self._current_token: int | None = None
         self._fade_end_reason = EndReason.FINISHED
+        self._fade: FadeKind | None = None  # what the engine's fade in progress (or armed) leads into
+        self._splicing: Slot | None = None  # the current track's continuation, fading in
         self._last_read = -math.inf
         self._told_after_send = False  # the voice client calls after_send (voice/client.py)
         self._request_after_send = False
@@ -166,20 +113,26 @@ class Player(discord.AudioSource):
     # ---------------------------------------------------------------- commands (any thread)
     def play(self, source: TrackStream, token: int, start_s: float = 0.0) -> None:
         """Play ``source`` now; the current track (if any) ends with ``REPLACED``."""
-        self._commands.put(_Play(source, token, start_s))
+        self._commands.put(Play(source, token, start_s))
 
     def queue_next(self, source: TrackStream | None, token: int = 0, start_s: float = 0.0) -> None:
         """The source that follows the current one gaplessly; None withdraws it. A source
         queued earlier and not yet started is closed."""
-        self._commands.put(_QueueNext(source, token, start_s))
+        self._commands.put(QueueNext(source, token, start_s))
+
+    def queue_splice(self, token: int, splice: Splice) -> None:
+        """Leave out track ``token`` from ``splice.at_s`` (``voice/splice.py``); replaces a splice
+        queued earlier for it and not yet begun. Its ``resume`` source is closed if the track is
+        no longer current or next by then."""
+        self._commands.put(QueueSplice(token, splice))
 
     def skip(self) -> None:
         """End the current track (``REPLACED``) and start the queued next one, if any."""
-        self._commands.put(_Skip())
+        self._commands.put(Skip())
 
     def stop(self) -> None:
         """End the current track (``STOPPED``), drop the queued next one; ``read`` returns b''."""
-        self._commands.put(_Stop())
+        self._commands.put(Stop())
 
     def set_filters(self, settings: FilterSettings) -> None:
         self._commands.put(SetFilters(settings))
@@ -204,8 +157,10 @@ class Player(discord.AudioSource):
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(command, (_Play, _QueueNext)) and command.source is not None:
+            if isinstance(command, (Play, QueueNext)) and command.source is not None:
                 self._dispose(command.source)
+            elif isinstance(command, QueueSplice) and command.splice.resume is not None:
+                self._dispose(command.splice.resume)
 
     @property
     def has_pending(self) -> bool:
@@ -293,10 +248,11 @@ class Player(discord.AudioSource):
         the player can be played again afterwards."""
         if self._ahead is not None:
             self._ahead.drain()  # a render in flight still reads the sources
-        for slot in (self._current, self._next):
+        for slot in (self._current, self._next, self._splicing):
             if slot is not None:
-                self._dispose(slot.source)
-        self._current = self._next = None
+                self._dispose_slot(slot)
+        self._current = self._next = self._splicing = None
+        self._fade = None
         self._current_token = None
 
     # ---------------------------------------------------------------- internals (render thread)
@@ -311,7 +267,7 @@ class Player(discord.AudioSource):
         if self._current is None:
             self._promote_next()  # a next source handed over after the last one ended
         while self._current is not None:
-            self._maybe_begin_crossfade()
+            self._maybe_begin_fade()
             failure: Exception | None = None
             try:
                 packet = yield from self._engine_steps()
@@ -361,7 +317,7 @@ class Player(discord.AudioSource):
             return END_OF_STREAM
         return self._pull_slot(current)
 
-    def _pull_slot(self, slot: _Slot) -> Chunk | EndOfStream | None:
+    def _pull_slot(self, slot: Slot) -> Chunk | EndOfStream | None:
         item = slot.source.read_nowait()
         if isinstance(item, Chunk):
             slot.position_samples = item.start_sample
@@ -369,67 +325,30 @@ class Player(discord.AudioSource):
                 self._position_samples = item.start_sample
         return item
 
-    # ---------------------------------------------------------------- crossfade (render thread)
-    def _maybe_begin_crossfade(self) -> None:
-        """Start the fade once the current track has no more than the crossfade left."""
-        length = self.engine.crossfade_samples
-        current, upcoming = self._current, self._next
-        if length <= 0 or current is None or upcoming is None or self.engine.crossfading:
-            return
-        # Decoder and ResilientStream know the length (container, else the track's metadata);
-        # live streams and test doubles do not, and play gaplessly.
-        duration_s = getattr(current.source, "duration_s", None)
-        if not duration_s:
-            return
-        remaining = round(duration_s * SAMPLE_RATE) - (self._position_samples - self.engine.unread_samples)
-        if remaining > length:
-            return
-        self.engine.begin_crossfade(
-            functools.partial(self._pull_slot, upcoming),
-            BeginCrossfade(upcoming.source.packet_mode, max(remaining, 0)),
-        )
-        self._fade_end_reason = EndReason.FINISHED
-
-    def _finish_crossfade(self) -> None:
-        """The engine has handed over to the next track: the slots follow."""
-        old, new = self._current, self._next
-        assert old is not None and new is not None
-        self._current, self._next = new, None
-        self._current_token = new.token
-        self._position_samples = new.position_samples
-        self._underrunning = False
-        self._dispose(old.source)
-        self._emit(PlayerEvent(EventKind.TRACK_END, old.token, reason=self._fade_end_reason))
-        self._emit(PlayerEvent(EventKind.TRACK_START, new.token))
-
-    def _drop_faded_in_next(self) -> None:
-        """``play``/``stop`` during a fade: the next track was partly played and cannot restart
-        from its beginning, so it is closed and reported (the session reopens it)."""
-        if self.engine.crossfading and self._next is not None:
-            slot, self._next = self._next, None
-            self.engine.cancel_crossfade(CancelCrossfade())
-            self._dispose(slot.source)
-            self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=EndReason.REPLACED))
-
     def _apply_commands(self) -> None:
         while True:
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(command, _Setting):
+            if isinstance(command, PlayerSetting):
                 self.engine.apply(command)
-            elif isinstance(command, _Play):
+            elif isinstance(command, Play):
                 self._drop_faded_in_next()
                 self._end_current(EndReason.REPLACED)
-                self._start(_Slot(command.source, command.token, command.start_s))
-            elif isinstance(command, _QueueNext):
+                self._start(Slot(command.source, command.token, command.start_s))
+            elif isinstance(command, QueueNext):
                 if self._next is not None:
-                    self.engine.cancel_crossfade(CancelCrossfade())  # fades a withdrawn next track back out
-                    self._dispose(self._next.source)
-                self._next = None if command.source is None else _Slot(command.source, command.token, command.start_s)
-            elif isinstance(command, _Skip):
-                if self.engine.crossfading and self._next is not None:
+                    if self._fade is FadeKind.TRACK:
+                        self.engine.cancel_crossfade(CancelCrossfade())  # fades a withdrawn next track back out
+                        self._fade = None
+                    self._dispose_slot(self._next)
+                self._next = None if command.source is None else Slot(command.source, command.token, command.start_s)
+            elif isinstance(command, QueueSplice):
+                self._take_splice(command)
+            elif isinstance(command, Skip):
+                self._drop_splice()
+                if self._fade is FadeKind.TRACK and self.engine.crossfading and self._next is not None:
                     self.engine.apply(HurryCrossfade())  # the next track is already playing: finish the fade now
                     self._fade_end_reason = EndReason.REPLACED
                     continue
@@ -439,15 +358,16 @@ class Player(discord.AudioSource):
                 self._drop_faded_in_next()
                 self._end_current(EndReason.STOPPED)
                 if self._next is not None:
-                    self._dispose(self._next.source)
+                    self._dispose_slot(self._next)
                     self._next = None
 
     def _end_current(self, reason: EndReason, message: str | None = None) -> None:
+        self._drop_splice()
         if self._current is None:
             return
         slot, self._current = self._current, None
         self._current_token = None
-        self._dispose(slot.source)
+        self._dispose_slot(slot)
         self._emit(PlayerEvent(EventKind.TRACK_END, slot.token, reason=reason, message=message))
 
     def _promote_next(self) -> None:
@@ -455,7 +375,7 @@ class Player(discord.AudioSource):
             slot, self._next = self._next, None
             self._start(slot)
 
-    def _start(self, slot: _Slot) -> None:
+    def _start(self, slot: Slot) -> None:
         self._current = slot
         self._current_token = slot.token
         self._position_samples = round(slot.start_s * SAMPLE_RATE)

@@ -100,10 +100,16 @@ class StartTrack:
 
 @dataclass(frozen=True, slots=True)
 class BeginCrossfade:
-    """Fade the source of ``RenderRequest.incoming`` in over ``length_samples`` of source audio."""
+    """Fade the source of ``RenderRequest.incoming`` in over ``length_samples`` of source audio.
+
+    A splice (a skipped segment) sets ``until_sample``: the current source is silent from that
+    sample on, the fade waits until it must start; ``skip_samples``: the incoming source's decoded
+    pre-roll to drop (``voice/crossfade.py``)."""
 
     packet_mode: bool
     length_samples: int
+    until_sample: int | None = None
+    skip_samples: int = 0
 
 
 @dataclass(frozen=True, slots=True)
