@@ -12,7 +12,7 @@ import glob
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import discord
@@ -27,6 +27,7 @@ from musicbot.bot.ops import ops_server
 from musicbot.bot.resume import SessionKeeper
 from musicbot.bot.services import BotServices
 from musicbot.bot.sessions import SessionManager
+from musicbot.bot.telegram_control import TelegramControl
 from musicbot.bot.tree import MusicTree
 from musicbot.bot.web_control import WebControl
 from musicbot.config import Config
@@ -44,11 +45,16 @@ from musicbot.storage import (
 from musicbot.storage import deadline as storage_deadline
 from musicbot.storage.leases import LEASE_TTL_S, ShardLeases, ShardTakenError
 from musicbot.storage.retention import RetentionJob
+from musicbot.telegram.remote import BridgeRemote
+from musicbot.telegram.remote import serve_off as serve_bridge_off
 from musicbot.voice.protocol import OpusSettings
 from musicbot.voice.render_client import EngineFactory
 from musicbot.web.cluster_bot import serve_dashboard
 from musicbot.web.dashboard_ops import bus_for
 from musicbot.web.server import OpsServer
+
+if TYPE_CHECKING:
+    from musicbot.telegram.bridge import TelegramBridge
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +145,25 @@ class MusicBotClient(commands.AutoShardedBot):
         # Deletes plays older than each guild's /settings history-retention, now and every 6 h.
         self.retention = RetentionJob(lambda: self.database, shards=self.shard_range)
         # This process on the cluster bus (Redis with REDIS_URL, else in-process): it answers the
-        # dashboard's questions about its guilds, wherever the dashboard runs (bot/cluster_node.py).
-        self.cluster = ClusterNode(self, bus_for(config.redis_url, config.redis_prefix), WebControl(self))
+        # dashboard's questions about its guilds, wherever the dashboard runs (bot/cluster_node.py),
+        # and the Telegram bridge's (bot/telegram_control.py).
+        bus = bus_for(config.redis_url, config.redis_prefix)
+        web = WebControl(self)
+        self.telegram_control = TelegramControl(self, web)
+        serve_also = [self.telegram_control.serve]
+        # The bridge itself runs once per bot (Telegram allows one reader of a bot's updates): in shard 0's
+        # process. aiogram is imported only when TELEGRAM_TOKEN is set.
+        self.telegram_bridge: TelegramBridge | None = None
+        if self.shard_range.runs_shard_zero and config.telegram_token:
+            from musicbot.telegram.bridge import TelegramBridge
+
+            self.telegram_bridge = TelegramBridge(token=config.telegram_token, api_base=config.telegram_api_base,
+                                                  bus=bus, database=lambda: self.database)
+            serve_also.append(self.telegram_bridge.serve)
+        elif self.shard_range.runs_shard_zero:
+            serve_also.append(serve_bridge_off)
+        self.cluster = ClusterNode(self, bus, web, serve_also)
+        self.telegram = BridgeRemote(bus, enabled=config.telegram_token is not None)
 
     # ---------------------------------------------------------------- start-up
     async def install_commands(self) -> None:
@@ -211,6 +234,8 @@ class MusicBotClient(commands.AutoShardedBot):
             opener = opener or StreamTrackOpener(StreamOpener(built))
         self.sessions.resolver, self.sessions.opener = resolver, opener
         await self.install_commands()
+        if self.telegram_bridge is not None:
+            await self.telegram_bridge.start()  # its own tasks: nothing it meets reaches the Discord side
         if self.sync_on_start and not self.shard_range.runs_shard_zero:
             # Registration is once per bot, not per process: Discord rate-limits it.
             log.info("slash commands not registered here (%s): shard 0's process or `musicbot sync` does that",
@@ -312,6 +337,8 @@ class MusicBotClient(commands.AutoShardedBot):
 
     async def _shutdown(self) -> None:
         self.closing = True  # from here on interactions are answered "restarting" (tree.py)
+        if self.telegram_bridge is not None:
+            await self.telegram_bridge.stop()  # before the sessions end: the chats are not told of a restart
         await self.keeper.stop()
         await self.retention.stop()
         if self.database is not None and self.lease_lost is None:  # else the snapshots are the new owner's

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -55,10 +56,15 @@ LIST_EVERY_S = 1.0  # a burst of changes (a skip: end, start, queue) writes a sh
 
 
 class ClusterNode:
-    def __init__(self, client: MusicBotClient, bus: Bus, control: WebControl) -> None:
+    """``serve_also``: more operations this node answers, each a function adding its handlers (the
+    Telegram bridge's: ``bot/telegram_control.py`` for its guilds, ``telegram/bridge.py`` node-wide)."""
+
+    def __init__(self, client: MusicBotClient, bus: Bus, control: WebControl,
+                 serve_also: Sequence[Callable[[Handlers], Handlers]] = ()) -> None:
         self._client = client
         self.bus = bus
         self._control = control
+        self.serve_also = list(serve_also)
         self._count = client.config.shard_count or 1  # no SHARD_COUNT: this process runs every guild
         self._ids = tuple(client.config.shard_ids or range(self._count))
         self._dirty: set[int] = set()  # shards whose list is to be written again
@@ -177,5 +183,8 @@ class ClusterNode:
             entries, view = await web.load_playlist(self._guild(guild_id), args.user_id, args.name, args.play_next)
             return Queued(entries, view)
 
-        return (Handlers().on(PLAYER, player).on(RIGHTS, rights).on(ACT, act).on(PLAY, play).on(SEARCH, search)
-                .on(HISTORY, history).on(PLAYLISTS, playlists).on(SAVE_PLAYLIST, save).on(LOAD_PLAYLIST, load))
+        handlers = (Handlers().on(PLAYER, player).on(RIGHTS, rights).on(ACT, act).on(PLAY, play).on(SEARCH, search)
+                    .on(HISTORY, history).on(PLAYLISTS, playlists).on(SAVE_PLAYLIST, save).on(LOAD_PLAYLIST, load))
+        for add in self.serve_also:
+            handlers = add(handlers)
+        return handlers

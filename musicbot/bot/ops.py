@@ -40,6 +40,7 @@ def readiness(bot: MusicBotClient) -> Readiness:
         database=None if bot.database is None else bot.database.health(),
         shards=shards,
         stopping=bot.closing,
+        telegram=None if bot.telegram_bridge is None else bot.telegram_bridge.readiness(),
     )
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from musicbot.bot.sessions import SessionManager
     from musicbot.config import Config
     from musicbot.storage import Database, GuildSettings, HistoryRepo, PlaylistRepo, UserSettingsRepo
+    from musicbot.telegram.remote import BridgeRemote
 
 
 class BotServices(Protocol):
@@ -28,6 +29,7 @@ class BotServices(Protocol):
     sessions: SessionManager
     closing: bool
     started_at: float
+    telegram: BridgeRemote  # the Telegram bridge, wherever it runs (telegram/remote.py)
 
     @property
     def db(self) -> Database: ...

@@ -124,7 +124,7 @@ class WebControl:
         guild, member = self._voice_member(guild_id, user_id)
         session = await self._client.sessions.ensure(guild, None, starter=member)
         entries = await session.play(query, member, play_next=play_next)
-        return [_entry(e) for e in entries], _view(session)
+        return [entry_view(e) for e in entries], _view(session)
 
     async def search(self, user_id: int, words: str) -> list[TrackView]:
         """As /search: search results to pick from (then played with ``play`` by their link)."""
@@ -166,7 +166,7 @@ class WebControl:
         saved = await self._client.playlists.load(user_id, name)
         session = await self._client.sessions.ensure(guild, None, starter=member)
         entries = await session.enqueue(saved.tracks, member, play_next=play_next)
-        return [_entry(e) for e in entries], _view(session)
+        return [entry_view(e) for e in entries], _view(session)
 
     def _voice_member(self, guild_id: int, user_id: int) -> tuple[discord.Guild, discord.Member]:
         """The guild and the user as its member, if they may bring or queue music (/play's rule)."""
@@ -247,10 +247,12 @@ _SIMPLE: dict[str, Callable[[GuildSession], object]] = {
 }
 
 
-def _entry(entry: QueueEntry) -> EntryView:
+def entry_view(entry: QueueEntry) -> EntryView:
+    """A queue entry as the dashboard (and the Telegram bridge) see it."""
     track = entry.track
     return EntryView(entry.entry_id, track.title, track.artist, track.duration_s, track.url, track.thumbnail_url,
-                     None if entry.requester_id is None else str(entry.requester_id), entry.autoplay)
+                     None if entry.requester_id is None else str(entry.requester_id), entry.autoplay,
+                     entry.requester_name)
 
 
 def _view(session: GuildSession | None) -> PlayerView:
@@ -267,7 +269,7 @@ def _view(session: GuildSession | None) -> PlayerView:
         connected=channel is not None,
         channel_id=None if channel is None else str(channel.id),
         channel_name=None if channel is None else getattr(channel, "name", None),
-        current=None if current is None else _entry(current),
+        current=None if current is None else entry_view(current),
         position_s=round(session.position_s, 2) if current is not None else 0.0,
         paused=session.paused,
         volume=round(session.volume * 100),
@@ -276,7 +278,7 @@ def _view(session: GuildSession | None) -> PlayerView:
         filters=settings_to_json(session.filters),
         crossfade_s=session.settings.crossfade_s,
         listeners=[(str(m.id), m.display_name) for m in in_channel],
-        queue=[_entry(e) for e in upcoming[:QUEUE_SHOWN]],
+        queue=[entry_view(e) for e in upcoming[:QUEUE_SHOWN]],
         queue_length=len(upcoming),
         as_of=time.time(),
     )

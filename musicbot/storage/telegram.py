@@ -111,6 +111,11 @@ class TelegramLinks:
             row = await session.scalar(sa.select(TelegramLinkRow).where(TelegramLinkRow.chat_id == chat_id))
             return None if row is None else _link(row)
 
+    async def all(self) -> list[TelegramLink]:
+        async with self._db.transaction() as session:
+            rows = (await session.scalars(sa.select(TelegramLinkRow).order_by(TelegramLinkRow.guild_id))).all()
+        return [_link(r) for r in rows]
+
     async def remember(self, chat_id: int, member: ChatMember) -> None:
         """Record (or refresh) a member of a linked chat, as their latest message showed them."""
         values = {"chat_id": chat_id, "user_id": member.user_id,

@@ -113,6 +113,8 @@ KINDS = ErrorKinds(
 
 def bus_for(redis_url: str | None, prefix: str = "musicbot:") -> Bus:
     """The bus of this process: Redis when the bot is scaled out (``REDIS_URL``), else in-process."""
+    import musicbot.telegram.ops  # noqa: F401  (registers the Telegram bridge's operations on OPS)
+
     if redis_url:
         return RedisBus(redis_url, ops=OPS, errors=KINDS, prefix=prefix)
     return LocalBus(ops=OPS, errors=KINDS)

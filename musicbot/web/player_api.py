@@ -52,6 +52,7 @@ class EntryView:
     artwork_url: str | None
     requester_id: str | None
     autoplay: bool
+    requester_name: str | None = None  # who asked from outside Discord (a Telegram user), when requester_id is None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ class Readiness:
     stopping: bool = False
     starting: bool = False  # the process is still loading the bot (before any client exists)
     web_only: bool = False  # ``musicbot web``: no gateway, no database of its own; ready once serving
+    # The Telegram bridge's state in the process that runs it (``telegram/bridge.py``): shown, never a
+    # reason to be unready (readiness is about Discord and the database).
+    telegram: Mapping[str, Any] | None = None
 
     @property
     def waiting_for(self) -> list[str]:
@@ -76,6 +79,7 @@ class Readiness:
                 for shard, status in sorted(self.shards.items())
             },
             "database": {"state": "opening"} if self.database is None else self.database.as_dict(),
+            **({} if self.telegram is None else {"telegram": dict(self.telegram)}),
         }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,9 +134,11 @@ class World:
         return m
 
 
-async def build_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path, **guild_kw: Any) -> World:
+async def build_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path, *,
+                      settings: Mapping[str, str] | None = None, **guild_kw: Any) -> World:
+    """``settings``: more of the bot's settings (``TELEGRAM_TOKEN``…), as the environment would give them."""
     media = make_media(tmp / "media")
-    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": "0"},
+    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": "0", **(settings or {})},
                          toml_path=tmp / "none.toml")
     resolver = FileResolver(media)
     database = await Database.open(config.database_url)

@@ -12,8 +12,10 @@ from musicbot.bot.cogs.play import PlayCog
 from musicbot.bot.cogs.queue import QueueCog
 from musicbot.bot.cogs.settings import SettingsCog
 from musicbot.bot.cogs.sound import SoundCog
+from musicbot.bot.cogs.telegram import TelegramCog
 from musicbot.bot.history import PlayHistory
 
 COGS: list[type[commands.Cog]] = [
     PlayCog, ControlCog, QueueCog, SoundCog, LibraryCog, SettingsCog, InfoCog, PlayHistory, NowPlayingCog,
+    TelegramCog,
 ]

@@ -28,7 +28,13 @@ from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage import AuditEntry, AuditLog, GuildSettings, InvalidSettingError, UserSettings
-from musicbot.storage.guild_settings import DEFAULT_RETENTION_DAYS, FILTER_NAMES, MAX_RETENTION_DAYS, SETTING_NAMES
+from musicbot.storage.guild_settings import (
+    DEFAULT_RETENTION_DAYS,
+    FILTER_NAMES,
+    MAX_RETENTION_DAYS,
+    SETTING_NAMES,
+    TelegramControl,
+)
 from musicbot.storage.validation import check_float, check_int
 
 ALL_FILTERS = "all"
@@ -36,6 +42,17 @@ FILTER_CHOICES = [app_commands.Choice(name="All filters", value=ALL_FILTERS)] + 
     app_commands.Choice(name=FILTER_LABELS.get(k, k), value=k) for k in FILTER_NAMES
 ]
 MODE_CHOICES = [app_commands.Choice(name=m.value, value=m.value) for m in AutoplayMode]
+TELEGRAM_CONTROL_TEXT = {
+    TelegramControl.EVERYONE: "every chat member",
+    TelegramControl.READ_ONLY: "chat admins; members follow",
+    TelegramControl.ADMINS: "chat admins only",
+}
+TELEGRAM_CONTROL_CHOICES = [
+    app_commands.Choice(name="Everyone in the chat controls", value=TelegramControl.EVERYONE.value),
+    app_commands.Choice(name="Admins control, members follow (/np, /queue, /list)",
+                        value=TelegramControl.READ_ONLY.value),
+    app_commands.Choice(name="Only admins use the commands (the default)", value=TelegramControl.ADMINS.value),
+]
 CURRENT, NONE = "current", "none"
 AUDIT_SHOWN = 15
 EMBED_LIMIT = 4000  # Discord allows 4096 characters in a description
@@ -75,6 +92,7 @@ def settings_embed(s: GuildSettings) -> discord.Embed:
         ("Fair queue (turns by requester)", _on(s.fair_queue)),
         ("Duplicate tracks", "refused" if s.reject_duplicates else "allowed"),
         ("Play history kept", f"{s.history_retention_days} days"),
+        ("Telegram control", TELEGRAM_CONTROL_TEXT[s.telegram_control]),
     ]
     embed = discord.Embed(title="⚙️ Server settings", colour=OK_COLOUR)
     for name, value in rows:
@@ -260,6 +278,13 @@ class SettingsCog(MusicCog):
     async def history_retention(self, interaction: Interaction, days: Range[int, 1, MAX_RETENTION_DAYS]) -> None:
         days = check_int("days", days, 1, MAX_RETENTION_DAYS, " days")
         await self._update(interaction, f"Plays are kept {days} days, then deleted.", history_retention_days=days)
+
+    @settings.command(name="telegram-control", description="Who in the linked Telegram chat controls the music")
+    @app_commands.describe(who="The chat's admins always may; this is what its other members may do")
+    @app_commands.choices(who=TELEGRAM_CONTROL_CHOICES)
+    async def telegram_control(self, interaction: Interaction, who: str) -> None:
+        await self._update(interaction, lambda s: f"From Telegram: {TELEGRAM_CONTROL_TEXT[s.telegram_control]}.",
+                           telegram_control=who)
 
     @settings.command(name="audit", description="Recent changes to the server's settings, and who made them")
     async def audit(self, interaction: Interaction) -> None:
