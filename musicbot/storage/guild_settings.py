@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from musicbot.dsp.settings import TOP_LEVEL_KEYS
+from musicbot.lookups.sponsorblock import CATEGORIES as SPONSORBLOCK_CATEGORIES
+from musicbot.lookups.sponsorblock import DEFAULT_CATEGORIES
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage.audit import audit_op
 from musicbot.storage.columns import utcnow
@@ -51,7 +53,10 @@ class GuildSettings:
     deleted (``storage/retention.py``); ``ended_leave_s``: after the queue ended, leave voice when
     nothing played for this long (never in 24/7); ``pause_when_alone``: pause while nobody listens
     and resume when someone comes back; ``telegram_control``: who in the linked Telegram chat may
-    do what (``TelegramControl``; the chat's admins always may).
+    do what (``TelegramControl``; the chat's admins always may). Outside services (issue 19):
+    ``lyrics`` (LRCLIB lookups, ``/lyrics`` and the synced line on the panel), ``sponsorblock_categories``
+    (the SponsorBlock categories skipped in YouTube tracks; empty: none), ``voice_status`` (the voice
+    channel's status shows the track).
     """
 
     guild_id: int
@@ -74,6 +79,9 @@ class GuildSettings:
     ended_leave_s: float = DEFAULT_ENDED_LEAVE_S
     pause_when_alone: bool = True
     telegram_control: TelegramControl = TelegramControl.ADMINS
+    lyrics: bool = True
+    sponsorblock_categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    voice_status: bool = True
 
     def filter_allowed(self, name: str) -> bool:
         return self.allowed_filters is None or name in self.allowed_filters
@@ -93,7 +101,7 @@ def validate_guild_setting(name: str, value: object) -> object:
     if name == "max_track_s":
         return None if value is None else check_float(name, value, 1.0, MAX_TRACK_LIMIT_S, " s")
     if name in ("stay_24_7", "normalization", "autoplay_default", "fair_queue", "reject_duplicates",
-                "pause_when_alone"):
+                "pause_when_alone", "lyrics", "voice_status"):
         return check_bool(name, value)
     if name == "history_retention_days":
         return check_int(name, value, 1, MAX_RETENTION_DAYS, " days")
@@ -111,6 +119,8 @@ def validate_guild_setting(name: str, value: object) -> object:
         return _allowed_filters(value)
     if name == "telegram_control":
         return _telegram_control(value)
+    if name == "sponsorblock_categories":
+        return _sponsorblock_categories(value)
     raise InvalidSettingError(name, f"unknown setting; known: {', '.join(SETTING_NAMES)}")
 
 
@@ -241,7 +251,23 @@ def _from_row(row: GuildSettingsRow) -> GuildSettings:
         ended_leave_s=row.ended_leave_s,
         pause_when_alone=row.pause_when_alone,
         telegram_control=_control_or_default(row.telegram_control),
+        lyrics=row.lyrics,
+        # NULL: never chosen, the default categories; a category a newer version knows is dropped.
+        sponsorblock_categories=DEFAULT_CATEGORIES if row.sponsorblock_categories is None else tuple(
+            sorted(str(c) for c in row.sponsorblock_categories if c in SPONSORBLOCK_CATEGORIES)),
+        voice_status=row.voice_status,
     )
+
+
+def _sponsorblock_categories(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidSettingError("sponsorblock_categories", f"must be a list of categories, got {describe(value)}")
+    names: list[object] = list(value)
+    for name in names:
+        if name not in SPONSORBLOCK_CATEGORIES:
+            raise InvalidSettingError("sponsorblock_categories", f"{describe(name)} is not a SponsorBlock "
+                                      f"category; known: {', '.join(SPONSORBLOCK_CATEGORIES)}")
+    return tuple(sorted({str(n) for n in names}))
 
 
 def _mode_or_default(value: str) -> AutoplayMode:

@@ -43,6 +43,9 @@ class GuildSettingsRow(Base):
     ended_leave_s: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("300"))
     pause_when_alone: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     telegram_control: Mapped[str] = mapped_column(sa.String(16), server_default=sa.text("'admins'"))
+    lyrics: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    sponsorblock_categories: Mapped[list[Any] | None] = mapped_column(sa.JSON)  # NULL: the default categories
+    voice_status: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

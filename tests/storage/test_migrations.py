@@ -65,8 +65,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
           "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0007"
-    assert await current_revision(url) == "0007"
+    assert await upgrade(url) == head_revision() == "0008"
+    assert await current_revision(url) == "0008"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -80,6 +80,9 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         # 0005's: leave 5 minutes after the queue ended, pause while nobody listens.
         assert (settings.ended_leave_s, settings.pause_when_alone) == (300.0, True)
         assert settings.telegram_control is TelegramControl.ADMINS  # 0007's: only chat admins control
+        # 0008's: lyrics and the voice status on, SponsorBlock skipping the default categories.
+        assert (settings.lyrics, settings.voice_status) == (True, True)
+        assert settings.sponsorblock_categories == ("music_offtopic", "sponsor")
         assert (await GuildSettingsRepo(db).update(2**62, crossfade_s=6.5, actor_id=1)).crossfade_s == 6.5
         [played] = await HistoryRepo(db).recent_by_guild(2**62)
         assert played.track.id == "youtube:old" and played.started_at == T0

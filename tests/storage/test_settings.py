@@ -48,10 +48,14 @@ async def test_every_setting_round_trips(db: Database) -> None:
         "crossfade_s": 12.0, "autoplay_default": True, "autoplay_mode": AutoplayMode.GENRE,
         "vote_skip_ratio": 1.0, "fair_queue": True, "reject_duplicates": True, "history_retention_days": 30,
         "ended_leave_s": 0.0, "pause_when_alone": False, "telegram_control": TelegramControl.READ_ONLY,
+        "lyrics": False, "sponsorblock_categories": ["intro", "sponsor", "intro"], "voice_status": False,
     }
     written = await GuildSettingsRepo(db).update(GUILD, **changes)
     assert await GuildSettingsRepo(db).get(GUILD) == written
     assert written.allowed_filters == ()
+    assert written.sponsorblock_categories == ("intro", "sponsor")
+    none = await GuildSettingsRepo(db).update(GUILD, sponsorblock_categories=[])  # skipping off: not the default
+    assert (await GuildSettingsRepo(db).get(GUILD)).sponsorblock_categories == () == none.sponsorblock_categories
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -66,6 +70,9 @@ async def test_every_setting_round_trips(db: Database) -> None:
     ({"autoplay_mode": "random"}, "autoplay_mode: must be one of similar, artist, genre, mixed, got 'random'"),
     ({"allowed_filters": ["echo"]}, "allowed_filters: 'echo' is not a filter; known: volume, equalizer"),
     ({"dj_role_id": -5}, "dj_role_id: must be a Discord id (a positive whole number), got -5"),
+    ({"sponsorblock_categories": ["ads"]}, "sponsorblock_categories: 'ads' is not a SponsorBlock category; known: "
+                                           "sponsor, selfpromo"),
+    ({"lyrics": "on"}, "lyrics: must be true or false, got 'on'"),
     ({"volume": 50}, "volume: unknown setting; known: dj_role_id"),
 ])
 async def test_invalid_values_are_refused_with_the_field_and_range(
