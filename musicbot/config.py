@@ -25,6 +25,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("pretty", "json")
 DEFAULT_TOML = Path("musicbot.toml")
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+LYRICS_API_DEFAULT = "https://lrclib.net"
+SPONSORBLOCK_API_DEFAULT = "https://sponsor.ajay.app"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Telegram)", "unset (off)"),
     Setting("TELEGRAM_API_BASE", "Telegram Bot API server (a local `telegram-bot-api`, or tests)",
             "`https://api.telegram.org`"),
+    Setting("MUSICBOT_LYRICS_API", "LRCLIB server for `/lyrics` and synced lyrics (a mirror, or tests)",
+            f"`{LYRICS_API_DEFAULT}`"),
+    Setting("MUSICBOT_SPONSORBLOCK_API", "SponsorBlock server whose segments are skipped in YouTube tracks "
+            "(a mirror, or tests)", f"`{SPONSORBLOCK_API_DEFAULT}`"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 # Variables of our prefix that are not the bot's settings: knobs of the test suite and of the
@@ -128,6 +134,9 @@ class Config:
     # The Telegram bridge (issue 18): on when the token is set.
     telegram_token: str | None = None
     telegram_api_base: str = TELEGRAM_API_DEFAULT
+    # Outside services (issue 19): base URLs, so a mirror (or a test's fake) can stand in.
+    lyrics_api: str = LYRICS_API_DEFAULT
+    sponsorblock_api: str = SPONSORBLOCK_API_DEFAULT
 
     @property
     def dashboard_on(self) -> bool:
@@ -202,6 +211,9 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         redis_prefix=_redis_prefix(get("musicbot_redis_prefix")),
         telegram_token=_telegram_token(get("telegram_token")),
         telegram_api_base=_telegram_api_base(get("telegram_api_base")),
+        lyrics_api=_base_url("MUSICBOT_LYRICS_API", get("musicbot_lyrics_api"), LYRICS_API_DEFAULT),
+        sponsorblock_api=_base_url("MUSICBOT_SPONSORBLOCK_API", get("musicbot_sponsorblock_api"),
+                                   SPONSORBLOCK_API_DEFAULT),
     )
 
 
@@ -425,6 +437,13 @@ def _telegram_api_base(value: object) -> str:
     if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", base):
         raise ConfigError(f"TELEGRAM_API_BASE must be an http(s) address like {TELEGRAM_API_DEFAULT}, got "
                           f"{base[:100]!r}")
+    return base.rstrip("/")
+
+
+def _base_url(name: str, value: object, default: str) -> str:
+    base = _str(value) or default
+    if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", base):
+        raise ConfigError(f"{name} must be an http(s) address like {default}, got {base[:100]!r}")
     return base.rstrip("/")
 
 

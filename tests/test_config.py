@@ -205,6 +205,16 @@ def test_the_telegram_bridge_is_off_by_default_and_on_with_a_token() -> None:
                                                          "http://127.0.0.1:8081")
 
 
+def test_outside_services_default_to_the_public_ones_and_take_a_mirror() -> None:
+    default = load_config({})
+    assert (default.lyrics_api, default.sponsorblock_api) == ("https://lrclib.net", "https://sponsor.ajay.app")
+    mirror = load_config({"MUSICBOT_LYRICS_API": "http://127.0.0.1:9000/", "MUSICBOT_SPONSORBLOCK_API":
+                          "https://sb.example.org/mirror"})
+    assert (mirror.lyrics_api, mirror.sponsorblock_api) == ("http://127.0.0.1:9000", "https://sb.example.org/mirror")
+    with pytest.raises(ConfigError, match="MUSICBOT_LYRICS_API must be an http"):
+        load_config({"MUSICBOT_LYRICS_API": "lrclib.net"})
+
+
 def test_opus_settings_default_to_the_measured_choice_and_are_checked() -> None:
     config = load_config({})
     assert (config.opus_complexity, config.opus_fec, config.opus_expected_loss_pct) == (10, False, 15)

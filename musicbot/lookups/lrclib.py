@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from musicbot.config import LYRICS_API_DEFAULT
 from musicbot.lookups.http import LOOKUP_TIMEOUT_S, ServiceClient
 from musicbot.lookups.lrc import LyricLine, parse_lrc
 from musicbot.sources.cache import AsyncTtlCache
 from musicbot.track import Track
 
-DEFAULT_LYRICS_API = "https://lrclib.net"
+DEFAULT_LYRICS_API = LYRICS_API_DEFAULT
 SERVICE_NAME = "The lyrics service (LRCLIB)"
 HIT_TTL_S = 6 * 3600.0
 MISS_TTL_S = 30 * 60.0

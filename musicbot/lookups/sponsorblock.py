@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from musicbot.config import SPONSORBLOCK_API_DEFAULT
 from musicbot.lookups.http import LOOKUP_TIMEOUT_S, ServiceClient
 from musicbot.sources.cache import AsyncTtlCache
 from musicbot.track import Track
 
-DEFAULT_SPONSORBLOCK_API = "https://sponsor.ajay.app"
+DEFAULT_SPONSORBLOCK_API = SPONSORBLOCK_API_DEFAULT
 SERVICE_NAME = "SponsorBlock"
 # SponsorBlock's categories whose segments can be skipped (its "chapter" and "poi_highlight" are not).
 CATEGORIES: tuple[str, ...] = ("sponsor", "selfpromo", "interaction", "intro", "outro", "preview",
