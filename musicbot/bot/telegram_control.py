@@ -114,7 +114,9 @@ class TelegramControl:
             actions.set_volume(session, value)
         else:  # preset
             settings = await self._client.guild_settings(guild_id)
-            actions.apply_filter_preset(session, settings, actions.checked_preset(str(value or "")))
+            name = str(value or "")
+            preset = name if name == actions.FILTERS_OFF else actions.checked_preset(name)
+            actions.apply_filter_preset(session, settings, preset)
         return await self._chat_player(guild_id)
 
     async def play(self, guild_id: int, actor: ChatUser, query: str) -> ChatQueued:
