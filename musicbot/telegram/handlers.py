@@ -66,10 +66,10 @@ class ChatCommands:
     async def on_message(self, message: Message) -> None:
         chat_id = message.chat.id
         self._outboxes.problems.clear(chat_id)  # a message from the chat: the bot is in it
-        link = await self._link(chat_id)
+        command = cmd.parse(message.text, self.username)
+        link = await self._link(chat_id, fresh=command is not None)
         if link is not None:
             await self._remember(message)
-        command = cmd.parse(message.text, self.username)
         if command is None or time.time() - message.date.timestamp() > STALE_S:
             return
         box = self._outboxes(chat_id)
@@ -143,6 +143,7 @@ class ChatCommands:
             return refusal(str(err))
         self._pending.take(pending)
         self._link_cache.pop(chat.id, None)
+        await self._remember(message)  # the admin who linked it is the chat's first known member
         self._on_linked(pending.guild_id, chat.id)
         log.info("Telegram chat %d linked to guild %d", chat.id, pending.guild_id)
         return (f"✅ This chat is linked to the Discord server <b>{esc(pending.guild_name, 100)}</b>. What plays "
@@ -156,7 +157,7 @@ class ChatCommands:
             await self._answer_button(query, "This button no longer works.", alert=False)
             return
         chat_id = message.chat.id
-        link = await self._link(chat_id)
+        link = await self._link(chat_id, fresh=True)
         try:
             if link is None:
                 raise MusicBotError("This chat is not linked to a Discord server any more.")
@@ -204,8 +205,10 @@ class ChatCommands:
         if wait:
             raise MusicBotError(f"You're sending commands too fast. Try again in {max(1, round(wait))} s.")
 
-    async def _link(self, chat_id: int) -> TelegramLink | None:
-        if chat_id in self._link_cache:
+    async def _link(self, chat_id: int, *, fresh: bool = False) -> TelegramLink | None:
+        """The chat's link; ``fresh`` for a command (an unlink made in Discord counts at once), else
+        remembered for ``LINK_CACHE_S`` (plain messages, only to remember who writes)."""
+        if not fresh and chat_id in self._link_cache:
             return self._link_cache[chat_id]
         link = await self._links().for_chat(chat_id)
         self._link_cache[chat_id] = link

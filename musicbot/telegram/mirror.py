@@ -120,16 +120,21 @@ class Mirror:
 
     # ---------------------------------------------------------------- one look
     async def look(self, guild_id: int) -> None:
-        chat_id = self._linked.get(guild_id)
-        if chat_id is None:
+        if guild_id not in self._linked:
             return
         try:
+            # Asked each time (looks are few): an unlink made in Discord stops the mirror at once.
+            link = await self._links().for_guild(guild_id)
+            if link is None:
+                self._linked.pop(guild_id, None)
+                self._seen.pop(guild_id, None)
+                return
             state = await self._bus.call(guild_id, STATE, AskState(None))
-        except MusicBotError as err:  # its process is restarting, not ready, or gone: the next change tells
-            log.debug("no player for guild %d: %s", guild_id, err)
+        except MusicBotError as err:  # the database, or the guild's process (restarting, gone): a later look
+            log.debug("no look at guild %d: %s", guild_id, err)
             return
-        if self._linked.get(guild_id) == chat_id:
-            self.show(guild_id, chat_id, state)
+        self._linked[guild_id] = link.chat_id
+        self.show(guild_id, link.chat_id, state)
 
     def show(self, guild_id: int, chat_id: int, state: ChatPlayer) -> None:
         """Tell the chat's outbox what changed since the last look and what the chat should show now."""

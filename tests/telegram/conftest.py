@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest_asyncio
 
 from musicbot.bot.ratelimit import Rate, RateLimiter
-from tests.bot.conftest import _sent_payloads_match_discord_schema, pytest_runtest_call  # noqa: F401  (hooks)
+from tests.bot.conftest import (  # noqa: F401  (the hooks, and the world without Telegram)
+    _sent_payloads_match_discord_schema,
+    pytest_runtest_call,
+    world,
+)
 from tests.bot.world import World, build_world
 from tests.harness.fake_telegram import TOKEN, FakeTelegram
 from tests.harness.fixtures import *  # noqa: F403
@@ -33,10 +37,10 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 @pytest_asyncio.fixture
 async def tg_world(offline_bot_factory: OfflineBotFactory, fake_discord: FakeDiscord, fake_telegram: FakeTelegram,
                    tmp_path: Path) -> AsyncIterator[World]:
-    world = await build_world(offline_bot_factory, fake_discord, tmp_path,
+    built = await build_world(offline_bot_factory, fake_discord, tmp_path,
                               settings={"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake_telegram.base_url})
-    bridge = world.bot.telegram_bridge
+    bridge = built.bot.telegram_bridge
     assert bridge is not None
     bridge.commands.rate_limiter = RateLimiter(Rate(10_000, 1.0), {})  # tests send many commands at once
-    yield world
-    await world.bot.close()  # before the fake Telegram stops (offline_bot_factory would close it after)
+    yield built
+    await built.bot.close()  # before the fake Telegram stops (offline_bot_factory would close it after)
