@@ -9,7 +9,12 @@ always the one that plays next.
 
 Listeners: ``on_change`` (anything a now-playing panel shows), ``on_play_start(entry)`` and
 ``on_play_end(entry, outcome, reason)``: once per play each (a seek or a rejoin continues a play;
-a replay or a loop of the same track is a new one).
+a replay or a loop of the same track is a new one); ``on_lyric_line``: the synced lyric line sung
+now changed (``session_lyrics.py``).
+
+Outside services (``lookups``): a YouTube track's SponsorBlock segments are skipped inside the audio
+path (``session_skips.py``), and users' positions and lengths (``played_s``, ``length_s``, ``seek``)
+are on the clock of what is heard, skipped stretches not counted.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ import discord
 
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.settings import parse_filters
+from musicbot.lookups import Lookups
 from musicbot.queue import AutoplayEngine, LoopMode, MusicQueue, QueueEntry, autoplay_into
+from musicbot.session_lyrics import LyricsFollower
 from musicbot.session_playback import Playback
 from musicbot.session_requester import NotInVoiceForOutsideError, OutsideRequester, Requester, credited
+from musicbot.session_skips import SegmentSkipper
 from musicbot.session_snapshot import queued, take_snapshot
 from musicbot.session_sources import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.session_state import PlayState, TransitionError
@@ -58,6 +66,8 @@ class GuildSession:
         settings: SessionSettings | None = None,
         queue: MusicQueue | None = None,
         engine: RenderClient | None = None,
+        lookups: Lookups | None = None,
+        on_lyric_line: Callable[[], None] = lambda: None,
     ) -> None:
         self.guild = guild
         self.resolver = resolver
@@ -82,6 +92,9 @@ class GuildSession:
         # Set by /autoplay (or the guild's autoplay default): asked for tracks when the queue runs out.
         self.autoplay: AutoplayEngine | None = None
         self._paused_for_alone = False
+        lookups = lookups or Lookups()
+        self.skips = SegmentSkipper(self, lookups.segments)
+        self.lyrics = LyricsFollower(self, lookups.lyrics, on_lyric_line)
 
     @property
     def voice(self) -> discord.VoiceClient | None:
@@ -235,11 +248,14 @@ class GuildSession:
             self._notify()  # autoplay found nothing (or came too late): nothing plays now
 
     async def seek(self, seconds: float) -> None:
-        """Reopen the current track at ``seconds`` and replace the playing source with it."""
+        """Reopen the current track at ``seconds`` on the users' clock (``played_s``: skipped
+        stretches not counted) and replace the playing source with it."""
         entry = self.queue.current
         if entry is None:
             raise ValueError("nothing is playing")
-        await self.playback.reopen(entry, max(0.0, seconds))
+        plan = self.skips.plan_of(self.playback.current)
+        heard = max(0.0, seconds)
+        await self.playback.reopen(entry, plan.source_s(heard) if plan is not None else heard)
 
     def stop(self) -> None:
         """Clear the queue and end the current track; stay connected."""
@@ -262,6 +278,7 @@ class GuildSession:
 
     def close(self) -> None:
         """Free what outlives the voice connection: the engine's render-worker connection."""
+        self.lyrics.close()
         self.player.engine.close()
 
     # ---------------------------------------------------------------- queue edits (bot commands)
@@ -384,7 +401,28 @@ class GuildSession:
 
     @property
     def position_s(self) -> float:
+        """Where the current track is on its own timeline, seconds (what snapshots and lyrics use)."""
         return self.player.position_s
+
+    @property
+    def played_s(self) -> float:
+        """The position users are shown: what was heard of the track, skipped stretches not counted."""
+        plan = self.skips.plan_of(self.playback.current)
+        return plan.heard_s(self.position_s) if plan is not None else self.position_s
+
+    @property
+    def length_s(self) -> float | None:
+        """The current track's length as heard (skipped stretches not counted); None when live or unknown."""
+        entry = self.queue.current
+        duration = entry.track.duration_s if entry is not None else None
+        plan = self.skips.plan_of(self.playback.current)
+        return plan.heard_length_s(duration) if plan is not None and duration is not None else duration
+
+    @property
+    def tempo(self) -> float:
+        """How many seconds of the track play per second of wall time (the timescale's speed × rate)."""
+        timescale = self._filters.timescale
+        return timescale.tempo_ratio if timescale is not None else 1.0
 
     # ---------------------------------------------------------------- voice listeners (event loop)
     def on_voice_state_update(
@@ -418,6 +456,7 @@ class GuildSession:
 
     def _notify(self) -> None:
         try:
+            self.lyrics.changed()
             self.on_change()
         except Exception:  # a broken panel must never stop playback
             log.exception("session change listener failed")

@@ -91,6 +91,7 @@ class Playback:
         self._sources[token] = _Source(entry, continues)
         self.current = token
         self.session.player.play(stream, token, start_s)
+        self.session.skips.handed_over(token, entry, start_s)
         if self.session.state is PlayState.IDLE:
             self.session._become(PlayState.PLAYING)
         self.ensure_playing()
@@ -195,6 +196,7 @@ class Playback:
         self._sources[token] = _Source(entry, continues=False)
         self._preopened = (token, entry)
         session.player.queue_next(stream, token)
+        session.skips.handed_over(token, entry, 0.0)
         self.ensure_playing()
 
     def _spawn_preopen(self) -> None:
@@ -238,8 +240,11 @@ class Playback:
             self.session.announce(f"Skipped {name}: {event.message}")
         elif event.kind is EventKind.TRACK_START:
             self._on_track_start(event.token)
+        elif event.kind is EventKind.SEGMENT_SKIPPED:
+            self.session.skips.segment_skipped(event.token)
         elif event.kind is EventKind.TRACK_END:
             self._sources.pop(event.token, None)
+            self.session.skips.ended(event.token)
             if source is not None and event.reason is EndReason.FINISHED:
                 self._report_end(source.entry, PlayOutcome.FINISHED)
             elif source is not None and event.reason is EndReason.ERROR:

@@ -119,10 +119,10 @@ async def previous(session: GuildSession) -> QueueEntry:
 
 
 async def seek(session: GuildSession, seconds: float) -> float:
-    """Jump to ``seconds`` into the current track (/seek, the dashboard); refused for a live stream
-    and past the end."""
+    """Jump to ``seconds`` into the current track on the users' clock (/seek, the dashboard: skipped
+    stretches not counted); refused for a live stream and past the end."""
     entry = current_entry(session)
-    duration = entry.track.duration_s
+    duration = session.length_s
     if entry.track.is_live or duration is None:
         raise CommandRefusedError("This is a live stream; it can't be seeked.")
     if seconds >= duration:

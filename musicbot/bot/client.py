@@ -29,8 +29,10 @@ from musicbot.bot.services import BotServices
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.telegram_control import TelegramControl
 from musicbot.bot.tree import MusicTree
+from musicbot.bot.voice_status import VoiceStatusKeeper
 from musicbot.bot.web_control import WebControl
 from musicbot.config import Config
+from musicbot.lookups import Lookups
 from musicbot.session import StreamTrackOpener, TrackOpener, TrackResolver
 from musicbot.shards import ShardRange
 from musicbot.storage import (
@@ -133,10 +135,15 @@ class MusicBotClient(commands.AutoShardedBot):
         self.closing = False
         # Where the players' engines render: render workers under ``musicbot run`` (bot/lifecycle.py),
         # else this process.
+        # LRCLIB and SponsorBlock (issue 19), shared by every guild's session with their caches.
+        self.lookups = Lookups.at(config.lyrics_api, config.sponsorblock_api)
         self.sessions: SessionManager = SessionManager(
             self, resolver=_Unready(), opener=_Unready(), on_change=self._session_changed,
-            engines=engines or EngineFactory(opus=opus_settings(config)),
+            engines=engines or EngineFactory(opus=opus_settings(config)), lookups=self.lookups,
+            on_lyric_line=self._lyric_line_changed,
         )
+        # The voice channel's status shows the track (bot/voice_status.py).
+        self.voice_status = VoiceStatusKeeper(self)
         # Snapshots of every session, and their resume after a restart (bot/resume.py).
         self.keeper = SessionKeeper(self, interval_s=config.snapshot_interval_s, max_age_s=config.snapshot_max_age_s,
                                     listener_wait_s=self.sessions.idle_leave_s)
@@ -285,6 +292,8 @@ class MusicBotClient(commands.AutoShardedBot):
         session = self.sessions.get(guild_id)
         if session is not None:
             self.sessions.apply_settings(session, settings)
+        if "voice_status" in changes:
+            self.voice_status.setting_saved(guild_id)
         return settings
 
     @property
@@ -303,7 +312,13 @@ class MusicBotClient(commands.AutoShardedBot):
         """A session's now-playing state may have changed; the panel (if installed) listens here."""
         self.keeper.changed(guild_id)
         self.cluster.changed(guild_id)
+        self.voice_status.changed(guild_id)
         self.dispatch("session_changed", guild_id)
+
+    def _lyric_line_changed(self, guild_id: int) -> None:
+        """The synced lyric line sung now changed: the panel and the dashboard show it (nothing to save)."""
+        self.cluster.changed(guild_id)
+        self.dispatch("lyric_line_changed", guild_id)
 
     # ---------------------------------------------------------------- events
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
@@ -345,6 +360,8 @@ class MusicBotClient(commands.AutoShardedBot):
             resuming = self.keeper.save_all()
             log.info("shutting down: %d sessions will resume after the restart", resuming)
         await self.sessions.close()
+        await self.voice_status.close()  # the statuses of the channels just left, cleared
+        await self.lookups.close()
         # Leaving voice ended each open play; the history listeners those ends dispatched run now,
         # before the database closes and writes what they queued.
         await asyncio.sleep(0)

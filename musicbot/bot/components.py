@@ -24,10 +24,12 @@ log = logging.getLogger(__name__)
 PANEL = "np:"  # the now-playing panel (persistent; bot/panel.py)
 QUEUE_PAGER = "queue:"  # ◀ ▶ under /queue (cogs/queue.py)
 SEARCH_MENU = "search:"  # the menu under /search results (cogs/play.py)
+LYRICS_PAGER = "lyrics:"  # ◀ ▶ under /lyrics (cogs/lyrics.py)
 
 EXPIRED = {
     QUEUE_PAGER: "This menu has expired: run /queue again.",
     SEARCH_MENU: "This menu has expired: run /search again.",
+    LYRICS_PAGER: "These buttons have expired: run /lyrics again.",
 }
 WRONG_KIND = "That control doesn't work that way. Use the buttons on the latest now-playing message."
 UNKNOWN = "That control isn't one of mine (any more). Run the command again for fresh buttons."

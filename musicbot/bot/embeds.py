@@ -18,8 +18,9 @@ from musicbot.bot.replies import OK_COLOUR
 from musicbot.dsp.params import EQ_BAND_COUNT, ChannelMixParams, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS
 from musicbot.dsp.settings import settings_to_json
+from musicbot.lookups.sponsorblock import CATEGORY_LABELS
 from musicbot.queue import LoopMode, QueueEntry
-from musicbot.track import Track
+from musicbot.track import Track, format_duration
 
 if TYPE_CHECKING:
     from musicbot.session import GuildSession
@@ -36,11 +37,14 @@ class NowPlaying:
     """One moment of a session as the panel shows it (event loop).
 
     ``ends_at`` is when the track should end, seconds since the epoch (None: paused, live or of
-    unknown length); ``tempo`` is how much faster than 1× the filters play it.
+    unknown length); ``tempo`` is how much faster than 1× the filters play it. Position and
+    ``length_s`` are as heard (SponsorBlock's skipped stretches not counted); ``lyric_line`` is the
+    synced line sung now, ``skipped`` what SponsorBlock last left out of this track.
     """
 
     entry: QueueEntry
     position_s: float
+    length_s: float | None
     paused: bool
     loop: LoopMode
     volume_percent: int
@@ -49,6 +53,8 @@ class NowPlaying:
     upcoming: int
     autoplay_on: bool
     ends_at: float | None
+    lyric_line: str | None = None
+    skipped: str | None = None
 
     def looks_like(self, shown: NowPlaying) -> bool:
         """True when a panel showing ``shown`` needs no edit to show this.
@@ -73,15 +79,18 @@ def snapshot(session: GuildSession, *, now: float | None = None) -> NowPlaying |
     now = time.time() if now is None else now
     settings = session.filters
     tempo = settings.timescale.tempo_ratio if settings.timescale is not None else 1.0
-    duration = entry.track.duration_s
-    position = min(session.position_s, duration) if duration is not None else session.position_s
+    duration = session.length_s
+    position = min(session.played_s, duration) if duration is not None else session.played_s
     paused = session.paused
     ends_at = None
     if not paused and duration is not None and not entry.track.is_live and tempo > 0:
         ends_at = now + (duration - position) / tempo
+    line = session.lyrics.line_now()
+    note = session.skips.last_skipped
     return NowPlaying(
         entry=entry,
         position_s=position,
+        length_s=duration,
         paused=paused,
         loop=session.queue.loop,
         volume_percent=round(session.volume * 100),
@@ -90,6 +99,9 @@ def snapshot(session: GuildSession, *, now: float | None = None) -> NowPlaying |
         upcoming=len(session.queue.upcoming),
         autoplay_on=session.autoplay is not None,
         ends_at=ends_at,
+        lyric_line=None if line is None else (line.text or "♪"),
+        skipped=(f"{CATEGORY_LABELS.get(note.category, note.category)} ({format_duration(note.length_s)})"
+                 if note is not None and note.entry_id == entry.entry_id else None),
     )
 
 
@@ -156,10 +168,14 @@ def now_playing_embed(state: NowPlaying) -> discord.Embed:
     lines = [f"**{linked_title(track)}**"]
     if track.artist:
         lines.append(f"by {safe(track.artist, 80)}")
-    lines.append(f"{progress_bar(state.position_s, track.duration_s)} `{clock(state.position_s, track.duration_s)}`")
+    lines.append(f"{progress_bar(state.position_s, state.length_s)} `{clock(state.position_s, state.length_s)}`")
     if state.ends_at is not None:
         # Discord renders this relative time live on every client: the panel stays right between edits.
         lines.append(f"ends <t:{int(state.ends_at)}:R>")
+    if state.skipped is not None:
+        lines.append(f"⏩ Skipped {state.skipped} (SponsorBlock)")
+    if state.lyric_line is not None:
+        lines.append(f"🎤 *{safe(state.lyric_line, 200)}*")
     embed = discord.Embed(title=heading, description="\n".join(lines),
                           colour=PAUSED_COLOUR if state.paused else OK_COLOUR)
     if track.thumbnail_url and track.thumbnail_url.startswith("https://"):

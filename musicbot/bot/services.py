@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from discord import app_commands
 
     from musicbot.bot.sessions import SessionManager
+    from musicbot.bot.voice_status import VoiceStatusKeeper
     from musicbot.config import Config
     from musicbot.storage import Database, GuildSettings, HistoryRepo, PlaylistRepo, UserSettingsRepo
     from musicbot.telegram.remote import BridgeRemote
@@ -27,6 +28,7 @@ class BotServices(Protocol):
     config: Config
     database: Database | None
     sessions: SessionManager
+    voice_status: VoiceStatusKeeper
     closing: bool
     started_at: float
     telegram: BridgeRemote  # the Telegram bridge, wherever it runs (telegram/remote.py)

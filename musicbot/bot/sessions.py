@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from musicbot.bot.replies import NO_PINGS
+from musicbot.lookups import Lookups
 from musicbot.queue import AutoplayEngine, MusicQueue, QueueEntry, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
 from musicbot.storage import GuildSettings, PlayOutcome, StorageError, UserSettings
@@ -44,9 +45,13 @@ class SessionManager:
         idle_leave_s: float = 120.0,
         on_change: Callable[[int], None] = lambda guild_id: None,
         engines: EngineFactory | None = None,
+        lookups: Lookups | None = None,
+        on_lyric_line: Callable[[int], None] = lambda guild_id: None,
     ) -> None:
         self.bot = bot
         self.engines = engines or EngineFactory()
+        self.lookups = lookups or Lookups()  # LRCLIB and SponsorBlock, shared with their caches
+        self.on_lyric_line = on_lyric_line
         self.resolver = resolver
         self.opener = opener
         self.idle_leave_s = idle_leave_s
@@ -95,6 +100,8 @@ class SessionManager:
             settings=SessionSettings(idle_leave_s=self.idle_leave_s),
             queue=MusicQueue(limits=queue_limits(settings)),
             engine=self.engines(),
+            lookups=self.lookups,
+            on_lyric_line=functools.partial(self.on_lyric_line, guild.id),
         )
         session.on_left = functools.partial(self._left, session)
         self._sessions[guild.id] = session
@@ -139,6 +146,9 @@ class SessionManager:
         session.set_normalization(settings.normalization, settings.target_lufs)
         if session.settings.crossfade_s != settings.crossfade_s:
             session.set_crossfade(settings.crossfade_s)
+        if session.lyrics.enabled != settings.lyrics:
+            session.lyrics.set_enabled(settings.lyrics)
+        session.skips.categories = settings.sponsorblock_categories  # from the next track on
 
     def announce(self, guild_id: int, text: str) -> None:
         if self._closing:

@@ -8,6 +8,7 @@ only; no discord import (the session and the bot both use these).
 
 from __future__ import annotations
 
+from musicbot.lookups.bundle import Lookups
 from musicbot.lookups.http import LOOKUP_TIMEOUT_S, ServiceClient, ServiceDownError
 from musicbot.lookups.lrc import LyricLine, line_index_at, parse_lrc
 from musicbot.lookups.lrclib import LrclibClient, Lyrics
@@ -23,6 +24,7 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_CATEGORIES",
     "LOOKUP_TIMEOUT_S",
+    "Lookups",
     "LrclibClient",
     "LyricLine",
     "Lyrics",

@@ -25,6 +25,12 @@ SERVICE_NAME = "SponsorBlock"
 CATEGORIES: tuple[str, ...] = ("sponsor", "selfpromo", "interaction", "intro", "outro", "preview",
                                "music_offtopic", "filler")
 DEFAULT_CATEGORIES: tuple[str, ...] = ("music_offtopic", "sponsor")
+# As users read them (settings, the panel's "Skipped …").
+CATEGORY_LABELS: dict[str, str] = {
+    "sponsor": "sponsor read", "selfpromo": "self-promotion", "interaction": "like/subscribe reminder",
+    "intro": "intro", "outro": "outro", "preview": "preview", "music_offtopic": "non-music part",
+    "filler": "filler",
+}
 HASH_PREFIX_CHARS = 4
 SEGMENTS_TTL_S = 3600.0  # new submissions appear within the hour; a long video is played again sooner
 NONE_TTL_S = 600.0

@@ -27,6 +27,7 @@ from musicbot.sources.synth import sweep, tone, write_audio
 from musicbot.storage import Database
 from musicbot.track import Track
 from tests.harness import FakeDiscord, guild_payload, join_voice, member, role, user
+from tests.harness.fake_service import OFFLINE_LOOKUPS
 from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.payloads import Payload
 from tests.media import FileOpener
@@ -138,8 +139,9 @@ async def build_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path, 
                       settings: Mapping[str, str] | None = None, **guild_kw: Any) -> World:
     """``settings``: more of the bot's settings (``TELEGRAM_TOKEN``…), as the environment would give them."""
     media = make_media(tmp / "media")
-    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": "0", **(settings or {})},
-                         toml_path=tmp / "none.toml")
+    # Lookups go to a closed local port unless ``settings`` names the fakes: no test reaches lrclib.net.
+    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": "0", **OFFLINE_LOOKUPS,
+                          **(settings or {})}, toml_path=tmp / "none.toml")
     resolver = FileResolver(media)
     database = await Database.open(config.database_url)
     bot = MusicBotClient(config, resolver=resolver, opener=FileOpener(), database=database)

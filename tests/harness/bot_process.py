@@ -26,6 +26,7 @@ from typing import IO
 import aiohttp
 
 from .fake_discord import FakeDiscord
+from .fake_service import OFFLINE_LOOKUPS
 
 TOKEN = "bot-token"
 
@@ -68,6 +69,7 @@ def bot_env(
         "MUSICBOT_DATA_DIR": str(data_dir),
         "MUSICBOT_HTTP_PORT": str(http_port or free_port()),
         "MUSICBOT_LOG_LEVEL": "debug",
+        **OFFLINE_LOOKUPS,  # no lyrics or SponsorBlock lookups on the internet
     }
     if music_dir is not None:
         env["MUSICBOT_MUSIC_DIR"] = str(music_dir)

@@ -354,6 +354,8 @@ class FakeDiscord(VoiceServer):
                 return json_response({"message": "Unknown Message", "code": 10008}, 404)
         if re.fullmatch(r"/channels/\d+/(typing|messages/\d+/reactions/.*)", path):
             return web.Response(status=204)
+        if re.fullmatch(r"/channels/\d+/voice-status", path) and m == "PUT":  # a voice channel's status
+            return web.Response(status=204)
         if r := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
             scope: str | int = int(r.group(2)) if r.group(2) else "global"
             if m == "PUT":

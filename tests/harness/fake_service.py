@@ -17,6 +17,10 @@ from aiohttp import web
 
 Mode = Literal["up", "error", "stall"]
 
+# For bots under test that are not about the outside services: their lookups go to a closed local port
+# (refused at once), never to lrclib.net or SponsorBlock. Tests of the services use the fakes' base_url.
+OFFLINE_LOOKUPS = {"MUSICBOT_LYRICS_API": "http://127.0.0.1:9", "MUSICBOT_SPONSORBLOCK_API": "http://127.0.0.1:9"}
+
 
 @dataclass(frozen=True)
 class ServiceRequest:

@@ -19,6 +19,7 @@ from musicbot.config import load_config
 from musicbot.session import TrackResolver
 from musicbot.storage import Database
 from tests.bot.world import FileResolver, World, guild, make_media
+from tests.harness.fake_service import OFFLINE_LOOKUPS
 from tests.harness.fixtures import FakeDiscord, OfflineBotFactory
 from tests.media import FileOpener
 
@@ -81,8 +82,8 @@ async def metrics_world(factory: OfflineBotFactory, fake: FakeDiscord, tmp: Path
     from musicbot.bot.ratelimit import Rate, RateLimiter
 
     media = make_media(tmp / "media")
-    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": str(free_port())},
-                         toml_path=tmp / "none.toml")
+    config = load_config({"MUSICBOT_DATA_DIR": str(tmp / "data"), "MUSICBOT_HTTP_PORT": str(free_port()),
+                          **OFFLINE_LOOKUPS}, toml_path=tmp / "none.toml")
     files = FileResolver(media)
     database = await Database.open(config.database_url)
     bot = MusicBotClient(config, resolver=resolver or files, opener=FileOpener(), database=database)

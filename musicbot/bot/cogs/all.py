@@ -7,6 +7,7 @@ from discord.ext import commands
 from musicbot.bot.cogs.control import ControlCog
 from musicbot.bot.cogs.info import InfoCog
 from musicbot.bot.cogs.library import LibraryCog
+from musicbot.bot.cogs.lyrics import LyricsCog
 from musicbot.bot.cogs.nowplaying import NowPlayingCog
 from musicbot.bot.cogs.play import PlayCog
 from musicbot.bot.cogs.queue import QueueCog
@@ -17,5 +18,5 @@ from musicbot.bot.history import PlayHistory
 
 COGS: list[type[commands.Cog]] = [
     PlayCog, ControlCog, QueueCog, SoundCog, LibraryCog, SettingsCog, InfoCog, PlayHistory, NowPlayingCog,
-    TelegramCog,
+    TelegramCog, LyricsCog,
 ]

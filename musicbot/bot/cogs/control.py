@@ -107,10 +107,10 @@ class ControlCog(MusicCog):
     @app_commands.guild_only()
     async def seek(self, interaction: Interaction, position: app_commands.Range[str, 1, 40]) -> None:
         session, _ = await controlling_session(interaction)
-        entry = current_entry(session)
-        seconds = parse_seek(position).resolve(session.position_s)
+        current_entry(session)  # refuses when nothing plays
+        seconds = parse_seek(position).resolve(session.played_s)
         await soon(interaction, actions.seek(session, seconds))
-        await reply(interaction, f"⏩ Jumped to {clock(seconds, entry.track.duration_s)}.")
+        await reply(interaction, f"⏩ Jumped to {clock(seconds, session.length_s)}.")
 
     @app_commands.command(name="stop", description="Stop the music and clear the queue (I stay in the channel)")
     @app_commands.guild_only()

@@ -65,6 +65,11 @@ class NowPlayingCog(MusicCog):
     async def on_session_changed(self, guild_id: int) -> None:
         self.panels.changed(guild_id)
 
+    @commands.Cog.listener()
+    async def on_lyric_line_changed(self, guild_id: int) -> None:
+        """The synced line sung now changed: the panel shows it (at most one edit per interval)."""
+        self.panels.changed(guild_id)
+
     @app_commands.command(name="nowplaying", description="Show what is playing, with the controls")
     @app_commands.guild_only()
     async def nowplaying(self, interaction: Interaction) -> None:

@@ -57,8 +57,7 @@ def queue_embed(session: GuildSession, page: int) -> discord.Embed:
     lines: list[str] = []
     if queue.current is not None:
         state = "⏸️ Paused" if session.paused else "▶️ Now playing"
-        duration = queue.current.track.duration_s
-        lines += [f"**{state}**", f"{track_line(queue.current)} · `{clock(session.position_s, duration)}`", ""]
+        lines += [f"**{state}**", f"{track_line(queue.current)} · `{clock(session.played_s, session.length_s)}`", ""]
     start = (page - 1) * PAGE_SIZE
     if upcoming:
         lines.append("**Up next**")

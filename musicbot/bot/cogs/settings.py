@@ -26,6 +26,8 @@ from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, reply
 from musicbot.dsp.params import FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import parse_filters, settings_to_json
+from musicbot.lookups.sponsorblock import CATEGORIES as SPONSORBLOCK_CATEGORIES
+from musicbot.lookups.sponsorblock import CATEGORY_LABELS
 from musicbot.queue.autoplay import AutoplayMode
 from musicbot.storage import AuditEntry, AuditLog, GuildSettings, InvalidSettingError, UserSettings
 from musicbot.storage.guild_settings import (
@@ -52,6 +54,9 @@ TELEGRAM_CONTROL_CHOICES = [
     app_commands.Choice(name="Admins control, members follow (/np, /queue, /list)",
                         value=TelegramControl.READ_ONLY.value),
     app_commands.Choice(name="Only admins use the commands (the default)", value=TelegramControl.ADMINS.value),
+]
+SPONSORBLOCK_CHOICES = [app_commands.Choice(name="Every kind", value=ALL_FILTERS)] + [
+    app_commands.Choice(name=CATEGORY_LABELS[c].capitalize(), value=c) for c in SPONSORBLOCK_CATEGORIES
 ]
 CURRENT, NONE = "current", "none"
 AUDIT_SHOWN = 15
@@ -93,6 +98,9 @@ def settings_embed(s: GuildSettings) -> discord.Embed:
         ("Duplicate tracks", "refused" if s.reject_duplicates else "allowed"),
         ("Play history kept", f"{s.history_retention_days} days"),
         ("Telegram control", TELEGRAM_CONTROL_TEXT[s.telegram_control]),
+        ("Lyrics (/lyrics, the panel's line)", _on(s.lyrics)),
+        ("SponsorBlock skips (YouTube)", ", ".join(CATEGORY_LABELS[c] for c in s.sponsorblock_categories) or "off"),
+        ("Voice channel status", _on(s.voice_status)),
     ]
     embed = discord.Embed(title="⚙️ Server settings", colour=OK_COLOUR)
     for name, value in rows:
@@ -147,7 +155,12 @@ class SettingsCog(MusicCog):
     @settings.command(name="show", description="Show the server's music settings")
     async def show(self, interaction: Interaction) -> None:
         guild, _ = admin(interaction)
-        await reply(interaction, embed=settings_embed(await self.bot.guild_settings(guild.id)), ephemeral=True)
+        embed = settings_embed(await self.bot.guild_settings(guild.id))
+        if (channel_id := self.bot.voice_status.missing_permission_in(guild.id)) is not None:
+            embed.add_field(name="⚠️ Voice channel status", inline=False,
+                            value=f"I may not set the status of <#{channel_id}>: grant me **Set Voice Channel "
+                                  "Status** there, then save `/settings voice-status on` again.")
+        await reply(interaction, embed=embed, ephemeral=True)
 
     @settings.command(name="dj", description="The role that controls the music (empty: everyone)")
     @app_commands.describe(role="The DJ role; leave empty so everyone can control")
@@ -285,6 +298,33 @@ class SettingsCog(MusicCog):
     async def telegram_control(self, interaction: Interaction, who: str) -> None:
         await self._update(interaction, lambda s: f"From Telegram: {TELEGRAM_CONTROL_TEXT[s.telegram_control]}.",
                            telegram_control=who)
+
+    @settings.command(name="lyrics", description="Lyrics: /lyrics and the line being sung on the now-playing panel")
+    @app_commands.describe(enabled="Off: no lyrics are looked up (LRCLIB) for this server")
+    async def lyrics(self, interaction: Interaction, enabled: bool) -> None:
+        await self._update(interaction, f"Lyrics are {_on(enabled)}.", lyrics=enabled)
+
+    @settings.command(name="sponsorblock", description="Skip a kind of segment in YouTube tracks (SponsorBlock)")
+    @app_commands.describe(category="What viewers marked in the video", skip="Whether it is skipped")
+    @app_commands.choices(category=SPONSORBLOCK_CHOICES)
+    async def sponsorblock(self, interaction: Interaction, category: str, skip: bool) -> None:
+        guild, _ = admin(interaction)
+        if category != ALL_FILTERS and category not in SPONSORBLOCK_CATEGORIES:
+            raise InvalidSettingError("category", f"{safe(category, 30)} is not a category; pick one from the list")
+        current = set((await self.bot.guild_settings(guild.id)).sponsorblock_categories)
+        changed = set(SPONSORBLOCK_CATEGORIES) if category == ALL_FILTERS else {category}
+        chosen = sorted(current | changed if skip else current - changed)
+
+        def done(s: GuildSettings) -> str:
+            skipped = ", ".join(CATEGORY_LABELS[c] for c in s.sponsorblock_categories)
+            return f"YouTube tracks skip: {skipped}." if skipped else "SponsorBlock skips nothing."
+
+        await self._update(interaction, done, sponsorblock_categories=chosen)
+
+    @settings.command(name="voice-status", description="Show the track as the voice channel's status")
+    @app_commands.describe(enabled="On: the status says what plays (needs the Set Voice Channel Status permission)")
+    async def voice_status(self, interaction: Interaction, enabled: bool) -> None:
+        await self._update(interaction, f"The voice channel status is {_on(enabled)}.", voice_status=enabled)
 
     @settings.command(name="audit", description="Recent changes to the server's settings, and who made them")
     async def audit(self, interaction: Interaction) -> None:
