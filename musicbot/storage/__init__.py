@@ -20,13 +20,18 @@ from __future__ import annotations
 from musicbot.storage.audit import AuditEntry, AuditLog
 from musicbot.storage.database import Database, DatabaseHealth, HealthState
 from musicbot.storage.errors import (
+    AmbiguousPlaylistError,
     EmptyPlaylistError,
     InvalidSettingError,
+    NoPlaylistHereError,
+    NotYourPlaylistError,
     PlaylistError,
     PlaylistExistsError,
+    PlaylistFileError,
     PlaylistLimitError,
     PlaylistNameError,
     PlaylistNotFoundError,
+    PlaylistSourceError,
     PlaylistTooLargeError,
     StorageError,
     StorageUnavailableError,
@@ -35,12 +40,14 @@ from musicbot.storage.guild_settings import GuildSettings, GuildSettingsRepo
 from musicbot.storage.history import HistoryEntry, HistoryRepo, PlayOutcome
 from musicbot.storage.migrate import current_revision, head_revision, upgrade
 from musicbot.storage.outbox import OutboxStats
-from musicbot.storage.playlists import Playlist, PlaylistRepo, PlaylistSummary
+from musicbot.storage.playlist_shelf import PlaylistShelf, Shelf
+from musicbot.storage.playlists import Playlist, PlaylistOwner, PlaylistRepo, PlaylistScope, PlaylistSummary
 from musicbot.storage.snapshots import SessionSnapshot, SnapshotEntry, SnapshotRepo
 from musicbot.storage.user_settings import UserSettings, UserSettingsRepo
 from musicbot.storage.writers import HistoryRecorder, SnapshotWriter
 
 __all__ = [
+    "AmbiguousPlaylistError",
     "AuditEntry",
     "AuditLog",
     "Database",
@@ -53,18 +60,26 @@ __all__ = [
     "HistoryRecorder",
     "HistoryRepo",
     "InvalidSettingError",
+    "NoPlaylistHereError",
+    "NotYourPlaylistError",
     "OutboxStats",
     "PlayOutcome",
     "Playlist",
     "PlaylistError",
     "PlaylistExistsError",
+    "PlaylistFileError",
     "PlaylistLimitError",
     "PlaylistNameError",
     "PlaylistNotFoundError",
+    "PlaylistOwner",
     "PlaylistRepo",
+    "PlaylistScope",
+    "PlaylistShelf",
+    "PlaylistSourceError",
     "PlaylistSummary",
     "PlaylistTooLargeError",
     "SessionSnapshot",
+    "Shelf",
     "SnapshotEntry",
     "SnapshotRepo",
     "SnapshotWriter",

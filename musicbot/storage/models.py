@@ -82,11 +82,15 @@ class HistoryRow(Base):
 
 
 class PlaylistRow(Base):
+    """A member's playlist (``scope`` "user", ``owner_id`` the member) or a server's (``scope`` "guild",
+    ``owner_id`` the guild): Discord never gives a user and a guild the same id, so one key holds both."""
+
     __tablename__ = "playlists"
     __table_args__ = (sa.UniqueConstraint("owner_id", "name_lower", name="uq_playlists_owner_name"),)
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     owner_id: Mapped[int] = mapped_column(sa.BigInteger)
+    scope: Mapped[str] = mapped_column(sa.String(8), server_default=sa.text("'user'"))
     name: Mapped[str] = mapped_column(sa.String(50))
     # casefold() of the name, for case-insensitive uniqueness; it can be longer than the name.
     name_lower: Mapped[str] = mapped_column(sa.String(200))
@@ -107,6 +111,20 @@ class PlaylistTrackRow(Base):
     )
     position: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     track: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class PlaylistShareRow(Base):
+    """A member's playlist shared with a server (``/playlist share``): its members may load it there.
+    Deleting the playlist deletes these (``ON DELETE CASCADE``)."""
+
+    __tablename__ = "playlist_shares"
+    __table_args__ = (sa.Index("ix_playlist_shares_guild", "guild_id"),)
+
+    playlist_id: Mapped[int] = mapped_column(
+        AutoId, sa.ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True
+    )
+    guild_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    shared_at: Mapped[datetime] = mapped_column()
 
 
 class AuditRow(Base):

@@ -18,6 +18,7 @@ from musicbot.storage import (
     Database,
     GuildSettingsRepo,
     HistoryRepo,
+    PlaylistOwner,
     PlaylistRepo,
     SnapshotRepo,
     current_revision,
@@ -65,8 +66,8 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
          {"g": 2**62, "q": json.dumps([]), "c": json.dumps({"track": json.loads(track), "requester_id": 7}),
           "f": json.dumps({}), "ts": ts}),
     ])
-    assert await upgrade(url) == head_revision() == "0008"
-    assert await current_revision(url) == "0008"
+    assert await upgrade(url) == head_revision() == "0009"
+    assert await current_revision(url) == "0009"
 
     db = await Database.open(url)  # open() at head is a no-op migration
     try:
@@ -93,6 +94,7 @@ async def test_first_revision_data_survives_the_upgrade_to_head(empty_database_u
         assert snapshot.panel_message_id is None
         playlist = await PlaylistRepo(db).load(7, "old mix")
         assert playlist.name == "Old Mix" and [t.id for t in playlist.tracks] == ["youtube:old"]
+        assert playlist.owner == PlaylistOwner.user(7)  # 0009's: every playlist before it is a member's
         [audited] = await AuditLog(db).recent(2**62)  # the table 0002 created
         assert audited.details == {"crossfade_s": [0.0, 6.5]}
     finally:
