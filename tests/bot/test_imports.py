@@ -99,3 +99,27 @@ def test_the_started_bot_process_has_not_loaded_ytdlp_spotipy_or_alembic(tmp_pat
                           timeout=300)
     assert done.stdout.strip() == "[]", done.stdout[:500]
     assert "yt-dlp JavaScript runtime:" in done.stderr  # still said at start
+
+
+def test_the_bot_imports_aiogram_only_when_the_telegram_bridge_is_on(tmp_path: Path) -> None:
+    # aiogram (with pydantic's models of the whole Bot API) is for the process that runs the Telegram bridge:
+    # TELEGRAM_TOKEN set, shard 0 run here (issue 18).
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        import musicbot.bot.client
+        from musicbot.config import load_config
+        folder = Path(sys.argv[1])
+        def client(**env):
+            config = load_config(env={"MUSICBOT_DATA_DIR": str(folder), **env}, toml_path=folder / "musicbot.toml")
+            return musicbot.bot.client.MusicBotClient(config)
+        token = {"TELEGRAM_TOKEN": "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+        off = client()
+        other_shard = client(SHARD_COUNT="2", SHARD_IDS="1", **token)
+        print("aiogram" in sys.modules, off.telegram_bridge is None, other_shard.telegram_bridge is None)
+        on = client(**token)
+        print("aiogram" in sys.modules, on.telegram_bridge is not None)
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.split() == ["False", "True", "True", "True", "True"], done.stdout + done.stderr[-2000:]
