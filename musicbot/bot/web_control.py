@@ -36,8 +36,10 @@ from musicbot.bot.errors import (
 )
 from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
+from musicbot.lookups.sponsorblock import CATEGORY_LABELS
 from musicbot.queue import LoopMode
 from musicbot.storage.guild_settings import FILTER_NAMES
+from musicbot.track import format_duration
 from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.player_api import (
     Action,
@@ -270,7 +272,7 @@ def _view(session: GuildSession | None) -> PlayerView:
         channel_id=None if channel is None else str(channel.id),
         channel_name=None if channel is None else getattr(channel, "name", None),
         current=None if current is None else entry_view(current),
-        position_s=round(session.position_s, 2) if current is not None else 0.0,
+        position_s=round(session.played_s, 2) if current is not None else 0.0,
         paused=session.paused,
         volume=round(session.volume * 100),
         loop=session.queue.loop.value,
@@ -281,4 +283,14 @@ def _view(session: GuildSession | None) -> PlayerView:
         queue=[entry_view(e) for e in upcoming[:QUEUE_SHOWN]],
         queue_length=len(upcoming),
         as_of=time.time(),
+        length_s=None if current is None else session.length_s,
+        lyric_line=None if (line := session.lyrics.line_now()) is None else (line.text or "♪"),
+        skipped=_skipped(session),
     )
+
+
+def _skipped(session: GuildSession) -> str | None:
+    note, current = session.skips.last_skipped, session.queue.current
+    if note is None or current is None or note.entry_id != current.entry_id:
+        return None
+    return f"{CATEGORY_LABELS.get(note.category, note.category)} ({format_duration(note.length_s)})"

@@ -195,7 +195,7 @@ def document() -> dict[str, Any]:
                 "Player": {"type": "object", "additionalProperties": False,
                            "required": ["connected", "channel_id", "channel_name", "current", "position_s", "paused",
                                         "volume", "loop", "autoplay", "filters", "crossfade_s", "listeners", "queue",
-                                        "queue_length", "as_of"],
+                                        "queue_length", "as_of", "length_s", "lyric_line", "skipped"],
                            "properties": {
                                "connected": {"type": "boolean"}, "channel_id": {"type": ["string", "null"]},
                                "channel_name": {"type": ["string", "null"]},
@@ -211,7 +211,15 @@ def document() -> dict[str, Any]:
                                "queue": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
                                "queue_length": {"type": "integer", "minimum": 0},
                                "as_of": {"type": "number", "description": "When the bot took this view (Unix "
-                                                                          "seconds): keep the newest"}}},
+                                                                          "seconds): keep the newest"},
+                               "length_s": {"type": ["number", "null"], "minimum": 0,
+                                            "description": "The current track's length as heard: SponsorBlock's "
+                                                           "skipped stretches are not counted (nor in position_s)"},
+                               "lyric_line": {"type": ["string", "null"],
+                                              "description": "The synced lyric line sung now (LRCLIB); pushed on "
+                                                             "the live socket when it changes"},
+                               "skipped": {"type": ["string", "null"],
+                                           "description": "What SponsorBlock last left out of this track"}}},
                 "Right": {"type": "object", "required": ["allowed", "why_not"], "additionalProperties": False,
                           "properties": {"allowed": {"type": "boolean"},
                                          "why_not": {"type": ["string", "null"],

@@ -91,6 +91,8 @@ PAGE = r"""<!doctype html>
           <div class="muted" id="artist"></div>
           <progress id="progress" max="1" value="0" aria-label="Position"></progress>
           <div class="muted" id="time"></div>
+          <div class="muted" id="skipped"></div>
+          <div id="lyric" aria-live="polite"></div>
         </div>
       </div>
       <fieldset class="controls" id="controls">

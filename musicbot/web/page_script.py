@@ -51,10 +51,13 @@ function show(player) {
   $("artist").textContent = current ? current.artist : "";
   $("art").hidden = !(current && current.artwork_url);
   if (current && current.artwork_url) $("art").src = current.artwork_url;
-  $("progress").max = current && current.duration_s ? current.duration_s : 1;
+  const heard = current ? (player.length_s ?? current.duration_s) : null;  // SponsorBlock's skips not counted
+  $("progress").max = heard ? heard : 1;
   $("progress").value = player.position_s;
-  const length = current && current.duration_s ? clock(current.duration_s) : "live";
+  const length = heard ? clock(heard) : "live";
   $("time").textContent = current ? `${clock(player.position_s)} / ${length}` : "";
+  $("skipped").textContent = player.skipped ? `Skipped ${player.skipped} (SponsorBlock)` : "";
+  $("lyric").textContent = player.lyric_line ? "🎤 " + player.lyric_line : "";
   $("pause").textContent = player.paused ? "Resume" : "Pause";
   if (document.activeElement !== $("volume")) $("volume").value = player.volume;
   $("volume-out").textContent = `${player.volume} %`;

@@ -74,6 +74,10 @@ class PlayerView:
     # When the bot took this view (seconds since the epoch): a page that gets the answer to its own
     # request and a pushed update in either order keeps the newer one.
     as_of: float
+    # Issue 19. position_s and length_s are as heard: SponsorBlock's skipped stretches are not counted.
+    length_s: float | None = None  # the current track's length (None: live or unknown)
+    lyric_line: str | None = None  # the synced lyric line sung now (pushed when it changes)
+    skipped: str | None = None  # what SponsorBlock last left out of this track, e.g. "sponsor read (0:31)"
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)

@@ -10,13 +10,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 import pytest_asyncio
 
 from musicbot.bot.embeds import snapshot
+from musicbot.bot.web_control import WebControl
 from musicbot.lookups import line_index_at, parse_lrc
 from musicbot.session import GuildSession
 from musicbot.sources.synth import sweep_position
+from musicbot.web.openapi import document
 from tests.bot.answers import command, playing, refused
 from tests.bot.test_panel import FAST_INTERVAL_S, description, panel_messages, panels, the_panel
 from tests.bot.world import ADMIN, GUILD, SWEEP_S, World, add_sweep, build_world, wait_for
@@ -121,6 +124,22 @@ async def test_the_line_changes_with_the_tempo_not_the_wall_clock(lyrics_world: 
     for position, text in told:
         assert text == expected_line(position)  # told when the position reached the line, not before
         assert position - max(line.time_s for line in SYNCED if line.text == text) < 1.0  # nor long after
+
+
+async def test_the_dashboard_shows_the_line_and_is_told_when_it_changes(lyrics_world: World) -> None:
+    world = lyrics_world
+    session = await playing(world, "sweep")
+    await wait_for(lambda: session.lyrics.line_now() is not None, timeout=10)
+    pushed: list[int] = []
+    stop = await world.bot.cluster.bus.watch_changes(lambda change: pushed.append(change.guild_id))
+    try:
+        await wait_for(lambda: len(pushed) >= 2, timeout=10)  # two line changes, nothing else happening
+    finally:
+        stop()
+    view = await WebControl(world.bot).player(GUILD)
+    jsonschema.validate(view.as_json(), {"$ref": "#/components/schemas/Player", **document()})
+    line = session.lyrics.line_now()
+    assert line is not None and view.lyric_line in (line.text, expected_line(line.time_s - 0.1))
 
 
 # ---------------------------------------------------------------- /lyrics

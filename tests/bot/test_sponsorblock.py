@@ -9,15 +9,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import numpy.typing as npt
 import pytest
 import pytest_asyncio
 
 from musicbot.bot.embeds import snapshot
+from musicbot.bot.web_control import WebControl
 from musicbot.sources.models import Resolved, ResolvedKind
 from musicbot.sources.synth import write_audio
 from musicbot.track import Track
+from musicbot.web.openapi import document
 from tests.bot.answers import command, playing
 from tests.bot.test_panel import FAST_INTERVAL_S, description, panels, the_panel
 from tests.bot.world import ADMIN, GUILD, FileResolver, World, build_world, wait_for
@@ -152,6 +155,9 @@ async def test_seek_is_on_the_clock_of_what_is_heard(sb_world: World, voice_rece
     assert session.played_s == pytest.approx(session.position_s - 2.0, abs=0.1)
     state = snapshot(session)
     assert state is not None and state.length_s == pytest.approx(7.0)
+    view = await WebControl(world.bot).player(GUILD)  # the dashboard: the same clock
+    jsonschema.validate(view.as_json(), {"$ref": "#/components/schemas/Player", **document()})
+    assert view.length_s == pytest.approx(7.0) and view.position_s == pytest.approx(session.played_s, abs=0.5)
 
 
 # ---------------------------------------------------------------- the guild's choice, the service down
