@@ -64,6 +64,7 @@ class Crossfade:
         self.started = until_sample is None
         self._length = max(FRAME_SAMPLES, length_samples)
         self._skip = max(0, skip_samples)
+        self.dropped_samples = self._skip  # of the incoming source before what is heard (pre-roll and join)
         # Room to move the join earlier: taken from the pre-roll, so a splice without one is not aligned.
         self._align = ALIGN_SAMPLES if until_sample is not None and self._skip >= 2 * ALIGN_SAMPLES else 0
         self._skip -= self._align
@@ -126,6 +127,7 @@ class Crossfade:
             lag, rho = best_join(outgoing, self.feed[:window])
         self.feed = self.feed[lag:]
         self.feed_start += lag
+        self.dropped_samples += lag - align
         if self._step >= HALF_PI:
             self._rho = rho
 

@@ -103,8 +103,8 @@ class AudioEngine:
         self.crossfade_samples = 0
         self._crossfade: Crossfade | None = None
         self._crossfade_completed = False
-        # A splice joined the continuation off the source's packet grid (at the best-matching sample):
-        # the rest of the track stays on the DSP path, as its packets no longer line up with the output.
+        # A splice joined the continuation off the source's packet grid (its pre-roll and the best-matching
+        # sample dropped): the rest of the track stays on the DSP path, its packets no longer line up.
         self._spliced = False
         self._pull_override: Pull | None = None  # the incoming source, for the rest of the call that took it over
         self._deferred_error: Exception | None = None
@@ -361,7 +361,7 @@ class AudioEngine:
         """The incoming track becomes the source, mid-stream: the chain keeps its state."""
         self._crossfade = None
         self._crossfade_completed = True
-        self._spliced = crossfade.until_sample is not None
+        self._spliced = crossfade.dropped_samples % FRAME_SAMPLES != 0
         self._pull_override = crossfade.pull
         self._packet_mode = crossfade.packet_mode
         self._decoder = crossfade.decoder
