@@ -155,3 +155,19 @@ async def test_volume_filters_stop_and_every_bad_input_answered(tg_world: World,
     assert session.queue.current is None
     assert "Nothing is playing" in await say(fake, TOM, "/skip", expect="⚠️")
     assert "/confirm CODE" in await say(fake, TOM, "/help", expect="/play")
+
+
+async def test_the_queue_is_paged_with_buttons(tg_world: World, fake_telegram: FakeTelegram) -> None:
+    world, fake = tg_world, fake_telegram
+    await link(world, fake)
+    await playing(world, add_sweep(world))
+    assert "Queued 12 tracks" in await say(fake, TOM, "/play list:" + ",".join(["a440", "a660"] * 6), expect="Queued")
+    page = await say(fake, TOM, "/queue", expect="Queue")
+    assert "12 tracks · page 1/2" in page and "10. Tone a660" in page and "11." not in page
+    [message] = [m for m in fake.sent_to(CHAT) if "page 1/2" in m.visible]
+    assert [b["text"] for b in message.buttons()] == ["Next ▶️"]
+    pressed = await fake.press(CHAT, TOM, message.message_id, button(message, "Next"))
+    await wait_for(lambda: "page 2/2" in fake.messages[(CHAT, message.message_id)].visible, timeout=20)
+    assert "11. Tone a440" in message.visible and [b["text"] for b in message.buttons()] == ["◀️ Previous"]
+    assert pressed in fake.callback_answers
+    assert "page 2/2" in await say(fake, TOM, "/queue 5", expect="Queue")  # past the end: the last page
