@@ -33,6 +33,8 @@ COMMAND_RATES: Mapping[str, Rate] = {
     "search": Rate(3, 15.0),
     "playlist save": Rate(3, 30.0),
     "playlist load": Rate(3, 30.0),
+    "playlist import": Rate(3, 60.0),  # a download or a playlist read from Spotify or YouTube, and a big write
+    "playlist export": Rate(3, 30.0),
     "shuffle": Rate(3, 10.0),
     "settings": Rate(5, 30.0),
 }

@@ -8,6 +8,7 @@ followup (Discord has no way to make the original ephemeral afterwards).
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -30,17 +31,24 @@ async def reply(
     content: str | None = None,
     *,
     embed: discord.Embed | None = None,
+    embeds: list[discord.Embed] | None = None,
     ephemeral: bool = False,
     view: discord.ui.View | None = None,
+    file: discord.File | None = None,
 ) -> None:
-    """The user-visible answer to ``interaction``, whatever state its response is in."""
+    """The user-visible answer to ``interaction``, whatever state its response is in (``embeds``: several
+    at once, 6000 characters in all; ``file``: an attachment)."""
     if content is not None and len(content) > MAX_CONTENT:  # an echoed user input must not get the answer refused
         content = content[: MAX_CONTENT - 1] + "…"
     extra: dict[str, Any] = {"allowed_mentions": NO_PINGS}
     if embed is not None:
         extra["embed"] = embed
+    if embeds:
+        extra["embeds"] = embeds
     if view is not None:
         extra["view"] = view
+    if file is not None:
+        extra["file"] = file
     if not interaction.response.is_done():
         await interaction.response.send_message(content, ephemeral=ephemeral, **extra)
         return
@@ -50,6 +58,19 @@ async def reply(
         except discord.HTTPException:
             log.debug("could not delete the thinking message", exc_info=True)
     await interaction.followup.send(content or discord.utils.MISSING, ephemeral=ephemeral, **extra)
+
+
+class Upload(discord.File):
+    """A file sent with a message. Discord's API describes an attachment's ``id`` (the file's index in the
+    request) as a snowflake string; discord.py writes a number, which Discord happens to accept."""
+
+    def __init__(self, data: bytes, filename: str) -> None:
+        super().__init__(io.BytesIO(data), filename=filename)
+
+    def to_dict(self, index: int) -> dict[str, Any]:
+        payload = super().to_dict(index)
+        payload["id"] = str(index)
+        return payload
 
 
 async def refuse(interaction: discord.Interaction[Any], message: str) -> None:

@@ -124,6 +124,8 @@ class PlaylistShareRow(Base):
         AutoId, sa.ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True
     )
     guild_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    # The owner's name in the server when they shared it: suggestions are plain text, where no mention renders.
+    owner_name: Mapped[str] = mapped_column(sa.String(100))
     shared_at: Mapped[datetime] = mapped_column()
 
 

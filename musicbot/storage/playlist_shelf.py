@@ -9,7 +9,8 @@ where it is shared, never changed there, and it follows its owner's edits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -40,6 +41,7 @@ class Shelf:
     server: tuple[PlaylistSummary, ...]
     shared: tuple[PlaylistSummary, ...]  # other members' playlists shared with this server
     mine_shared_here: frozenset[int]  # ids of ``mine`` shared with this server
+    shared_by: Mapping[int, str] = field(default_factory=dict)  # id of one of ``shared`` → its owner's name
 
     @property
     def empty(self) -> bool:
@@ -63,12 +65,16 @@ class PlaylistShelf:
             server = await _rows(session, _owned(PlaylistOwner.guild(guild_id)))
             shared = await _rows(session, PlaylistRow.id.in_(_shared_ids(guild_id)),
                                  PlaylistRow.owner_id != user_id)
+            owners = {playlist_id: name for playlist_id, name in (await session.execute(
+                sa.select(PlaylistShareRow.playlist_id, PlaylistShareRow.owner_name).where(
+                    PlaylistShareRow.guild_id == guild_id, PlaylistShareRow.playlist_id.in_([p.id for p in shared]))
+            )).all()} if shared else {}
             mine_shared = (await session.scalars(
                 sa.select(PlaylistShareRow.playlist_id).where(
                     PlaylistShareRow.guild_id == guild_id,
                     PlaylistShareRow.playlist_id.in_([p.id for p in mine]))
             )).all() if mine else []
-        return Shelf(tuple(mine), tuple(server), tuple(shared), frozenset(mine_shared))
+        return Shelf(tuple(mine), tuple(server), tuple(shared), frozenset(mine_shared), owners)
 
     async def find(self, user_id: int, guild_id: int, text: str, *, to_change: bool = False) -> PlaylistSummary:
         """The playlist ``text`` names for this member in this server (the order is the module's).
@@ -95,15 +101,17 @@ class PlaylistShelf:
             raise NotYourPlaylistError(found.name)
         return found
 
-    async def share(self, playlist: PlaylistSummary, guild_id: int) -> bool:
-        """Let the server's members load ``playlist`` (a member's own); False if it already was."""
+    async def share(self, playlist: PlaylistSummary, guild_id: int, owner_name: str) -> bool:
+        """Let the server's members load ``playlist`` (a member's own, ``owner_name`` as the server shows
+        them); False if it already was."""
         if playlist.owner.scope is not PlaylistScope.USER:
             raise ValueError("only a member's own playlist is shared")
         try:
             async with self._db.transaction() as session:
                 if await session.get(PlaylistShareRow, (playlist.id, guild_id)) is not None:
                     return False
-                session.add(PlaylistShareRow(playlist_id=playlist.id, guild_id=guild_id, shared_at=utcnow()))
+                session.add(PlaylistShareRow(playlist_id=playlist.id, guild_id=guild_id, owner_name=owner_name[:100],
+                                             shared_at=utcnow()))
                 await audit_op(guild_id, playlist.owner_id, "playlist.share", {"name": playlist.name})(session)
         except exc.IntegrityError:
             return False  # shared by a second command at the same moment, or deleted meanwhile
@@ -120,8 +128,13 @@ class PlaylistShelf:
         return True
 
     async def is_shared(self, playlist_id: int, guild_id: int) -> bool:
+        return await self.shared_by(playlist_id, guild_id) is not None
+
+    async def shared_by(self, playlist_id: int, guild_id: int) -> str | None:
+        """The owner's name as they shared the playlist with the server; None when it is not shared there."""
         async with self._db.transaction() as session:
-            return await session.get(PlaylistShareRow, (playlist_id, guild_id)) is not None
+            share = await session.get(PlaylistShareRow, (playlist_id, guild_id))
+            return None if share is None else share.owner_name
 
 
 def _owned(owner: PlaylistOwner) -> sa.ColumnElement[bool]:

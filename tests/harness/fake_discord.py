@@ -62,6 +62,22 @@ class RecordedRequest:
 RestHandler = Callable[[RecordedRequest, "re.Match[str]"], Awaitable[web.StreamResponse] | web.StreamResponse]
 
 
+@dataclass(slots=True)
+class Upload:
+    """A file the bot sent with a message (multipart ``files[n]``), as received."""
+
+    path: str  # the REST path it was sent to, e.g. '/interactions/1/tok/callback'
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class ServedAttachment:
+    data: bytes
+    gate: asyncio.Event | None  # the download waits for it (a test holds a slow upload back)
+
+
 class FakeDiscord(VoiceServer):
     """aiohttp server: REST under ``/api/v10`` (or ``api_prefix``), voice websocket at ``/``, the main gateway at
     ``/gateway`` (``main_gateway``), plus a UDP voice socket.
@@ -71,6 +87,8 @@ class FakeDiscord(VoiceServer):
       ``unrouted``      (method, path) of every HTTP request outside the REST prefix and the websockets
       ``messages``      message id → MESSAGE payload (created by callbacks, followups, channel sends; edits merged)
       ``commands``      scope (``'global'`` or guild id) → last bulk-overwritten command list (with ids)
+      ``uploads``       every file the bot sent with a message (:class:`Upload`: where to, name, bytes)
+    Users' attachments (a command's file option) come from :meth:`FakeDiscord.attachment`, served at ``/attachments``.
       ``voice_frames``, ``rtp``, ``sessions``: voice, see :class:`~tests.harness.voice_server.VoiceServer`
     """
 
@@ -89,12 +107,15 @@ class FakeDiscord(VoiceServer):
         self._interactions: dict[str, Payload] = {}  # token -> INTERACTION_CREATE payload
         self._handlers: list[tuple[str, re.Pattern[str], RestHandler]] = []
         self.oauth: FakeOAuth | None = None  # set to serve the dashboard's Discord login
+        self.uploads: list[Upload] = []  # every file the bot sent, with its bytes
+        self._attachments: dict[str, ServedAttachment] = {}  # id -> what the fake's CDN serves for it
         self._runner: web.AppRunner | None = None
         self._old_base: str | None = None
         self._tls_site: web.TCPSite | None = None
         self.main_gateway = MainGateway(voice_endpoint=lambda: self.voice_endpoint)
         self.app = web.Application()
         self.app.router.add_get("/", self._voice_ws_handler)
+        self.app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)  # the CDN
         self.main_gateway.install(self.app)
         self.app.router.add_route("*", api_prefix + "/{tail:.*}", self._rest)
         self.app.router.add_route("*", "/{tail:.*}", self._unrouted)  # last: anything no route above took
@@ -219,6 +240,28 @@ class FakeDiscord(VoiceServer):
             autocomplete_payload(name, options, focused=focused, guild_id=guild_id, channel_id=channel_id, **kw)
         )
 
+    def attachment(self, filename: str, data: bytes, *, gate: asyncio.Event | None = None,
+                   content_type: str = "application/json") -> Payload:
+        """A file a user attached to a command: the ATTACHMENT object for ``resolved.attachments`` (pass its
+        ``id`` as the option's value). Its ``url`` is served by this fake, after ``gate`` is set if one is given;
+        ``forget_attachment`` makes it answer 404, as Discord does for a deleted one."""
+        attachment_id = next_snowflake()
+        self._attachments[attachment_id] = ServedAttachment(data, gate)
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        return {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                "content_type": content_type, "ephemeral": True}
+
+    def forget_attachment(self, attachment_id: str) -> None:
+        self._attachments.pop(attachment_id, None)
+
+    async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
+        served = self._attachments.get(request.match_info["attachment_id"])
+        if served is None:
+            return web.Response(status=404, text="Not Found")
+        if served.gate is not None:
+            await served.gate.wait()
+        return web.Response(body=served.data, content_type="application/octet-stream")
+
     def _resolve_message(self, message: Payload | str | int | None, channel_id: int | None) -> Payload:
         if isinstance(message, dict):
             return message
@@ -310,7 +353,9 @@ class FakeDiscord(VoiceServer):
             form = await request.post()
             raw = form.get("payload_json")
             body = json.loads(raw) if isinstance(raw, str) else {}
-            body["_files"] = [f.filename for f in form.values() if isinstance(f, web.FileField)]
+            files = [f for f in form.values() if isinstance(f, web.FileField)]
+            body["_files"] = [f.filename for f in files]
+            self.uploads += [Upload(path, f.filename, f.content_type, f.file.read()) for f in files]
         rec = RecordedRequest(request.method, path, dict(request.query), body, time.perf_counter(), request.path)
         self.requests.append(rec)
         for method, pattern, handler in self._handlers:
@@ -434,6 +479,7 @@ __all__ = [
     "FakeDiscord",
     "RecordedRequest",
     "RtpPacket",
+    "Upload",
     "VoiceFrame",
     "VoiceSession",
     "json_response",

@@ -59,10 +59,11 @@ async def test_a_server_has_the_same_limit_as_a_member(db: Database, monkeypatch
 async def test_sharing_lets_the_servers_members_find_it(db: Database) -> None:
     repo, shelf = PlaylistRepo(db), PlaylistShelf(db)
     road = await repo.save(ALICE, "Road trip", [make_track(1)])
-    assert await shelf.share(road, GUILD) is True
-    assert await shelf.share(road, GUILD) is False  # already
+    assert await shelf.share(road, GUILD, "someone") is True
+    assert await shelf.share(road, GUILD, "someone") is False  # already
     bob_sees = await shelf.shelf(BOB, GUILD)
     assert ([p.name for p in bob_sees.shared], bob_sees.mine, bob_sees.server) == (["Road trip"], (), ())
+    assert bob_sees.shared_by == {road.id: "someone"}
     alice_sees = await shelf.shelf(ALICE, GUILD)
     assert [p.name for p in alice_sees.mine] == ["Road trip"] and alice_sees.shared == ()
     assert alice_sees.mine_shared_here == {road.id}
@@ -86,7 +87,7 @@ async def test_what_a_name_means_yours_then_a_reference_then_the_servers_then_sh
     bobs = await repo.save(BOB, "Chill", [make_track(1)])
     servers = await repo.save(SERVER, "Chill", [make_track(2)])
     alices = await repo.save(ALICE, "Chill", [make_track(3)])
-    await shelf.share(alices, GUILD)
+    await shelf.share(alices, GUILD, "someone")
     assert (await shelf.find(BOB, GUILD, "chill")).id == bobs.id
     assert (await shelf.find(CAROL, GUILD, "chill")).id == servers.id
     assert (await shelf.find(BOB, GUILD, f"#{alices.id}")).id == alices.id  # the suggestions' reference
@@ -97,7 +98,7 @@ async def test_what_a_name_means_yours_then_a_reference_then_the_servers_then_sh
         await shelf.find(CAROL, GUILD, f"#{bobs.id}")  # a member's, not shared
     await repo.delete(SERVER, "Chill")
     carols = await repo.save(CAROL, "Other", [make_track(4)])
-    await shelf.share(await repo.save(CAROL, "Chill", [make_track(5)]), GUILD)
+    await shelf.share(await repo.save(CAROL, "Chill", [make_track(5)]), GUILD, "carol")
     with pytest.raises(AmbiguousPlaylistError, match='2 members shared a playlist named "chill" here'):
         await shelf.find(DAVE, GUILD, "chill")
     assert (await shelf.find(CAROL, GUILD, "chill")).owner_id == CAROL  # hers first
@@ -107,8 +108,8 @@ async def test_what_a_name_means_yours_then_a_reference_then_the_servers_then_sh
 async def test_deleting_a_shared_playlist_unshares_it(db: Database) -> None:
     repo, shelf = PlaylistRepo(db), PlaylistShelf(db)
     road = await repo.save(ALICE, "Road trip", [make_track(1)])
-    await shelf.share(road, GUILD)
-    await shelf.share(road, OTHER_GUILD)
+    await shelf.share(road, GUILD, "someone")
+    await shelf.share(road, OTHER_GUILD, "someone")
     await repo.delete(ALICE, "Road trip")
     assert not await shelf.is_shared(road.id, GUILD) and not await shelf.is_shared(road.id, OTHER_GUILD)
     assert (await shelf.shelf(BOB, GUILD)).empty

@@ -1,29 +1,62 @@
-"""``/playlist save|load|list|show|delete|rename`` and ``/history`` (SPEC §1 library group).
+"""``/playlist save|load|list|show|delete|rename|import|export|share`` and ``/history`` (SPEC §1 library group).
 
-Playlists belong to a user (not a server): every answer about them is ephemeral except
-``load``, which changes the music for everyone. Storage refusals (unknown name, name taken,
-database down) are ``MusicBotError``s: the tree shows their message.
+A member has playlists of their own, may share them with a server, and a server has playlists of its
+own that its DJs make and change (``playlist_access.py`` says who reaches which). Every answer about
+them is ephemeral except ``load``, which changes the music for everyone. ``import`` answers at once
+and shows its progress in that answer (``playlist_import.py``); ``export`` answers with the file.
+Storage refusals (unknown name, name taken, database down) are ``MusicBotError``s: the tree shows
+their message.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.app_commands import Range
 
+from musicbot import __version__
 from musicbot.bot.checks import guild_and_member, require_same_channel, voice_channel_of
 from musicbot.bot.cogs.base import Interaction, MusicCog
+from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe
-from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, defer, reply
-from musicbot.storage import HistoryEntry, PlayOutcome, StorageError
-from musicbot.storage.playlists import MAX_NAME_LENGTH
+from musicbot.bot.playlist_access import (
+    Reach,
+    count_tracks,
+    find_to_change,
+    find_to_load,
+    owner_words,
+    require_editor,
+    suggestions,
+)
+from musicbot.bot.playlist_import import ImportOrder, PlaylistImports, first_words, source_of
+from musicbot.bot.progress import EDIT_INTERVAL_S, ProgressMessage
+from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, Upload, reply
+from musicbot.errors import MusicBotError
+from musicbot.storage import (
+    HistoryEntry,
+    PlaylistExistsError,
+    PlaylistFileError,
+    PlaylistNotFoundError,
+    PlaylistOwner,
+    PlaylistShelf,
+    PlaylistSummary,
+    PlayOutcome,
+)
+from musicbot.storage.columns import utcnow
+from musicbot.storage.playlist_file import MAX_FILE_BYTES, encode_playlist, export_filename
+from musicbot.storage.playlists import MAX_NAME_LENGTH, clean_playlist_name
+
+if TYPE_CHECKING:
+    from musicbot.bot.services import BotServices
 
 log = logging.getLogger(__name__)
 
 EMBED_TEXT_LIMIT = 3900  # Discord allows 4096 in a description; keep room for the "and N more" line
+MESSAGE_EMBEDS_LIMIT = 5400  # and 6000 characters in all of a message's embeds: /playlist list may have three
 SHOW_TRACKS = 25
 HISTORY_LIMIT = 15
 
@@ -51,97 +84,213 @@ def history_line(entry: HistoryEntry) -> str:
 
 
 class LibraryCog(MusicCog):
-    playlist = app_commands.Group(name="playlist", description="Your saved playlists", guild_only=True)
+    playlist = app_commands.Group(name="playlist", description="Your playlists and this server's", guild_only=True)
+
+    def __init__(self, bot: BotServices) -> None:
+        super().__init__(bot)
+        self.imports = PlaylistImports(bot)
+        self.progress_interval_s = EDIT_INTERVAL_S  # how often a long job's answer is edited (tests: every step)
+
+    async def cog_unload(self) -> None:
+        await self.imports.close()  # a restart: each running import says it stopped, nothing saved
 
     @playlist.command(name="save", description="Save the current track and the queue as a playlist",
                       extras=PRIVATE_ANSWERS)
-    @app_commands.describe(name="The playlist's name", overwrite="Replace your playlist of that name if there is one")
+    @app_commands.describe(name="The playlist's name", overwrite="Replace the playlist of that name if there is one",
+                           server="Save it as one of this server's playlists (DJ or Manage Server)")
     async def save(self, interaction: Interaction, name: Range[str, 1, MAX_NAME_LENGTH],
-                   overwrite: bool = False) -> None:
+                   overwrite: bool = False, server: bool = False) -> None:
         guild, member = guild_and_member(interaction)
+        owner = await self._owner(member, server)
         session = self.bot.sessions.get(guild.id)
         entries = [] if session is None else [e for e in (session.queue.current, *session.queue.upcoming) if e]
-        saved = await self.bot.playlists.save(member.id, name, [e.track for e in entries], overwrite=overwrite)
-        await reply(interaction, f"💾 Saved “{safe(saved.name)}”: {_tracks(saved.track_count)} "
+        saved = await self.bot.playlists.save(owner, name, [e.track for e in entries], overwrite=overwrite,
+                                              actor_id=member.id)
+        where = " for this server" if server else ""
+        await reply(interaction, f"💾 Saved “{safe(saved.name)}”{where}: {count_tracks(saved.track_count)} "
                                  f"({format_duration(saved.duration_s)}).", ephemeral=True)
 
-    @playlist.command(name="load", description="Add one of your playlists to the queue")
-    @app_commands.describe(name="One of your playlists", next="Put it at the front of the queue")
+    @playlist.command(name="load", description="Add a playlist (yours, this server's or shared here) to the queue")
+    @app_commands.describe(name="The playlist: yours, this server's, or one shared here",
+                           next="Put it at the front of the queue")
     async def load(self, interaction: Interaction, name: Range[str, 1, 100], next: bool = False) -> None:
         guild, member = guild_and_member(interaction)
         voice_channel_of(member)
         session = self.bot.sessions.get(guild.id)
         if session is not None and session.voice is not None and session.voice.is_connected():
             require_same_channel(member, session.voice.channel)
-        saved = await self.bot.playlists.load(member.id, name)
-        await defer(interaction)  # joining voice and opening the first track can take seconds
-        session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
-        entries = await session.enqueue(saved.tracks, member, play_next=next)
-        text = f"📂 Queued {_tracks(len(entries))} from “{safe(saved.name)}”"
+        saved = await self.bot.playlists.load_by_id((await find_to_load(self.bot, member, name)).id)
+        # Joining voice and opening the first track can take seconds: say so at once, then what was queued.
+        progress = ProgressMessage(interaction, ephemeral=False, interval_s=self.progress_interval_s)
+        await progress.start(f"⏳ Loading “{safe(saved.name)}”: {count_tracks(len(saved.tracks))}…")
+        try:
+            session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
+            entries = await session.enqueue(saved.tracks, member, play_next=next)
+        except MusicBotError as refusal:
+            await progress.finish(f"⚠️ {refusal}")
+            return
+        except Exception:
+            await progress.finish("⚠️ The playlist could not be loaded (the bot ran into a problem; it is logged).")
+            raise
+        text = f"📂 Queued {count_tracks(len(entries))} from “{safe(saved.name)}”"
         text += f" ({format_duration(sum(e.track.duration_s or 0.0 for e in entries))})."
         refused = len(saved.tracks) - len(entries)
         if refused:
             text += f" {refused} could not be added (queue full, too long or already queued)."
-        await reply(interaction, text)
+        await progress.finish(text)
 
-    @playlist.command(name="list", description="Your playlists",
+    @playlist.command(name="list", description="Your playlists, this server's and those shared here",
                       extras=PRIVATE_ANSWERS)
     async def list_(self, interaction: Interaction) -> None:
-        _, member = guild_and_member(interaction)
-        playlists = await self.bot.playlists.list_for(member.id)
-        if not playlists:
+        guild, member = guild_and_member(interaction)
+        shelf = await PlaylistShelf(self.bot.db).shelf(member.id, guild.id)
+        if shelf.empty:
             await reply(interaction, "You have no playlists yet. Save the queue with /playlist save.", ephemeral=True)
             return
-        lines = (f"**{safe(p.name)}** — {_tracks(p.track_count)}, {format_duration(p.duration_s)}" for p in playlists)
-        embed = discord.Embed(title="Your playlists", colour=OK_COLOUR, description=listing(lines, len(playlists)))
-        await reply(interaction, embed=embed, ephemeral=True)
+        sections: list[tuple[str, list[str]]] = []
+        if shelf.mine:
+            sections.append(("Your playlists", [
+                _line(p) + (" · 🔗 shared here" if p.id in shelf.mine_shared_here else "") for p in shelf.mine]))
+        if shelf.server:
+            sections.append(("This server's playlists", [_line(p) for p in shelf.server]))
+        if shelf.shared:
+            sections.append(("Shared here by members", [f"{_line(p)} · <@{p.owner_id}>" for p in shelf.shared]))
+        limit = min(EMBED_TEXT_LIMIT, MESSAGE_EMBEDS_LIMIT // len(sections))
+        embeds = [discord.Embed(title=title, colour=OK_COLOUR, description=listing(lines, len(lines), limit))
+                  for title, lines in sections]
+        await reply(interaction, embeds=embeds, ephemeral=True)
 
-    @playlist.command(name="show", description="The tracks of one of your playlists",
+    @playlist.command(name="show", description="The tracks of a playlist (yours, this server's or shared here)",
                       extras=PRIVATE_ANSWERS)
-    @app_commands.describe(name="One of your playlists")
+    @app_commands.describe(name="The playlist: yours, this server's, or one shared here")
     async def show(self, interaction: Interaction, name: Range[str, 1, 100]) -> None:
         _, member = guild_and_member(interaction)
-        saved = await self.bot.playlists.load(member.id, name)
+        found = await find_to_load(self.bot, member, name)
+        saved = await self.bot.playlists.load_by_id(found.id)
         lines = (
             f"`{i}.` {safe(t.display_name, 70)} ({'live' if t.duration_s is None else format_duration(t.duration_s)})"
             for i, t in enumerate(saved.tracks[:SHOW_TRACKS], 1)
         )
         embed = discord.Embed(title=f"📂 {safe(saved.name)}", colour=OK_COLOUR,
                               description=listing(lines, len(saved.tracks)))
-        embed.set_footer(text=f"{_tracks(len(saved.tracks))} · {format_duration(saved.duration_s)}")
+        whose = await owner_words(self.bot, found, member)
+        embed.set_footer(text=f"{count_tracks(len(saved.tracks))} · {format_duration(saved.duration_s)}"
+                              + (f" · {whose}" if whose else ""))
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @playlist.command(name="delete", description="Delete one of your playlists",
+    @playlist.command(name="delete", description="Delete one of your playlists (or this server's, as a DJ)",
                       extras=PRIVATE_ANSWERS)
-    @app_commands.describe(name="One of your playlists")
+    @app_commands.describe(name="One of your playlists, or this server's")
     async def delete(self, interaction: Interaction, name: Range[str, 1, 100]) -> None:
         _, member = guild_and_member(interaction)
-        summary = await self.bot.playlists.show(member.id, name)
-        await self.bot.playlists.delete(member.id, summary.name)
-        await reply(interaction, f"🗑️ Deleted “{safe(summary.name)}”.", ephemeral=True)
+        found = await find_to_change(self.bot, member, name)
+        await self.bot.playlists.delete(found.owner, found.name, actor_id=member.id)
+        whose = "this server's playlist " if found.owner.is_guild else ""
+        await reply(interaction, f"🗑️ Deleted {whose}“{safe(found.name)}”.", ephemeral=True)
 
-    @playlist.command(name="rename", description="Rename one of your playlists",
+    @playlist.command(name="rename", description="Rename one of your playlists (or this server's, as a DJ)",
                       extras=PRIVATE_ANSWERS)
-    @app_commands.describe(name="One of your playlists", new_name="Its new name")
+    @app_commands.describe(name="One of your playlists, or this server's", new_name="Its new name")
     async def rename(self, interaction: Interaction, name: Range[str, 1, 100],
                      new_name: Range[str, 1, MAX_NAME_LENGTH]) -> None:
         _, member = guild_and_member(interaction)
-        old = await self.bot.playlists.show(member.id, name)
-        renamed = await self.bot.playlists.rename(member.id, old.name, new_name)
+        old = await find_to_change(self.bot, member, name)
+        renamed = await self.bot.playlists.rename(old.owner, old.name, new_name, actor_id=member.id)
         await reply(interaction, f"✏️ Renamed “{safe(old.name)}” to “{safe(renamed.name)}”.", ephemeral=True)
+
+    @playlist.command(name="import", description="Import a playlist: a file from /playlist export, or a Spotify or "
+                                                 "YouTube playlist link", extras=PRIVATE_ANSWERS)
+    @app_commands.describe(file="A .json file made by /playlist export", link="A Spotify or YouTube playlist link",
+                           name="Its name here (default: the file's, or the playlist's own title)",
+                           server="Import it as one of this server's playlists (DJ or Manage Server)",
+                           overwrite="Replace the playlist of that name if there is one")
+    async def import_(self, interaction: Interaction, *, file: discord.Attachment | None = None,
+                      link: Range[str, 1, 1000] | None = None, name: Range[str, 1, MAX_NAME_LENGTH] | None = None,
+                      server: bool = False, overwrite: bool = False) -> None:
+        _, member = guild_and_member(interaction)
+        source = source_of(file, link)
+        self.imports.check_free(member.id)
+        owner = await self._owner(member, server)
+        wanted = clean_playlist_name(name) if name is not None else None
+        if wanted is not None and not overwrite:
+            await self._refuse_taken(owner, wanted)  # before the work, not after it
+        order = ImportOrder(source, owner, member.id, wanted, overwrite)
+        progress = ProgressMessage(interaction, ephemeral=True, interval_s=self.progress_interval_s)
+        await progress.start(first_words(order))
+        self.imports.begin(order, progress)
+
+    @playlist.command(name="export", description="A playlist as a file, to keep or to import anywhere",
+                      extras=PRIVATE_ANSWERS)
+    @app_commands.describe(name="The playlist: yours, this server's, or one shared here")
+    async def export(self, interaction: Interaction, name: Range[str, 1, 100]) -> None:
+        _, member = guild_and_member(interaction)
+        saved = await self.bot.playlists.load_by_id((await find_to_load(self.bot, member, name)).id)
+        data = encode_playlist(saved.name, saved.tracks, exported_at=utcnow(), generator=f"musicbot {__version__}")
+        if len(data) > MAX_FILE_BYTES:  # only with titles far longer than any site gives
+            raise PlaylistFileError(f"“{safe(saved.name)}” makes a file of {len(data) / 2**20:.1f} MB, more than "
+                                    "an import takes: split it into smaller playlists first.")
+        file = Upload(data, export_filename(saved.name))
+        await reply(interaction, f"📤 “{safe(saved.name)}”: {count_tracks(len(saved.tracks))} "
+                                 f"({format_duration(saved.duration_s)}). Keep the file, or load it into any server "
+                                 "with `/playlist import`.", ephemeral=True, file=file)
+
+    @playlist.command(name="share", description="Let this server's members load one of your playlists",
+                      extras=PRIVATE_ANSWERS)
+    @app_commands.describe(name="One of your playlists", stop="Stop sharing it here (its owner, or Manage Server)")
+    async def share(self, interaction: Interaction, name: Range[str, 1, 100], stop: bool = False) -> None:
+        guild, member = guild_and_member(interaction)
+        shelf = PlaylistShelf(self.bot.db)
+        found = await (find_to_load(self.bot, member, name) if stop else shelf.find(member.id, guild.id, name,
+                                                                                     to_change=True))
+        if found.owner.is_guild:
+            raise CommandRefusedError(f"“{safe(found.name)}” is this server's playlist: everyone here can load it.")
+        shown = safe(found.name)
+        if not stop:
+            if await shelf.share(found, guild.id, member.display_name):
+                text = (f"🔗 Shared “{shown}” with this server: its members can load it with `/playlist load` "
+                        "(it follows your changes). `/playlist share` with `stop` ends it.")
+            else:
+                text = f"“{shown}” is shared with this server already."
+        else:
+            if found.owner_id != member.id and not member.guild_permissions.manage_guild:
+                raise CommandRefusedError(f"“{shown}” is another member's: only they, or a member with Manage Server, "
+                                          "can stop sharing it here.")
+            text = f"Stopped sharing “{shown}” here." if await shelf.unshare(found, guild.id, actor_id=member.id) \
+                else f"“{shown}” was not shared here."
+        await reply(interaction, text, ephemeral=True)
 
     @load.autocomplete("name")
     @show.autocomplete("name")
+    @export.autocomplete("name")
+    async def names_to_load(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        _, member = guild_and_member(interaction)
+        return await suggestions(self.bot, member, current, Reach.LOAD)
+
     @delete.autocomplete("name")
     @rename.autocomplete("name")
-    async def playlist_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def names_to_change(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        _, member = guild_and_member(interaction)
+        return await suggestions(self.bot, member, current, Reach.CHANGE)
+
+    @share.autocomplete("name")
+    async def names_to_share(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        _, member = guild_and_member(interaction)
+        stopping = getattr(interaction.namespace, "stop", False) is True
+        return await suggestions(self.bot, member, current, Reach.LOAD if stopping else Reach.OWN)
+
+    async def _owner(self, member: discord.Member, server: bool) -> PlaylistOwner:
+        """Whose playlist a save or an import makes: the member's, or (a DJ's choice) the server's."""
+        if not server:
+            return PlaylistOwner.user(member.id)
+        await require_editor(self.bot, member)
+        return PlaylistOwner.guild(member.guild.id)
+
+    async def _refuse_taken(self, owner: PlaylistOwner, name: str) -> None:
         try:
-            playlists = await self.bot.playlists.list_for(interaction.user.id)
-        except StorageError:
-            return []  # typing must never fail; the command itself reports the outage
-        typed = current.strip().casefold()
-        return [app_commands.Choice(name=f"{p.name} ({_tracks(p.track_count)})"[:100], value=p.name)
-                for p in playlists if typed in p.name.casefold()][:25]
+            taken = await self.bot.playlists.show(owner, name)
+        except PlaylistNotFoundError:
+            return
+        raise PlaylistExistsError(taken.name, server=owner.is_guild)
 
     @app_commands.command(name="history", description="What was played here recently, or by one member",
                           extras=PRIVATE_ANSWERS)
@@ -165,5 +314,5 @@ class LibraryCog(MusicCog):
         await reply(interaction, embed=embed, ephemeral=True)
 
 
-def _tracks(count: int) -> str:
-    return f"{count} track" if count == 1 else f"{count} tracks"
+def _line(playlist: PlaylistSummary) -> str:
+    return f"**{safe(playlist.name)}** — {count_tracks(playlist.track_count)}, {format_duration(playlist.duration_s)}"

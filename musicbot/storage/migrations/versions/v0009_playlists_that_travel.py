@@ -31,6 +31,7 @@ def upgrade() -> None:
         "playlist_shares",
         sa.Column("playlist_id", _AUTO_ID, sa.ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("guild_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("owner_name", sa.String(100), nullable=False),
         sa.Column("shared_at", _TS, nullable=False),
     )
     op.create_index("ix_playlist_shares_guild", "playlist_shares", ["guild_id"])

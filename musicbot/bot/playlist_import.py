@@ -1,0 +1,238 @@
+"""``/playlist import``: a playlist from a file (``/playlist export``'s, ``storage/playlist_file.py``) or
+from a link (Spotify, YouTube, anything yt-dlp reads as a playlist), saved whole or not at all.
+
+The command checks at once what it can (one source, the file's size, the name, the rights) and
+answers; the rest is a job of its own (``PlaylistImports``), its progress edited into that answer
+(``progress.py``): download, the tracks checked in batches that each give the event loop back (a
+1000-track file never holds it for long), or the link read off the loop by the resolver, then one
+transaction. The job runs outside the command's task, so the command's storage deadline (a few
+seconds, for a first answer) does not cut it short: it has its own. One job per member at a time,
+``MAX_JOBS`` in the process; a restart stops them, and says so, with nothing saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import discord
+
+from musicbot.bot.errors import CommandRefusedError
+from musicbot.bot.format import format_duration, safe
+from musicbot.bot.playlist_access import count_tracks
+from musicbot.bot.progress import ProgressMessage, progress_bar
+from musicbot.errors import MusicBotError
+from musicbot.sources.errors import PrivateError, SourceError
+from musicbot.sources.models import ResolvedKind
+from musicbot.sources.spotify import MAX_ITEMS as SPOTIFY_MAX_ITEMS
+from musicbot.sources.spotify import is_spotify_link
+from musicbot.storage import (
+    PlaylistExistsError,
+    PlaylistFileError,
+    PlaylistNameError,
+    PlaylistOwner,
+    PlaylistSourceError,
+)
+from musicbot.storage.deadline import command_deadline
+from musicbot.storage.playlist_file import MAX_FILE_BYTES, read_header, read_track
+from musicbot.storage.playlists import MAX_NAME_LENGTH, MAX_TRACKS, REFERENCE, clean_playlist_name, normalize_name
+from musicbot.track import Track
+
+if TYPE_CHECKING:
+    from musicbot.bot.services import BotServices
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS = 4  # imports at once in this process: each may hold a 2 MB file and what it parses into
+CHECK_BATCH = 100  # tracks checked between two turns of the event loop (and two progress reports)
+JOB_STORAGE_S = 30.0  # the job's own deadline for its storage calls
+UNNAMED = "Imported playlist"
+_YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "music.youtube.com")
+
+
+@dataclass(frozen=True)
+class FromFile:
+    attachment: discord.Attachment
+
+
+@dataclass(frozen=True)
+class FromLink:
+    url: str
+
+
+@dataclass(frozen=True)
+class ImportOrder:
+    """What to import and whose it becomes; checked by the command before the job starts."""
+
+    source: FromFile | FromLink
+    owner: PlaylistOwner
+    member_id: int  # who asked (the audit log's actor for a server's playlist)
+    name: str | None  # the name the member gave; else the file's or the playlist's own
+    overwrite: bool
+
+
+class ImportBusyError(CommandRefusedError):
+    pass
+
+
+def source_of(file: discord.Attachment | None, link: str | None) -> FromFile | FromLink:
+    """The one place to import from, checked (``PlaylistFileError``/``PlaylistSourceError`` say what to do)."""
+    text = (link or "").strip()
+    if (file is None) == (not text):
+        raise PlaylistSourceError("Attach a file made by /playlist export (`file`), or paste a Spotify or YouTube "
+                                  "playlist link (`link`): one of the two.")
+    if file is not None:
+        if file.size > MAX_FILE_BYTES:
+            raise PlaylistFileError(f"“{file.filename}” is {file.size / 2**20:.1f} MB; a playlist file is at most "
+                                    f"{MAX_FILE_BYTES / 2**20:.1f} MB. Split the playlist, or import its link instead.")
+        return FromFile(file)
+    if not (is_spotify_link(text) or urlsplit(text).scheme in ("http", "https")):
+        raise PlaylistSourceError("That is not a link: paste a playlist's address (https://open.spotify.com/playlist/… "
+                                  "or https://www.youtube.com/playlist?list=…), or attach a file.")
+    return FromLink(whole_playlist(text))
+
+
+def whole_playlist(url: str) -> str:
+    """A YouTube video opened from a playlist (``watch?v=…&list=…``) → that playlist: /play would take the
+    video alone, but what is imported is the list."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    playlist = parse_qs(parts.query).get("list", [""])[0]
+    if playlist and any(host == h or host.endswith("." + h) for h in _YOUTUBE_HOSTS):
+        return f"https://www.youtube.com/playlist?list={playlist}"
+    return url
+
+
+def first_words(order: ImportOrder) -> str:
+    """The answer the command gives at once."""
+    if isinstance(order.source, FromFile):
+        file = order.source.attachment
+        return f"⏳ Importing “{safe(file.filename, 60)}” ({_size(file.size)})…"
+    return f"⏳ Importing the playlist at <{order.source.url[:200]}>…"
+
+
+def name_from_title(title: str | None) -> str:
+    """A playlist's own title as a name: control characters dropped, cut to the longest name allowed."""
+    kept = "".join(ch for ch in normalize_name(title or "") if not unicodedata.category(ch).startswith("C"))
+    name = normalize_name(kept)[:MAX_NAME_LENGTH].strip()
+    return UNNAMED if not name or REFERENCE.fullmatch(name) else name
+
+
+class PlaylistImports:
+    """The import jobs of this process. Event loop."""
+
+    def __init__(self, bot: BotServices) -> None:
+        self._bot = bot
+        self._jobs: dict[int, asyncio.Task[None]] = {}
+
+    def check_free(self, member_id: int) -> None:
+        """``ImportBusyError`` when the member's last import still runs, or the process runs enough of them."""
+        if member_id in self._jobs:
+            raise ImportBusyError("Your last import is still running: wait for its answer, then import the next.")
+        if len(self._jobs) >= MAX_JOBS:
+            raise ImportBusyError("The bot is importing other playlists right now; try again in a minute.")
+
+    def begin(self, order: ImportOrder, progress: ProgressMessage) -> asyncio.Task[None]:
+        """Start the job (``progress`` already shows ``first_words``)."""
+        self.check_free(order.member_id)
+        task = asyncio.get_running_loop().create_task(self._run(order, progress), name="playlist import")
+        self._jobs[order.member_id] = task
+        task.add_done_callback(lambda _: self._jobs.pop(order.member_id, None))
+        return task
+
+    async def close(self) -> None:
+        """Stop every job (the bot is shutting down); each tells its member."""
+        jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _run(self, order: ImportOrder, progress: ProgressMessage) -> None:
+        command_deadline(JOB_STORAGE_S)
+        try:
+            tracks, own_name = await self._read(order, progress)
+            name = order.name or _usable(own_name)
+            if len(tracks) > MAX_TRACKS:
+                raise PlaylistSourceError(f"That playlist has {len(tracks)} tracks; a playlist here holds at most "
+                                          f"{MAX_TRACKS}. Import a shorter one, or split it.")
+            await progress.update(f"⏳ Saving {count_tracks(len(tracks))} as “{safe(name)}”…")
+            saved = await self._bot.playlists.save(order.owner, name, tracks, overwrite=order.overwrite,
+                                                   actor_id=order.member_id)
+        except asyncio.CancelledError:
+            await progress.finish("⚠️ Nothing was imported: the bot is restarting. Run /playlist import again in a "
+                                  "minute.")
+            raise
+        except PlaylistExistsError as taken:
+            await progress.finish(f"⚠️ Nothing was imported: {taken} Or import it under another `name`, or set "
+                                  "`overwrite` to replace it.")
+            return
+        except MusicBotError as refusal:
+            await progress.finish(f"⚠️ Nothing was imported: {refusal}")
+            return
+        except Exception:
+            log.exception("playlist import failed")
+            await progress.finish("⚠️ Nothing was imported: something went wrong on the bot's side (it is logged). "
+                                  "Try again later.")
+            return
+        whose = "this server's playlist" if order.owner.is_guild else "your playlist"
+        text = (f"📥 Imported “{safe(saved.name)}”: {count_tracks(saved.track_count)} "
+                f"({format_duration(saved.duration_s)}), as {whose}. Play it with `/playlist load`.")
+        if isinstance(order.source, FromLink) and is_spotify_link(order.source.url) \
+                and saved.track_count == SPOTIFY_MAX_ITEMS:
+            text += f" Spotify links are read up to their first {SPOTIFY_MAX_ITEMS} tracks."
+        await progress.finish(text)
+
+    async def _read(self, order: ImportOrder, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+        if isinstance(order.source, FromFile):
+            return await _read_file(order.source.attachment, progress)
+        return await self._read_link(order.source.url, progress)
+
+    async def _read_link(self, url: str, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+        where = "Spotify" if is_spotify_link(url) else (urlsplit(url).hostname or "the link")
+        await progress.update(f"⏳ Reading the playlist from {safe(where, 60)}… (a long one takes a few seconds)")
+        try:
+            found = await self._bot.sessions.resolver.resolve(url)
+        except PrivateError as err:
+            raise PlaylistSourceError("That playlist is private: make it public or unlisted (or share a copy that "
+                                      "is), then import it again.") from err
+        except SourceError as err:
+            raise PlaylistSourceError(f"{err} (The link must lead to a playlist or album anyone can open.)") from err
+        if found.kind is not ResolvedKind.PLAYLIST:
+            raise PlaylistSourceError("That link is a single track, not a playlist: paste a playlist or album link, "
+                                      "or use /play for one track.")
+        return list(found.tracks), name_from_title(found.playlist_title)
+
+
+async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+    label = f"“{safe(file.filename, 60)}”"
+    try:
+        data = await file.read()
+    except discord.HTTPException as err:
+        raise PlaylistFileError(f"Discord did not hand over {label} (HTTP {err.status}): attach it again.") from err
+    raw = read_header(data, file.filename)
+    tracks: list[Track] = []
+    for number, item in enumerate(raw.items, 1):
+        tracks.append(read_track(number, item))
+        if number % CHECK_BATCH == 0 and number < len(raw.items):
+            await progress.update(f"⏳ Checking the tracks of {label}: {progress_bar(number, len(raw.items))}")
+            await asyncio.sleep(0)  # the loop's other work (commands, the panel, voice events) goes first
+    return tracks, raw.name
+
+
+def _usable(name: str | None) -> str:
+    """The file's own name, if it can be one (else the member is asked to give one)."""
+    if name is None or not name.strip():
+        raise PlaylistFileError('The file gives the playlist no "name": give it one with the `name` option.')
+    try:
+        return clean_playlist_name(name)
+    except PlaylistNameError as err:
+        raise PlaylistFileError(f"The file's name for the playlist can't be used ({err}) Give it another with the "
+                                "`name` option.") from err
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size < 2**20 else f"{size / 2**20:.1f} MB"
