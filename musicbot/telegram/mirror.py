@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,8 +29,7 @@ from musicbot.telegram.text import event_line, now_playing, played
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.5
-PROGRESS_EVERY_S = 15.0
-LINKS_EVERY_S = 10.0  # links made or removed elsewhere are seen within this
+PROGRESS_EVERY_S = 15.0  # also how often the list of linked guilds is read again (each look checks its own)
 
 
 @dataclass(frozen=True)
@@ -90,16 +88,13 @@ class Mirror:
         await self.look(guild_id)
 
     async def _tick(self) -> None:
-        links_read_at = -LINKS_EVERY_S
         while True:
-            if time.monotonic() - links_read_at >= LINKS_EVERY_S:
-                await self._read_links()
-                links_read_at = time.monotonic()
+            await self._read_links()
             for guild_id, seen in list(self._seen.items()):
                 player = seen.state.player
                 if player.current is not None and not player.paused:
                     self._schedule(guild_id, 0.0)  # the progress bar moves on
-            await asyncio.sleep(min(self.progress_every_s, LINKS_EVERY_S))
+            await asyncio.sleep(self.progress_every_s)
 
     async def _read_links(self) -> None:
         try:

@@ -132,10 +132,6 @@ class ChatOutbox:
         self._np_want = post
         self._kick()
 
-    @property
-    def idle(self) -> bool:
-        return self._next() is None
-
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

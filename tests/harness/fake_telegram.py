@@ -16,35 +16,31 @@ What the bot sends is checked as Telegram checks it, and a violation is answered
 ``problems`` (the ``fake_telegram`` fixture fails the test on any): ``chat_id`` and ``text`` present,
 the text at most 4096 characters once its HTML is parsed (UTF-16 units, as Telegram counts), HTML
 only of Telegram's tags with every ``<``, ``>`` and ``&`` escaped, buttons with text and a
-``callback_data`` of 1–64 bytes (or an http(s) ``url``), callback answers of at most 200 characters.
-Telegram's flood limit for groups is enforced too: more than 20 messages a minute in one group is
+``callback_data`` of 1–64 bytes (or an http(s) ``url``) (``telegram_rules.py``), callback answers of at
+most 200 characters. Telegram's flood limit for groups is enforced too: more than 20 messages a minute in one group is
 answered 429 with ``retry_after`` and kept in ``problems``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+
+from .telegram_rules import Refused, check_markup, utf16_len, visible_text
 
 Json = dict[str, Any]
 
 TOKEN = "123456789:AAFakeTokenForTheTelegramBridgeTests0"
 BOT_ID = 123456789
 BOT_USERNAME = "musicbot_test_bot"
-MAX_TEXT = 4096
-MAX_CALLBACK_DATA = 64
 MAX_POLL_S = 50
 GROUP_PER_MINUTE = 20
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-                "span", "blockquote", "tg-emoji"}
 STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 
 
@@ -78,47 +74,6 @@ class FakeChat:
     members: dict[int, str] = field(default_factory=dict)  # user id → status
     bot_status: str = "member"
     sent_at: deque[float] = field(default_factory=deque)  # the bot's messages, for the flood limit
-
-
-class _HtmlCheck(HTMLParser):
-    """Telegram's HTML: its tags only, balanced, every ``<``, ``>`` and ``&`` of the text escaped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.open: list[str] = []
-        self.text: list[str] = []
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.errors.append(f"unsupported start tag <{tag}>")
-        if tag == "a" and not any(k == "href" and v for k, v in attrs):
-            self.errors.append("<a> without href")
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open[-1] != tag:
-            self.errors.append(f"unexpected end tag </{tag}>")
-        else:
-            self.open.pop()
-
-    def handle_data(self, data: str) -> None:
-        for char in "<>&":
-            if char in data:
-                self.errors.append(f"character {char!r} is reserved and must be escaped")
-        self.text.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in ("lt", "gt", "amp", "quot"):
-            self.errors.append(f"unsupported entity &{name};")
-        self.text.append(html.unescape(f"&{name};"))
-
-    def handle_charref(self, name: str) -> None:
-        self.text.append(html.unescape(f"&#{name};"))
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 class FakeTelegram:
@@ -226,7 +181,7 @@ class FakeTelegram:
             message["from"] = self.users[user_id]
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return await self._push("message", message)
 
     async def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
@@ -326,41 +281,20 @@ class FakeTelegram:
         return chat
 
     def _check_text(self, params: Json) -> str | web.Response:
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return self._problem("message text is empty")
-        visible = text
-        if str(params.get("parse_mode", "")).lower() == "html":
-            check = _HtmlCheck()
-            check.feed(text)
-            check.close()
-            errors = check.errors + [f"unclosed <{tag}>" for tag in check.open]
-            if errors:
-                return self._problem(f"can't parse entities: {'; '.join(errors)} in {text[:200]!r}")
-            visible = "".join(check.text)
-        elif params.get("parse_mode"):
-            return self._problem(f"unexpected parse_mode {params['parse_mode']!r}")
-        if _utf16_len(visible) > MAX_TEXT:
-            return self._problem(f"message is too long ({_utf16_len(visible)} > {MAX_TEXT})")
-        return visible
+        try:
+            return visible_text(params.get("text"), params.get("parse_mode"))
+        except Refused as refused:
+            return self._problem(str(refused))
 
     def _check_markup(self, params: Json) -> Json | web.Response | None:
         markup = params.get("reply_markup")
         if markup is None:
             return None
-        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
-        if not isinstance(rows, list):
-            return self._problem(f"reply_markup must have an inline_keyboard: {markup!r}")
-        for row in rows:
-            for button in row:
-                if not isinstance(button, dict) or not button.get("text"):
-                    return self._problem(f"a button needs text: {button!r}")
-                data, url = button.get("callback_data"), button.get("url")
-                if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
-                    return self._problem(f"BUTTON_DATA_INVALID: {data!r} is not 1-64 bytes")
-                if data is None and not str(url or "").startswith(("https://", "http://", "tg://")):
-                    return self._problem(f"a button needs callback_data or a url: {button!r}")
-        return markup
+        try:
+            check_markup(markup)
+        except Refused as refused:
+            return self._problem(str(refused))
+        return dict(markup)
 
     def _flood(self, chat: FakeChat) -> web.Response | None:
         if chat.type == "private":
