@@ -67,18 +67,21 @@ class ChatCommands:
         chat_id = message.chat.id
         self._outboxes.problems.clear(chat_id)  # a message from the chat: the bot is in it
         command = cmd.parse(message.text, self.username)
-        link = await self._link(chat_id, fresh=command is not None)
-        if link is not None:
-            await self._remember(message)
-        if command is None or time.time() - message.date.timestamp() > STALE_S:
-            return
-        box = self._outboxes(chat_id)
+        if command is not None and time.time() - message.date.timestamp() > STALE_S:
+            command = None
         answer: Post | str
         try:
+            link = await self._link(chat_id, fresh=command is not None)
+            if link is not None:
+                await self._remember(message)
+            if command is None:
+                return
             answer = await self._answer(message, command, link)
-        except MusicBotError as err:
+        except MusicBotError as err:  # a refusal, the guild's process or the database unavailable
+            if command is None:
+                return
             answer = refusal(str(err))
-        box.reply(answer, reply_to=message.message_id)
+        self._outboxes(chat_id).reply(answer, reply_to=message.message_id)
 
     async def _answer(self, message: Message, command: cmd.Command | cmd.BadInput,
                       link: TelegramLink | None) -> Post | str:
@@ -157,8 +160,8 @@ class ChatCommands:
             await self._answer_button(query, "This button no longer works.", alert=False)
             return
         chat_id = message.chat.id
-        link = await self._link(chat_id, fresh=True)
         try:
+            link = await self._link(chat_id, fresh=True)
             if link is None:
                 raise MusicBotError("This chat is not linked to a Discord server any more.")
             actor = await self._actor_of(chat_id, message.chat.type, query.from_user.id, query.from_user.full_name)

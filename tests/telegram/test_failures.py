@@ -20,6 +20,7 @@ from tests.bot.world import ALICE, GUILD, World, add_sweep, build_world, wait_fo
 from tests.harness import VoiceReceiver
 from tests.harness.fake_telegram import TOKEN, FakeTelegram
 from tests.harness.fixtures import FakeDiscord, OfflineBotFactory
+from tests.storage.conftest import Outage
 from tests.telegram.helpers import CHAT, TOM, as_admin, bridge_of, link, say
 
 
@@ -104,3 +105,18 @@ async def test_the_bot_removed_from_the_chat_is_shown_and_the_rest_goes_on(tg_wo
     assert answer.error is None
     refused = await as_admin(world, "all", {"reason": "movie night"})
     assert refused.error is not None and "does not accept the bot" in refused.content
+
+
+async def test_a_database_outage_is_answered_and_discord_plays_on(tg_world: World, fake_telegram: FakeTelegram) -> None:
+    world, fake = tg_world, fake_telegram
+    await link(world, fake)
+    session = await playing(world, add_sweep(world))
+    outage = Outage(world.bot.db)
+    outage.active = True
+    try:
+        assert "database is not reachable" in await say(fake, TOM, "/np", expect="⚠️")
+        await fake.send(CHAT, TOM, "just chatting")  # not a command: nothing to answer, nothing breaks
+    finally:
+        outage.active = False
+    assert session.queue.current is not None and not session.paused
+    assert "Now playing" in await say(fake, TOM, "/np", expect="Now playing")
