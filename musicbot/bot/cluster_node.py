@@ -33,6 +33,7 @@ from musicbot.web.dashboard_ops import (
     RIGHTS,
     SAVE_PLAYLIST,
     SEARCH,
+    SERVER_PLAYLISTS,
     ActArgs,
     ForUser,
     LoadArgs,
@@ -176,6 +177,9 @@ class ClusterNode:
         async def playlists(guild_id: int | None, args: ForUser) -> list[PlaylistView]:
             return await web.playlists(args.user_id)  # node-wide: the user's, from the shared database
 
+        async def server_playlists(guild_id: int | None, args: ForUser) -> list[PlaylistView]:
+            return await web.server_playlists(self._guild(guild_id), args.user_id)
+
         async def save(guild_id: int | None, args: SaveArgs) -> PlaylistView:
             return await web.save_playlist(self._guild(guild_id), args.user_id, args.name, args.overwrite)
 
@@ -184,7 +188,8 @@ class ClusterNode:
             return Queued(entries, view)
 
         handlers = (Handlers().on(PLAYER, player).on(RIGHTS, rights).on(ACT, act).on(PLAY, play).on(SEARCH, search)
-                    .on(HISTORY, history).on(PLAYLISTS, playlists).on(SAVE_PLAYLIST, save).on(LOAD_PLAYLIST, load))
+                    .on(HISTORY, history).on(PLAYLISTS, playlists).on(SERVER_PLAYLISTS, server_playlists)
+                    .on(SAVE_PLAYLIST, save).on(LOAD_PLAYLIST, load))
         for add in self.serve_also:
             handlers = add(handlers)
         return handlers

@@ -38,7 +38,9 @@ from musicbot.bot.tree import MusicTree
 from musicbot.dsp.settings import parse_filters, settings_to_json
 from musicbot.lookups.sponsorblock import CATEGORY_LABELS
 from musicbot.queue import LoopMode
+from musicbot.storage import PlaylistShelf, PlaylistSummary
 from musicbot.storage.guild_settings import FILTER_NAMES
+from musicbot.storage.playlist_shelf import reference
 from musicbot.track import format_duration
 from musicbot.web.library_api import HistoryView, PlaylistView
 from musicbot.web.player_api import (
@@ -147,8 +149,14 @@ class WebControl:
                             r.started_at.isoformat(), None if r.outcome is None else r.outcome.value) for r in rows]
 
     async def playlists(self, user_id: int) -> list[PlaylistView]:
-        return [PlaylistView(p.name, p.track_count, p.duration_s, p.updated_at.isoformat())
-                for p in await self._client.playlists.list_for(user_id)]
+        return [playlist_view(p, "yours") for p in await self._client.playlists.list_for(user_id)]
+
+    async def server_playlists(self, guild_id: int, user_id: int) -> list[PlaylistView]:
+        """As /playlist list's other two parts: the server's own playlists and those shared there."""
+        if self._client.get_guild(guild_id) is None:
+            raise UnknownGuildError()
+        shelf = await PlaylistShelf(self._client.db).shelf(user_id, guild_id)
+        return [playlist_view(p, "server") for p in shelf.server] + [playlist_view(p, "shared") for p in shelf.shared]
 
     async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
         """As /playlist save: the server's current track and queue, as the user's playlist."""
@@ -158,14 +166,16 @@ class WebControl:
         session = self._client.sessions.get(guild_id)
         entries = [] if session is None else [e for e in (session.queue.current, *session.queue.upcoming) if e]
         saved = await self._client.playlists.save(user_id, name, [e.track for e in entries], overwrite=overwrite)
-        return PlaylistView(saved.name, saved.track_count, saved.duration_s, saved.updated_at.isoformat())
+        return playlist_view(saved, "yours")
 
     async def load_playlist(self, guild_id: int, user_id: int, name: str,
                             play_next: bool) -> tuple[list[EntryView], PlayerView]:
-        """As /playlist load: in a voice channel (the bot's, if it is in one)."""
+        """As /playlist load: in a voice channel (the bot's, if it is in one); ``name`` as the command takes it
+        (the user's own name first, a ``load_as`` reference, the server's, shared there)."""
         self._check_rate(user_id, "playlist load")
         guild, member = self._voice_member(guild_id, user_id)
-        saved = await self._client.playlists.load(user_id, name)
+        found = await PlaylistShelf(self._client.db).find(user_id, guild_id, name)
+        saved = await self._client.playlists.load_by_id(found.id)
         session = await self._client.sessions.ensure(guild, None, starter=member)
         entries = await session.enqueue(saved.tracks, member, play_next=play_next)
         return [entry_view(e) for e in entries], _view(session)
@@ -294,3 +304,9 @@ def _skipped(session: GuildSession) -> str | None:
     if note is None or current is None or note.entry_id != current.entry_id:
         return None
     return f"{CATEGORY_LABELS.get(note.category, note.category)} ({format_duration(note.length_s)})"
+
+
+def playlist_view(playlist: PlaylistSummary, whose: str) -> PlaylistView:
+    load_as = playlist.name if whose == "yours" else reference(playlist)
+    return PlaylistView(playlist.name, playlist.track_count, playlist.duration_s, playlist.updated_at.isoformat(),
+                        whose, load_as)

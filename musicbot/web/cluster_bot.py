@@ -18,6 +18,7 @@ from musicbot.web.dashboard_ops import (
     RIGHTS,
     SAVE_PLAYLIST,
     SEARCH,
+    SERVER_PLAYLISTS,
     ActArgs,
     ForUser,
     LoadArgs,
@@ -84,6 +85,9 @@ class ClusterDashboardBot:
             except NodeUnavailableError:
                 continue  # gone since the list was read: the next one
         raise NotReadyError()
+
+    async def server_playlists(self, guild_id: int, user_id: int) -> list[PlaylistView]:
+        return await self._bus.call(guild_id, SERVER_PLAYLISTS, ForUser(user_id))
 
     async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
         return await self._bus.call(guild_id, SAVE_PLAYLIST, SaveArgs(user_id, name, overwrite))

@@ -94,6 +94,7 @@ PLAY = OPS.add("dashboard.play", PlayArgs, Queued)
 SEARCH = OPS.add("dashboard.search", SearchArgs, list[TrackView])  # type: ignore[arg-type]  # a generic alias
 HISTORY = OPS.add("dashboard.history", Nothing, list[HistoryView])  # type: ignore[arg-type]
 PLAYLISTS = OPS.add("dashboard.playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type]  # node-wide
+SERVER_PLAYLISTS = OPS.add("dashboard.server_playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type]
 SAVE_PLAYLIST = OPS.add("dashboard.save_playlist", SaveArgs, PlaylistView)
 LOAD_PLAYLIST = OPS.add("dashboard.load_playlist", LoadArgs, Queued)
 

@@ -2,10 +2,11 @@
 
 - ``GET /api/v1/guilds/{id}/history``: what was played there lately;
 - ``GET /api/v1/playlists``: your playlists;
+- ``GET /api/v1/guilds/{id}/playlists``: the server's playlists and those its members shared there;
 - ``POST /api/v1/guilds/{id}/playlists``: save the server's current track and queue as yours
   (``{"name", "overwrite"}``);
-- ``POST /api/v1/guilds/{id}/playlists/load``: queue one of yours (``{"name", "next"}``; the rules
-  of ``/playlist load``: in a voice channel, the bot's if it is in one).
+- ``POST /api/v1/guilds/{id}/playlists/load``: queue one (``{"name", "next"}``: a playlist's
+  ``load_as``; the rules of ``/playlist load``: in a voice channel, the bot's if it is in one).
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ class PlaylistView:
     track_count: int
     duration_s: float
     updated_at: str
+    whose: str  # "yours", "server" (the server's own) or "shared" (a member's, shared with the server)
+    load_as: str  # what to send as "name" to load it: the name for yours, "#<id>" for the others
 
 
 class LibraryBot(Protocol):
     async def history(self, guild_id: int) -> list[HistoryView]: ...
 
     async def playlists(self, user_id: int) -> list[PlaylistView]: ...
+
+    async def server_playlists(self, guild_id: int, user_id: int) -> list[PlaylistView]: ...
 
     async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView: ...
 
@@ -89,6 +94,14 @@ def install(app: web.Application, dashboard: Dashboard, guard: Guard) -> None:
         return await dashboard.answer(dashboard.bot.playlists(int(login.user.id)),
                                       lambda rows: [asdict(r) for r in rows])
 
+    async def server_playlists(request: web.Request) -> web.StreamResponse:
+        login, refusal = await dashboard.member_of(request)
+        if login is None or dashboard.bot is None:
+            return refusal or error(503, STARTING)
+        return await dashboard.answer(
+            dashboard.bot.server_playlists(int(request.match_info["guild_id"]), int(login.user.id)),
+            lambda rows: [asdict(r) for r in rows])
+
     async def save(request: web.Request) -> web.StreamResponse:
         checked = await dashboard.command(request, lambda body: parse_name(body, "overwrite"))
         if isinstance(checked, web.Response):
@@ -108,5 +121,6 @@ def install(app: web.Application, dashboard: Dashboard, guard: Guard) -> None:
 
     app.router.add_get("/api/v1/guilds/{guild_id}/history", guard(history))
     app.router.add_get("/api/v1/playlists", guard(playlists))
+    app.router.add_get("/api/v1/guilds/{guild_id}/playlists", guard(server_playlists))
     app.router.add_post("/api/v1/guilds/{guild_id}/playlists", guard(save))
     app.router.add_post("/api/v1/guilds/{guild_id}/playlists/load", guard(load))

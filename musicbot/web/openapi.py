@@ -148,7 +148,13 @@ def document() -> dict[str, Any]:
                                                        "items": {"$ref": "#/components/schemas/Playlist"}}),
                               **_errors(401, 409, 503)},
             }},
-            "/api/v1/guilds/{guild_id}/playlists": {"post": {
+            "/api/v1/guilds/{guild_id}/playlists": {"get": {
+                "summary": "The server's own playlists and those its members shared there, as /playlist list",
+                "operationId": "server_playlists", "parameters": [_GUILD_ID],
+                "responses": {"200": _answer("The server's, then those shared there", {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Playlist"}}),
+                    **_errors(401, 404, 409, 502, 503)},
+            }, "post": {
                 "summary": "Save the server's current track and queue as your playlist, as /playlist save",
                 "operationId": "save_playlist", "parameters": [_GUILD_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _body(
@@ -157,7 +163,7 @@ def document() -> dict[str, Any]:
                               **_errors(400, 401, 403, 404, 409, 429, 502, 503)},
             }},
             "/api/v1/guilds/{guild_id}/playlists/load": {"post": {
-                "summary": "Queue one of your playlists, as /playlist load",
+                "summary": "Queue a playlist (send its load_as as name), as /playlist load",
                 "operationId": "load_playlist", "parameters": [_GUILD_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _body(
                     name=_NAME, next={"type": "boolean"})}}},
@@ -246,10 +252,15 @@ def document() -> dict[str, Any]:
                                           "started_at": {"type": "string", "format": "date-time"},
                                           "outcome": {"type": ["string", "null"]}}},
                 "Playlist": {"type": "object", "additionalProperties": False,
-                             "required": ["name", "track_count", "duration_s", "updated_at"],
+                             "required": ["name", "track_count", "duration_s", "updated_at", "whose", "load_as"],
                              "properties": {"name": {"type": "string"}, "track_count": {"type": "integer"},
                                             "duration_s": {"type": "number"},
-                                            "updated_at": {"type": "string", "format": "date-time"}}},
+                                            "updated_at": {"type": "string", "format": "date-time"},
+                                            "whose": {"enum": ["yours", "server", "shared"],
+                                                      "description": "Yours, the server's own, or a member's "
+                                                                     "shared with the server"},
+                                            "load_as": {"type": "string", "description": "What to send as name "
+                                                        "to load it: the name for yours, #<id> for the others"}}},
                 "Guild": {"type": "object", "required": ["id", "name", "icon", "playing", "available"],
                           "additionalProperties": False,
                           "properties": {"id": _SNOWFLAKE, "name": {"type": "string"},

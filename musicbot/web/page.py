@@ -140,6 +140,8 @@ PAGE = r"""<!doctype html>
       <form id="save"><input id="save-name" type="text" maxlength="100" aria-label="Playlist name"
         placeholder="Save the queue as…"><label><input id="save-over" type="checkbox"> replace</label>
         <button>Save</button></form>
+      <h2 id="sp-h">This server's playlists</h2>
+      <ol id="server-playlists" aria-labelledby="sp-h"></ol>
     </section>
   </div>
 </main>

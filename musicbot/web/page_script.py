@@ -195,16 +195,22 @@ async function loadHistory() {
     `${p.title}${p.artist ? " — " + p.artist : ""} · ${new Date(p.started_at).toLocaleTimeString()}`,
     "Add", `Add ${p.title} again`, () => add(p.url))));
 }
-async function loadPlaylists() {
-  const lists = await api("/api/v1/playlists").catch(() => []);
-  $("playlists").replaceChildren(...lists.map((p) => item(
-    `${p.name} (${p.track_count} track${p.track_count === 1 ? "" : "s"}, ${clock(p.duration_s)})`,
-    "Load", `Load ${p.name}`, () => load(p.name))));
-  if (!lists.length) $("playlists").append(item("None yet: save the queue below."));
+function playlistItem(p) {
+  const shared = p.whose === "shared" ? ", shared by a member" : "";
+  return item(`${p.name} (${p.track_count} track${p.track_count === 1 ? "" : "s"}, ${clock(p.duration_s)}${shared})`,
+    "Load", `Load ${p.name}`, () => load(p.load_as, p.name));
 }
-async function load(name) {
+async function loadPlaylists() {
+  const [lists, servers] = await Promise.all([api("/api/v1/playlists").catch(() => []),
+    api(`/api/v1/guilds/${guild}/playlists`).catch(() => [])]);
+  $("playlists").replaceChildren(...lists.map(playlistItem));
+  if (!lists.length) $("playlists").append(item("None yet: save the queue below."));
+  $("server-playlists").replaceChildren(...servers.map(playlistItem));
+  if (!servers.length) $("server-playlists").append(item("None yet: a DJ saves one with /playlist save server:True."));
+}
+async function load(loadAs, name) {
   say("");
-  const request = {method: "POST", body: JSON.stringify({name})};
+  const request = {method: "POST", body: JSON.stringify({name: loadAs})};
   const answer = await api(`/api/v1/guilds/${guild}/playlists/load`, request).catch(() => null);
   if (answer) { show(answer.player); say(`Queued ${answer.queued.length} track(s) from ${name}.`, true); }
 }
@@ -268,7 +274,7 @@ async function start() {
   if (!guilds.length) { say("None of your servers has the bot in it."); return; }
   if (!guilds.some((g) => g.id === guild)) guild = guilds[0].id;
   select.value = guild;
-  select.onchange = () => pick(select.value);
+  select.onchange = () => { pick(select.value); loadPlaylists(); };  // the server's own playlists differ
   loadPlaylists();
   await pick(guild);
 }

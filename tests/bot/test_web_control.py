@@ -8,9 +8,10 @@ import pytest
 
 from musicbot.bot.web_control import WebControl
 from musicbot.errors import MusicBotError
+from musicbot.storage import PlaylistOwner, PlaylistShelf
 from musicbot.web.player_api import Action, NotAllowedError, UnknownGuildError
 from tests.bot.test_control import playing, with_dj_role
-from tests.bot.world import ADMIN, ALICE, BOB, DJ, GUILD, VOICE2, World
+from tests.bot.world import ADMIN, ALICE, BOB, DJ, GUILD, VOICE2, World, track_for
 
 
 async def test_a_non_dj_is_refused_where_a_dj_role_is_set_and_is_told_so_ahead(world: World) -> None:
@@ -57,3 +58,23 @@ async def test_a_filter_the_server_forbids_is_shown_and_refused_all_or_nothing(w
     assert session.filters.timescale is None  # nothing applied: the allowed part waits for a valid whole
     view = await web.act(GUILD, int(ALICE["id"]), Action("filters", {"timescale": {"pitch": 1.2}}))
     assert view.filters["timescale"]["pitch"] == 1.2
+
+
+async def test_the_servers_playlists_and_shared_ones_are_listed_and_loaded_by_load_as(world: World) -> None:
+    alice, bob = int(ALICE["id"]), int(BOB["id"])
+    tone = track_for("a440", world.media["a440"])
+    await world.bot.playlists.save(PlaylistOwner.guild(GUILD), "Party", [tone])
+    await world.bot.playlists.save(bob, "Party", [track_for("a660", world.media["a660"])])
+    shared = await world.bot.playlists.save(alice, "Chill", [tone, tone])
+    await PlaylistShelf(world.bot.db).share(shared, GUILD, "alice")
+    web = WebControl(world.bot)
+    views = await web.server_playlists(GUILD, bob)
+    assert [(v.name, v.whose, v.track_count) for v in views] == [("Party", "server", 1), ("Chill", "shared", 2)]
+    assert [(v.name, v.whose, v.load_as) for v in await web.playlists(bob)] == [("Party", "yours", "Party")]
+    await world.join(BOB)
+    queued, _ = await web.load_playlist(GUILD, bob, views[0].load_as, False)  # the server's, not Bob's own
+    assert [e.title for e in queued] == ["Tone a440"]
+    queued, _ = await web.load_playlist(GUILD, bob, "chill", False)  # a name works too, as in /playlist load
+    assert len(queued) == 2
+    with pytest.raises(UnknownGuildError):
+        await web.server_playlists(GUILD + 99, bob)

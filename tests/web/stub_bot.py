@@ -61,11 +61,16 @@ class StubBot:
         return [HistoryView("Song", "Band", "https://example.org/s", "4001", False, "2026-12-05T08:00:00+00:00", None)]
 
     async def playlists(self, user_id: int) -> list[PlaylistView]:
-        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00")]
+        return [PlaylistView("mine", 2, 400.0, "2026-12-05T08:00:00+00:00", "yours", "mine")]
+
+    async def server_playlists(self, guild_id: int, user_id: int) -> list[PlaylistView]:
+        self._known(guild_id)
+        return [PlaylistView("Party", 12, 2400.0, "2026-12-05T08:00:00+00:00", "server", "#7"),
+                PlaylistView("mine", 3, 600.0, "2026-12-05T08:00:00+00:00", "shared", "#9")]
 
     async def save_playlist(self, guild_id: int, user_id: int, name: str, overwrite: bool) -> PlaylistView:
         self._known(guild_id)
-        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00")
+        return PlaylistView(name, 0, 0.0, "2026-12-05T08:00:00+00:00", "yours", name)
 
     async def load_playlist(self, guild_id: int, user_id: int, name: str,
                             play_next: bool) -> tuple[list[EntryView], PlayerView]:

@@ -192,6 +192,19 @@ async def test_search_results_to_pick_from(site: Site) -> None:
             assert response.status == 400 and "?q=" in (await response.json())["error"]
 
 
+async def test_your_playlists_and_the_servers_to_load_by_their_load_as(site: Site) -> None:
+    async with await logged_in(site) as session:
+        async with session.get(f"{site.url}/api/v1/playlists") as response:
+            assert [(p["name"], p["whose"], p["load_as"]) for p in await checked(response, "/api/v1/playlists")] == [
+                ("mine", "yours", "mine")]
+        async with session.get(f"{site.url}/api/v1/guilds/{SHARED}/playlists") as response:
+            server = await checked(response, "/api/v1/guilds/{guild_id}/playlists")
+            assert [(p["name"], p["whose"], p["load_as"]) for p in server] == [("Party", "server", "#7"),
+                                                                               ("mine", "shared", "#9")]
+        async with session.get(f"{site.url}/api/v1/guilds/{HERS_ONLY}/playlists") as response:
+            assert response.status == 404  # hers, but without the bot
+
+
 async def test_the_dashboard_says_it_is_off_until_configured() -> None:
     server = OpsServer(port=0, dashboard=Dashboard(None))
     await server.start()
@@ -362,6 +375,8 @@ async def test_musicbot_run_plays_pauses_and_sets_the_volume_from_the_api_under_
                 assert (await checked(response, "/api/v1/guilds/{guild_id}/playlists", "post"))["track_count"] == 1
             async with alice.get(f"{url}/api/v1/playlists") as response:
                 assert [p["name"] for p in await checked(response, "/api/v1/playlists")] == ["Tones"]
+            async with alice.get(saved) as response:  # the server's own and those shared there: none yet
+                assert await checked(response, "/api/v1/guilds/{guild_id}/playlists") == []
             async with alice.post(saved + "/load", headers=csrf, json={"name": "Tones"}) as response:
                 loaded = await checked(response, "/api/v1/guilds/{guild_id}/playlists/load", "post")
                 assert [e["title"] for e in loaded["queued"]] == ["tone-440"]

@@ -187,6 +187,7 @@ async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and
                 await page.fill("#save-name", "Tones")
                 await page.click("#save button")
                 await page.locator("#playlists li", has_text="Tones").wait_for()
+                await page.locator("#server-playlists li", has_text="None yet").wait_for()  # the server's own
                 await page.screenshot(path=SCREENSHOTS / "dashboard-desktop-filters.png", full_page=True)
                 assert await page.text_content("#message") == "Saved Tones (3 tracks)."
                 # Bob, in the server but in no voice channel, is told ahead why he cannot control the music.
