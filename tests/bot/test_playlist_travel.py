@@ -207,6 +207,20 @@ async def test_a_youtube_video_opened_from_a_playlist_imports_the_playlist(world
     assert resolver.queries == ["https://www.youtube.com/playlist?list=PLx1"]
 
 
+async def test_loading_a_500_track_playlist_says_so_at_once_then_what_was_queued(world: World) -> None:
+    big = tracks(world, "long440", "long660") * 250
+    await world.bot.playlists.save(ALICE_ID, "Big", big)
+    await world.bot.update_guild_settings(GUILD, ADMIN_ID, max_queue_length=1000)
+    await world.join(ALICE)
+    payload = await run(world, "playlist load", {"name": "big"})
+    assert steps(world, payload) == ["⏳ Loading “Big”: 500 tracks…",
+                                     f"📂 Queued 500 tracks from “Big” ({length(big)})."]
+    session = world.bot.sessions.get(GUILD)
+    assert session is not None and len(session.queue.upcoming) == 499
+    assert (await command(world, "queue")).error is None  # and the bot answers on
+    await wait_for(lambda: world.fake.rtp != [])
+
+
 class GatedResolver:
     """The bot's resolver for one test: answers every query with ``answer`` (or raises it) once ``gate`` is set."""
 

@@ -32,7 +32,7 @@ from musicbot.bot.playlist_access import (
     require_editor,
     suggestions,
 )
-from musicbot.bot.playlist_import import ImportOrder, PlaylistImports, first_words, source_of
+from musicbot.bot.playlist_import import ImportBusyError, ImportOrder, PlaylistImports, first_words, source_of
 from musicbot.bot.progress import EDIT_INTERVAL_S, ProgressMessage
 from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, Upload, reply
 from musicbot.errors import MusicBotError
@@ -217,7 +217,10 @@ class LibraryCog(MusicCog):
         order = ImportOrder(source, owner, member.id, wanted, overwrite)
         progress = ProgressMessage(interaction, ephemeral=True, interval_s=self.progress_interval_s)
         await progress.start(first_words(order))
-        self.imports.begin(order, progress)
+        try:
+            self.imports.begin(order, progress)
+        except ImportBusyError as busy:  # another import began while this answer was on its way
+            await progress.finish(f"⚠️ {busy}")
 
     @playlist.command(name="export", description="A playlist as a file, to keep or to import anywhere",
                       extras=PRIVATE_ANSWERS)
