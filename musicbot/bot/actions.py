@@ -19,6 +19,7 @@ from musicbot.bot.replies import defer
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import settings_to_json
+from musicbot.i18n import N_, Listing, lazy, lazy_plural, tr
 from musicbot.queue import LoopMode, QueueEntry
 from musicbot.voice.protocol import MAX_PLAYER_VOLUME
 
@@ -35,24 +36,34 @@ MAX_VOLUME_PERCENT = round(MAX_PLAYER_VOLUME * 100)
 MAX_INDEX = 10_000  # the largest queue a guild may allow
 FILTERS_OFF = "off"  # the filter preset choice that turns every filter off
 # Names users read, per Lavalink key (``/filter`` and ``/settings filter`` use them too).
+# English, as the /filter choices show them; ``filter_label`` translates (the choices are translated by
+# Discord's own localizations, bot/translator.py).
 FILTER_LABELS: dict[str, str] = {
-    "volume": "Volume", "equalizer": "Equalizer", "karaoke": "Karaoke", "timescale": "Timescale",
-    "tremolo": "Tremolo", "vibrato": "Vibrato", "rotation": "8D rotation", "distortion": "Distortion",
-    "channelMix": "Channel mix", "lowPass": "Low-pass", "bassBoost": "Bass boost", "reverb": "Reverb",
+    "volume": N_("Volume"), "equalizer": N_("Equalizer"), "karaoke": N_("Karaoke"), "timescale": N_("Timescale"),
+    "tremolo": N_("Tremolo"), "vibrato": N_("Vibrato"), "rotation": N_("8D rotation"),
+    "distortion": N_("Distortion"), "channelMix": N_("Channel mix"), "lowPass": N_("Low-pass"),
+    "bassBoost": N_("Bass boost"), "reverb": N_("Reverb"),
 }
+
+
+def filter_label(key: str) -> str:
+    """A filter's name in the current locale (the Lavalink key itself when it has no label)."""
+    label = FILTER_LABELS.get(key)
+    return tr(label) if label is not None else key
 
 
 class NothingPlayingRefusal(CommandRefusedError):
     def __init__(self) -> None:
-        super().__init__("Nothing is playing. Use /play to start something.")
+        super().__init__(lazy("Nothing is playing. Use /play to start something."))
 
 
 class FilterNotAllowedError(CommandRefusedError):
     def __init__(self, keys: list[str]) -> None:
-        names = ", ".join(FILTER_LABELS.get(k, k) for k in keys)
-        verb = "is" if len(keys) == 1 else "are"
-        super().__init__(f"{names} {verb} not allowed on this server (a server manager can change that with "
-                         "/settings filter).")
+        names = Listing(lazy(FILTER_LABELS[k]) if k in FILTER_LABELS else k for k in keys)
+        super().__init__(lazy_plural(
+            "{names} is not allowed on this server (a server manager can change that with /settings filter).",
+            "{names} are not allowed on this server (a server manager can change that with /settings filter).",
+            len(keys), names=names))
 
 
 async def soon(interaction: Interaction, work: Awaitable[T]) -> T:
@@ -79,23 +90,24 @@ def current_entry(session: GuildSession) -> QueueEntry:
 def now_playing_line(session: GuildSession) -> str:
     entry = session.queue.current
     if entry is None:
-        return "The queue is empty now."
-    who = " (autoplay)" if entry.autoplay else ""
-    return f"Now playing: {track_title(entry.track)}{who}"
+        return tr("The queue is empty now.")
+    if entry.autoplay:
+        return tr("Now playing: {title} (autoplay)", title=track_title(entry.track))
+    return tr("Now playing: {title}", title=track_title(entry.track))
 
 
 # ---------------------------------------------------------------- playback
 def pause(session: GuildSession) -> None:
     current_entry(session)
     if session.paused:
-        raise CommandRefusedError("The music is already paused. Use /resume to continue.")
+        raise CommandRefusedError(lazy("The music is already paused. Use /resume to continue."))
     session.pause()
 
 
 def resume(session: GuildSession) -> None:
     current_entry(session)
     if not session.paused:
-        raise CommandRefusedError("The music is not paused.")
+        raise CommandRefusedError(lazy("The music is not paused."))
     session.resume()
 
 
@@ -124,9 +136,10 @@ async def seek(session: GuildSession, seconds: float) -> float:
     entry = current_entry(session)
     duration = session.length_s
     if entry.track.is_live or duration is None:
-        raise CommandRefusedError("This is a live stream; it can't be seeked.")
+        raise CommandRefusedError(lazy("This is a live stream; it can't be seeked."))
     if seconds >= duration:
-        raise CommandRefusedError(f"That is past the end: the track is {format_duration(duration)} long.")
+        raise CommandRefusedError(lazy("That is past the end: the track is {length} long.",
+                                       length=format_duration(duration)))
     await session.seek(seconds)
     return seconds
 
@@ -140,7 +153,7 @@ def stop(session: GuildSession) -> None:
 def set_volume(session: GuildSession, percent: int) -> int:
     # Discord enforces the command's range, but nothing stops a client from sending other numbers.
     if not 0 <= percent <= MAX_VOLUME_PERCENT:
-        raise CommandRefusedError(f"The volume goes from 0 to {MAX_VOLUME_PERCENT} %.")
+        raise CommandRefusedError(lazy("The volume goes from 0 to {max} %.", max=MAX_VOLUME_PERCENT))
     session.set_volume(percent / 100)
     return percent
 
@@ -154,7 +167,7 @@ def step_volume(session: GuildSession, step: int) -> int:
 # ---------------------------------------------------------------- the queue
 def shuffle(session: GuildSession, rng: random.Random) -> int:
     if len(session.queue.upcoming) < 2:
-        raise CommandRefusedError("There is nothing to shuffle: add at least two tracks with /play.")
+        raise CommandRefusedError(lazy("There is nothing to shuffle: add at least two tracks with /play."))
     return session.shuffle(rng)
 
 
@@ -170,7 +183,7 @@ def cycle_loop(session: GuildSession) -> LoopMode:
 
 def clear(session: GuildSession) -> list[QueueEntry]:
     if not session.queue.upcoming:
-        raise CommandRefusedError("The queue is already empty.")
+        raise CommandRefusedError(lazy("The queue is already empty."))
     return session.clear()
 
 
@@ -201,14 +214,15 @@ def apply_filter_preset(session: GuildSession, settings: GuildSettings, name: st
 
 # ---------------------------------------------------------------- filter presets (/filter, /me filters)
 def active_names(settings: FilterSettings) -> str:
-    names = [FILTER_LABELS.get(k, k) for k in settings_to_json(settings)]
-    return ", ".join(names) if names else "none"
+    names = [filter_label(k) for k in settings_to_json(settings)]
+    return ", ".join(names) if names else tr("none")
 
 
 class UnknownPresetError(CommandRefusedError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"There is no preset “{safe(name, 40)}”. Filter presets: {', '.join(sorted(FILTER_PRESETS))}; "
-                         f"EQ presets: {', '.join(sorted(EQ_PRESETS))}.")
+        super().__init__(lazy("There is no preset “{name}”. Filter presets: {filters}; EQ presets: {eqs}.",
+                              name=safe(name, 40), filters=", ".join(sorted(FILTER_PRESETS)),
+                              eqs=", ".join(sorted(EQ_PRESETS))))
 
 
 def checked_preset(name: str) -> str:

@@ -25,6 +25,7 @@ from musicbot.bot.errors import (
     WrongVoiceChannelError,
 )
 from musicbot.bot.interaction import Interaction
+from musicbot.i18n import lazy
 from musicbot.storage import GuildSettings
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ async def session_member_controls(
         )
         if not allowed:
             role = guild.get_role(settings.dj_role_id) if settings.dj_role_id else None
-            raise NotDJError(role.mention if role is not None else "the DJ role")
+            raise NotDJError(role.mention if role is not None else lazy("the DJ role"))
     return session
 
 

@@ -28,6 +28,7 @@ from musicbot.bot.resume import SessionKeeper
 from musicbot.bot.services import BotServices
 from musicbot.bot.sessions import SessionManager
 from musicbot.bot.telegram_control import TelegramControl
+from musicbot.bot.translator import CommandTranslator
 from musicbot.bot.tree import MusicTree
 from musicbot.bot.voice_status import VoiceStatusKeeper
 from musicbot.bot.web_control import WebControl
@@ -181,6 +182,8 @@ class MusicBotClient(commands.AutoShardedBot):
         services: BotServices = self  # the cogs see the client through this protocol (checked here by mypy)
         for cog in COGS:
             await self.add_cog(cog(services))  # type: ignore[call-arg]
+        # Names, descriptions and choices in every shipped language (bot/translator.py), in what sync registers.
+        await self.tree.set_translator(CommandTranslator())
 
     async def login(self, token: str) -> None:
         """The ops endpoints first: ``/health`` answers (and ``/ready`` says what it waits for)

@@ -18,6 +18,7 @@ from typing import Any
 import discord
 
 from musicbot.bot.replies import refuse
+from musicbot.i18n import N_, set_locale, tr
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,12 @@ SEARCH_MENU = "search:"  # the menu under /search results (cogs/play.py)
 LYRICS_PAGER = "lyrics:"  # ◀ ▶ under /lyrics (cogs/lyrics.py)
 
 EXPIRED = {
-    QUEUE_PAGER: "This menu has expired: run /queue again.",
-    SEARCH_MENU: "This menu has expired: run /search again.",
-    LYRICS_PAGER: "These buttons have expired: run /lyrics again.",
+    QUEUE_PAGER: N_("This menu has expired: run /queue again."),
+    SEARCH_MENU: N_("This menu has expired: run /search again."),
+    LYRICS_PAGER: N_("These buttons have expired: run /lyrics again."),
 }
-WRONG_KIND = "That control doesn't work that way. Use the buttons on the latest now-playing message."
-UNKNOWN = "That control isn't one of mine (any more). Run the command again for fresh buttons."
+WRONG_KIND = N_("That control doesn't work that way. Use the buttons on the latest now-playing message.")
+UNKNOWN = N_("That control isn't one of mine (any more). Run the command again for fresh buttons.")
 
 # Answers in flight: the loop keeps only weak references to tasks.
 _answering: set[asyncio.Task[None]] = set()
@@ -44,7 +45,7 @@ def custom_id(prefix: str, name: str) -> str:
 
 
 def unrouted_message(custom: str) -> str:
-    """What to tell a user whose click on ``custom`` no live view takes."""
+    """What to tell a user whose click on ``custom`` no live view takes (English; ``tr()`` translates it)."""
     for prefix, message in EXPIRED.items():
         if custom.startswith(prefix):
             return message
@@ -84,7 +85,8 @@ def answer_if_unrouted(interaction: discord.Interaction[Any]) -> None:
 
 
 async def _answer(interaction: discord.Interaction[Any], message: str) -> None:
+    set_locale(interaction.locale)
     try:
-        await refuse(interaction, message)
+        await refuse(interaction, tr(message))
     except discord.HTTPException:
         log.warning("could not answer a click on an expired or unknown control", exc_info=True)

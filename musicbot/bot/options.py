@@ -16,6 +16,9 @@ from typing import Any
 import discord
 from discord import AppCommandOptionType, app_commands
 
+from musicbot.bot.translator import command_path, option_name
+from musicbot.i18n import N_, tr
+
 _NESTING = {AppCommandOptionType.subcommand.value, AppCommandOptionType.subcommand_group.value}
 # Where Discord puts the object an id option names (``data.resolved``), per option type.
 _RESOLVED_IN: dict[AppCommandOptionType, tuple[str, ...]] = {
@@ -25,15 +28,26 @@ _RESOLVED_IN: dict[AppCommandOptionType, tuple[str, ...]] = {
     AppCommandOptionType.mentionable: ("users", "roles"),
     AppCommandOptionType.attachment: ("attachments",),
 }
-_KIND_NAMES = {
-    AppCommandOptionType.user: "member", AppCommandOptionType.channel: "channel",
-    AppCommandOptionType.role: "role", AppCommandOptionType.mentionable: "member or role",
-    AppCommandOptionType.attachment: "file",
+_UNKNOWN_ITEM = {
+    AppCommandOptionType.user: N_("That member is unknown here; pick one from the list."),
+    AppCommandOptionType.channel: N_("That channel is unknown here; pick one from the list."),
+    AppCommandOptionType.role: N_("That role is unknown here; pick one from the list."),
+    AppCommandOptionType.mentionable: N_("That member or role is unknown here; pick one from the list."),
+    AppCommandOptionType.attachment: N_("That file is unknown here; pick one from the list."),
 }
 MAX_SAFE_INTEGER = 2**53  # Discord's integer options stay within ±2^53 (JavaScript's exact integers)
-STALE = "Discord may still be updating your command list; try again in a minute."
-GARBLED = f"That command arrived garbled. {STALE}"
-UNKNOWN_COMMAND = f"That command has changed or no longer exists. {STALE}"
+STALE = N_("Discord may still be updating your command list; try again in a minute.")
+GARBLED = N_("That command arrived garbled.")
+UNKNOWN_COMMAND = N_("That command has changed or no longer exists.")
+
+
+def stale(sentence: str) -> str:
+    """``sentence`` (translated) and the hint that the user's command list may be out of date."""
+    return f"{sentence} {tr(STALE)}"
+
+
+def unknown_command() -> str:
+    return stale(tr(UNKNOWN_COMMAND))
 
 
 def shape_problem(data: Any) -> str | None:
@@ -42,16 +56,16 @@ def shape_problem(data: Any) -> str | None:
     Checked before discord.py looks the command up: its lookup indexes these fields blindly.
     """
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
-        return GARBLED
+        return stale(tr(GARBLED))
     if data.get("type", 1) != 1:
-        return f"I have no app of that kind (only slash commands). {STALE}"  # context menus
+        return stale(tr("I have no app of that kind (only slash commands)."))  # context menus
     resolved = data.get("resolved", {})
     if not isinstance(resolved, dict) or not all(
         isinstance(group, dict) and all(isinstance(item, dict) for item in group.values())
         for group in resolved.values()
     ):
-        return GARBLED
-    return None if _options_well_formed(data.get("options", [])) else GARBLED
+        return stale(tr(GARBLED))
+    return None if _options_well_formed(data.get("options", [])) else stale(tr(GARBLED))
 
 
 def _options_well_formed(options: Any) -> bool:
@@ -106,7 +120,8 @@ def problem(command: app_commands.Command[Any, ..., Any], interaction: discord.I
     for option in options:
         name = option["name"]
         if name not in declared or name in given:
-            return f"/{command.qualified_name} has no option “{name[:30]}” (or got it twice). {STALE}"
+            return stale(tr("{command} has no option “{option}” (or got it twice).",
+                           command=command_path(command.qualified_name), option=name[:30]))
         given.add(name)
         if focused_ok and option.get("focused"):
             continue  # a half-typed autocomplete value
@@ -115,12 +130,13 @@ def problem(command: app_commands.Command[Any, ..., Any], interaction: discord.I
             return message
     missing = [p.display_name for p in command.parameters if p.required and p.display_name not in given]
     if missing and not focused_ok:
-        return f"/{command.qualified_name} needs the option “{missing[0]}”. {STALE}"
+        return stale(tr("{command} needs the option “{option}”.", command=command_path(command.qualified_name),
+                       option=option_name(missing[0])))
     try:
         # discord.py's own reading of the values, done here where a failure can still be answered.
         app_commands.Namespace(interaction, data.get("resolved", {}), options)  # type: ignore[arg-type]
     except Exception:  # any value discord.py cannot read is the sender's problem, not a bug
-        return GARBLED
+        return stale(tr(GARBLED))
     return None
 
 
@@ -128,8 +144,11 @@ def _value_problem(param: app_commands.Parameter, option: dict[str, Any], resolv
     # Only types and identities: ranges and choices are checked by the commands themselves, whose
     # messages name the setting and its allowed values in the user's terms.
     value = option["value"]
-    shown = f"“{str(value)[:40]}”" if isinstance(value, str | int | float) else "That value"
-    invalid = f"{shown} is not a valid {param.display_name}. {STALE}"
+    shown = option_name(param.display_name)
+    if isinstance(value, str | int | float):
+        invalid = stale(tr("“{value}” is not a valid {option}.", value=str(value)[:40], option=shown))
+    else:
+        invalid = stale(tr("That value is not a valid {option}.", option=shown))
     if option["type"] != param.type.value:
         return invalid
     kind = param.type
@@ -145,10 +164,10 @@ def _value_problem(param: app_commands.Parameter, option: dict[str, Any], resolv
         # Past Discord's range an integer can't even become a float (discord.py's ``float(10**400)``
         # raises); NaN and ∞ go on to the command, whose range check names the setting.
         if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
-            return f"{param.display_name} must be a number between −2^53 and 2^53."
+            return tr("{option} must be a number between −2^53 and 2^53.", option=shown)
         return None
     if kind in _RESOLVED_IN:
         ident = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
         if not ident.isdigit() or not any(ident in resolved.get(group, {}) for group in _RESOLVED_IN[kind]):
-            return f"That {_KIND_NAMES[kind]} is unknown here; pick one from the list. {STALE}"
+            return stale(tr(_UNKNOWN_ITEM[kind]))
     return None

@@ -17,11 +17,12 @@ import discord
 from discord import app_commands
 
 from musicbot.bot.errors import GuildOnlyError, RateLimitedError, RestartingError
-from musicbot.bot.options import UNKNOWN_COMMAND, command_of, leaf_options, shape_problem
+from musicbot.bot.options import command_of, leaf_options, shape_problem, unknown_command
 from musicbot.bot.options import problem as options_problem
 from musicbot.bot.ratelimit import RateLimiter
 from musicbot.bot.replies import answers_privately, defer, refuse
 from musicbot.errors import MusicBotError
+from musicbot.i18n import N_, localized, set_locale, tr
 from musicbot.metrics import CommandOutcome, count_command
 from musicbot.storage.deadline import command_deadline
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+UNEXPECTED = N_("Something went wrong on my side; it has been logged. Please try again.")
 # How long a command's storage calls may take in all (after its answer was deferred); then the user
 # reads "the database is not answering" instead of waiting for the driver's own 5–15 s timeouts.
 COMMAND_STORAGE_S = 4.0
@@ -38,29 +39,32 @@ AUTOCOMPLETE_STORAGE_S = 2.0
 
 
 def user_message(error: BaseException) -> str | None:
-    """What to tell the user about ``error``, or None when it is a bug (log it, apologize)."""
+    """What to tell the user about ``error`` in their language (the task's locale), or None when it is a
+    bug (log it, apologize)."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         original = error.__cause__ if isinstance(error, app_commands.TransformerError) else error.original
         if isinstance(original, MusicBotError):
-            return str(original)
+            return localized(original)
         if isinstance(error, app_commands.TransformerError):
             # Only text the user typed is echoed: anything else would show a Python repr.
-            shown = f"“{str(error.value)[:60]}”" if isinstance(error.value, str | int | float) else "That value"
-            return f"{shown} is not a valid value here."
+            if isinstance(error.value, str | int | float):
+                return tr("“{value}” is not a valid value here.", value=str(error.value)[:60])
+            return tr("That value is not a valid value here.")
         return None
     if isinstance(error, MusicBotError):
-        return str(error)
+        return localized(error)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return str(RateLimitedError(error.retry_after))
+        return localized(RateLimitedError(error.retry_after))
     if isinstance(error, app_commands.NoPrivateMessage):
-        return str(GuildOnlyError())
+        return localized(GuildOnlyError())
     if isinstance(error, app_commands.MissingPermissions):
-        return "You need the " + ", ".join(p.replace("_", " ").title() for p in error.missing_permissions) + \
-            " permission for this."
+        # Discord's own names of permissions (Manage Server…) are English in every client's API: kept as is.
+        return tr("You need the {permissions} permission for this.",
+                 permissions=", ".join(p.replace("_", " ").title() for p in error.missing_permissions))
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You can't use this command here."
+        return str(error) or tr("You can't use this command here.")
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):  # stale command list
-        return "That command has changed; Discord may still be updating your command list. Try again in a minute."
+        return tr("That command has changed; Discord may still be updating your command list. Try again in a minute.")
     return None
 
 
@@ -73,6 +77,8 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         client.add_listener(self._completed, "on_app_command_completion")
 
     async def interaction_check(self, interaction: discord.Interaction[MusicBotClient]) -> bool:
+        # Everything this interaction's task says from here on (answers, refusals) is in the user's language.
+        set_locale(interaction.locale)
         autocomplete = interaction.type is discord.InteractionType.autocomplete
         if self.client.closing:
             # Shutting down: nothing new starts (its state would not be in the last snapshot).
@@ -80,13 +86,13 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
                 await interaction.response.autocomplete([])
             else:
                 count_command(command_name(interaction), CommandOutcome.RESTARTING)
-                await refuse(interaction, str(RestartingError()))
+                await refuse(interaction, localized(RestartingError()))
             return False
         # The payload against the command's declaration first: discord.py reads it blindly after
         # this hook, where a failure would raise in its task and leave the user with no answer.
         command = command_of(interaction)
         if command is None:
-            wrong: str | None = shape_problem(interaction.data) or UNKNOWN_COMMAND
+            wrong: str | None = shape_problem(interaction.data) or unknown_command()
         else:
             wrong = options_problem(command, interaction, focused_ok=autocomplete)
         if autocomplete:
@@ -100,7 +106,7 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         wait = self.rate_limiter.retry_after(interaction.user.id, command.qualified_name if command else None)
         if wait:
             # Answered here: discord.py only routes AppCommandErrors from this hook to on_error.
-            await refuse(interaction, str(RateLimitedError(wait)))
+            await refuse(interaction, localized(RateLimitedError(wait)))
             count_command(command_name(interaction), CommandOutcome.RATE_LIMITED)
             return False
         if wrong is not None:
@@ -124,7 +130,7 @@ class MusicTree(app_commands.CommandTree["MusicBotClient"]):
         count_command(command_name(interaction), outcome_of(error, message))
         if message is None:
             log.error("command /%s failed", command_name(interaction), exc_info=error)
-            message = UNEXPECTED
+            message = tr(UNEXPECTED)
         try:
             await refuse(interaction, message)
         except discord.HTTPException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from musicbot.i18n import N_, ngettext, tr
 from musicbot.queue.errors import DuplicateTrackError, QueueError, QueueFullError, TrackTooLongError
 from musicbot.track import Track
 
@@ -92,19 +93,19 @@ class AddResult:
 
     @property
     def summary(self) -> str:
-        """A short line for the reply, e.g. ``"Queued 48 tracks; 2 were refused (too long)."``."""
-        noun = "track" if len(self.added) == 1 else "tracks"
-        text = f"Queued {len(self.added)} {noun}."
-        if self.refused:
-            kinds = sorted({_REFUSAL_KINDS.get(type(r.error), "refused") for r in self.refused})
-            verb = "was" if len(self.refused) == 1 else "were"
-            text = f"{text[:-1]}; {len(self.refused)} {verb} refused ({', '.join(kinds)})."
-        return text
+        """A short line for the reply (current locale), e.g. ``"Queued 48 tracks; 2 were refused (too long)."``."""
+        added = len(self.added)
+        if not self.refused:
+            return ngettext("Queued {n} track.", "Queued {n} tracks.", added, n=added)
+        kinds = ", ".join(sorted({tr(_REFUSAL_KINDS.get(type(r.error), N_("refused"))) for r in self.refused}))
+        refused = ngettext("{n} was refused", "{n} were refused", len(self.refused), n=len(self.refused))
+        return ngettext("Queued {n} track; {refused} ({kinds}).", "Queued {n} tracks; {refused} ({kinds}).", added,
+                        n=added, refused=refused, kinds=kinds)
 
 
 # Short labels for the kinds of refusal, for the one-line summary of a playlist load.
 _REFUSAL_KINDS: dict[type[QueueError], str] = {
-    DuplicateTrackError: "already queued",
-    QueueFullError: "queue full",
-    TrackTooLongError: "too long",
+    DuplicateTrackError: N_("already queued"),
+    QueueFullError: N_("queue full"),
+    TrackTooLongError: N_("too long"),
 }

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
+from musicbot.i18n import tr
 from musicbot.queue.entry import QueueEntry
 
 DEFAULT_SKIP_RATIO = 0.5
@@ -40,17 +41,20 @@ class VoteResult:
 
     @property
     def message(self) -> str:
-        """A short reply for the voter."""
+        """A short reply for the voter (in the current locale)."""
         if self.outcome is VoteOutcome.SKIPPED_BY_REQUESTER:
-            return "Skipped (you requested it)."
+            return tr("Skipped (you requested it).")
         if self.outcome is VoteOutcome.SKIPPED_BY_DJ:
-            return "Skipped."
+            return tr("Skipped.")
         if self.outcome is VoteOutcome.SKIPPED_BY_VOTES:
-            return f"Skipped: {self.votes} of {self.required} votes."
+            return tr("Skipped: {votes} of {required} votes.", votes=self.votes, required=self.required)
         if self.outcome is VoteOutcome.NOT_LISTENING:
-            return "Join the voice channel to vote."
-        prefix = "You already voted" if self.outcome is VoteOutcome.ALREADY_VOTED else "Vote counted"
-        return f"{prefix}: {self.votes} of {self.required} votes needed to skip."
+            return tr("Join the voice channel to vote.")
+        if self.outcome is VoteOutcome.ALREADY_VOTED:
+            return tr("You already voted: {votes} of {required} votes needed to skip.", votes=self.votes,
+                     required=self.required)
+        return tr("Vote counted: {votes} of {required} votes needed to skip.", votes=self.votes,
+                 required=self.required)
 
 
 def votes_required(listener_count: int, ratio: float) -> int:

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 
 from musicbot.dsp.frame import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE_HZ
+from musicbot.i18n import lazy, lazy_plural
 from musicbot.sources.errors import BadMediaError, clock
 
 # An end this much before the declared duration means the file stops early (not codec padding).
@@ -51,22 +52,22 @@ class DamageCheck:
         """What was wrong with the file, once it has been decoded to its end; None if nothing."""
         reached, declared = self.reached_s, self.declared_s
         if declared is not None and reached + max(EARLY_END_S, EARLY_END_FRACTION * declared) < declared:
-            return BadMediaError(
-                f"The file ends early: only {clock(reached)} of its {clock(declared)} could be played "
-                "(it is cut short or damaged)."
-            )
+            return BadMediaError(lazy(
+                "The file ends early: only {reached} of its {declared} could be played (it is cut short or damaged).",
+                reached=clock(reached), declared=clock(declared)))
         if ogg_complete is False or (self.bad_packets == 1 and self.last_packet_bad):
             # A last packet cut in two (a WAV whose header promises more than it holds does this).
-            return BadMediaError(f"The file is cut short: it stops after {clock(reached)}.")
+            return BadMediaError(lazy("The file is cut short: it stops after {reached}.", reached=clock(reached)))
         if self.bad_packets:
-            parts = "a short stretch" if self.bad_packets == 1 else f"{self.bad_packets} short stretches"
-            return BadMediaError(f"Parts of the file are damaged: {parts} could not be played.")
+            return BadMediaError(lazy_plural("Parts of the file are damaged: a short stretch could not be played.",
+                                             "Parts of the file are damaged: {n} short stretches could not be played.",
+                                             self.bad_packets, n=self.bad_packets))
         if self.start_s == 0.0 and self.samples == 0:
-            return BadMediaError("The file holds no audio.")
+            return BadMediaError(lazy("The file holds no audio."))
         # From the start, or declared so (a reopen after the first 20 ms starts past the end).
         tiny = declared is not None and declared < FRAME_SECONDS
         if tiny or (self.start_s == 0.0 and self.samples < FRAME_SAMPLES):
-            return BadMediaError("The file holds almost no audio (less than 20 ms).")
+            return BadMediaError(lazy("The file holds almost no audio (less than 20 ms)."))
         return None
 
 

@@ -25,6 +25,7 @@ from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.finite import finite
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
 from musicbot.errors import MediaError
+from musicbot.i18n import lazy
 from musicbot.sources.buffer import RefillBuffer
 from musicbot.sources.damage import DamageCheck, ogg_complete
 from musicbot.sources.errors import BadMediaError, media_failure
@@ -145,7 +146,7 @@ class Decoder:
         try:
             stream = container.streams.audio[0]
             if stream.codec_context is None:  # a codec FFmpeg does not know: a damaged header, mostly
-                raise BadMediaError("The file's audio format is not supported, or its header is damaged.")
+                raise BadMediaError(lazy("The file's audio format is not supported, or its header is damaged."))
             if stream.duration is not None and stream.time_base is not None:
                 self.duration_s = float(stream.duration * stream.time_base)
             elif container.duration:
@@ -176,7 +177,7 @@ class Decoder:
             self._put(media_failure(err, position_s=self._damage.reached_s))
         except Exception:  # a bug must not kill the thread silently: the consumer is told
             log.exception("decoder thread crashed on %s", self.location)
-            self._put(MediaError("The track could not be decoded (internal error, see the bot's log)"))
+            self._put(MediaError(lazy("The track could not be decoded (internal error, see the bot's log)")))
         finally:
             self._opened.set()
             container.close()
@@ -307,6 +308,6 @@ def _seek(container: Any, stream: Any, seconds: float) -> int:
         try:
             container.seek(0, stream=stream, backward=True, any_frame=False)
         except av.error.FFmpegError as err:
-            raise BadMediaError("The bot cannot jump to a position in this file (it may be damaged).",
+            raise BadMediaError(lazy("The bot cannot jump to a position in this file (it may be damaged)."),
                                 detail=str(err)) from err
     return round(seconds * SAMPLE_RATE_HZ)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from musicbot.errors import MediaError, MusicBotError
+from musicbot.i18n import N_, Clause, Text, lazy
 
 
 class SourceError(MusicBotError):
@@ -17,66 +18,66 @@ class SourceError(MusicBotError):
 
     kind = "other"  # the label of musicbot_source_failures_total (see failure_kind)
     retryable: bool = False
-    default_message = "This could not be played."
+    default_message = N_("This could not be played.")
 
-    def __init__(self, message: str | None = None, *, detail: str | None = None) -> None:
+    def __init__(self, message: str | Text | None = None, *, detail: str | None = None) -> None:
         self.detail = detail
         """The extractor's own text, for the log; never shown to users."""
-        super().__init__(message or self.default_message)
+        super().__init__(message or lazy(self.default_message))
 
 
 class UnavailableError(SourceError):
     kind = "unavailable"
-    default_message = "This video or track is unavailable (it may have been removed)."
+    default_message = N_("This video or track is unavailable (it may have been removed).")
 
 
 class PrivateError(SourceError):
     kind = "private"
-    default_message = "This video or playlist is private."
+    default_message = N_("This video or playlist is private.")
 
 
 class AgeRestrictedError(SourceError):
     kind = "age_restricted"
-    default_message = "This video is age-restricted; the bot needs a signed-in cookies file to play it."
+    default_message = N_("This video is age-restricted; the bot needs a signed-in cookies file to play it.")
 
 
 class RegionBlockedError(SourceError):
     kind = "region_blocked"
-    default_message = "This is not available in the bot's country."
+    default_message = N_("This is not available in the bot's country.")
 
 
 class RateLimitedError(SourceError):
     kind = "rate_limited"
     retryable = True
-    default_message = "The site is rate-limiting the bot; try again in a few minutes."
+    default_message = N_("The site is rate-limiting the bot; try again in a few minutes.")
 
 
 class NetworkError(SourceError):
     kind = "network"
     retryable = True
-    default_message = "A network error stopped this; try again."
+    default_message = N_("A network error stopped this; try again.")
 
 
 class UnsupportedError(SourceError):
     kind = "unsupported"
-    default_message = "This link is not supported."
+    default_message = N_("This link is not supported.")
 
 
 class NotFoundError(SourceError):
     kind = "not_found"
-    default_message = "Nothing was found for that."
+    default_message = N_("Nothing was found for that.")
 
 
 class BlockedUrlError(SourceError):
     """The URL points at a private, loopback, link-local, multicast or unspecified address."""
 
     kind = "blocked_url"
-    default_message = "That link points at a private or local network address, which the bot refuses to open."
+    default_message = N_("That link points at a private or local network address, which the bot refuses to open.")
 
 
 class PlaylistNotReadableError(SourceError):
     kind = "playlist_not_readable"
-    default_message = (
+    default_message = N_(
         "Spotify does not let the bot read this playlist: since 2026 Spotify only returns the items of "
         "playlists that the bot's app owner owns or collaborates on. Make a copy you own, or share an "
         "album or track link instead."
@@ -85,12 +86,12 @@ class PlaylistNotReadableError(SourceError):
 
 class SourceDisabledError(SourceError):
     kind = "disabled"
-    default_message = "That source is turned off on this bot."
+    default_message = N_("That source is turned off on this bot.")
 
 
 class LocalPathError(SourceError):
     kind = "local_path"
-    default_message = "That file is not in the bot's music folder."
+    default_message = N_("That file is not in the bot's music folder.")
 
 
 # Order matters: the first match wins, and the specific texts come before the generic ones.
@@ -124,7 +125,7 @@ def classify_ytdlp_error(exc: BaseException) -> SourceError:
     for pattern, cls in _YTDLP_RULES:
         if pattern.search(text):
             return cls(detail=text)
-    return SourceError("This could not be played (the site returned an unexpected error).", detail=text)
+    return SourceError(lazy("This could not be played (the site returned an unexpected error)."), detail=text)
 
 
 STREAM_FAILURE = "stream"
@@ -157,13 +158,13 @@ class BadMediaError(MediaError):
 
     retryable = False
 
-    def __init__(self, message: str, *, detail: str | None = None) -> None:
+    def __init__(self, message: str | Text, *, detail: str | None = None) -> None:
         self.detail = detail
         super().__init__(message)
 
 
-NOT_AUDIO = "This is not an audio file the bot can read, or it is damaged."
-EMPTY = "The file is empty or cut short."
+NOT_AUDIO = N_("This is not an audio file the bot can read, or it is damaged.")
+EMPTY = N_("The file is empty or cut short.")
 
 # FFmpeg's error classes (PyAV's names) → what users read. Matched by name so that this module,
 # which every layer imports, stays free of PyAV; HTTP texts such as "Server returned 4XX Client
@@ -171,17 +172,18 @@ EMPTY = "The file is empty or cut short."
 _FFMPEG_WORDS: dict[str, tuple[str, bool]] = {  # class name → (message, file's fault)
     "InvalidDataError": (NOT_AUDIO, True),
     "PatchWelcomeError": (NOT_AUDIO, True),  # a codec feature FFmpeg lacks: as unreadable to us
-    "DecoderNotFoundError": ("The file's audio format is not supported.", True),
-    "DemuxerNotFoundError": ("The file's format is not supported.", True),
+    "DecoderNotFoundError": (N_("The file's audio format is not supported."), True),
+    "DemuxerNotFoundError": (N_("The file's format is not supported."), True),
     "EOFError": (EMPTY, True),
-    "HTTPNotFoundError": ("The server says the file is not there (HTTP 404).", True),
-    "HTTPForbiddenError": ("The server refused access to the file (HTTP 403).", True),
-    "HTTPUnauthorizedError": ("The server wants a login for this file (HTTP 401).", True),
-    "HTTPBadRequestError": ("The server refused the request for the file (HTTP 400).", True),
-    "HTTPTooManyRequestsError": ("The server is rate-limiting the bot (HTTP 429); try again in a few minutes.", False),
-    "HTTPOtherClientError": ("The server refused the request for the file (an HTTP 4xx error).", True),
-    "HTTPServerError": ("The server failed (an HTTP 5xx error); try again later.", False),
-    "TimeoutError": ("The server did not answer in time; try again later.", False),
+    "HTTPNotFoundError": (N_("The server says the file is not there (HTTP 404)."), True),
+    "HTTPForbiddenError": (N_("The server refused access to the file (HTTP 403)."), True),
+    "HTTPUnauthorizedError": (N_("The server wants a login for this file (HTTP 401)."), True),
+    "HTTPBadRequestError": (N_("The server refused the request for the file (HTTP 400)."), True),
+    "HTTPTooManyRequestsError": (
+        N_("The server is rate-limiting the bot (HTTP 429); try again in a few minutes."), False),
+    "HTTPOtherClientError": (N_("The server refused the request for the file (an HTTP 4xx error)."), True),
+    "HTTPServerError": (N_("The server failed (an HTTP 5xx error); try again later."), False),
+    "TimeoutError": (N_("The server did not answer in time; try again later."), False),
 }
 
 
@@ -198,17 +200,18 @@ def media_failure(error: BaseException, *, position_s: float | None = None) -> M
             break
     else:
         if isinstance(error, ConnectionError):
-            message, files_fault = "The connection to the server failed; try again later.", False
+            message, files_fault = N_("The connection to the server failed; try again later."), False
         elif isinstance(error, UnicodeDecodeError):  # tags that are not text: PyAV refuses the file
             message, files_fault = NOT_AUDIO, True
         else:
-            message, files_fault = "The file could not be read.", False
+            message, files_fault = N_("The file could not be read."), False
+    text = lazy(message)
     if position_s is not None:
-        message = f"Playback stopped at {clock(position_s)}: {message[0].lower()}{message[1:]}"
-    return BadMediaError(message, detail=detail) if files_fault else _retryable_media_error(message, detail)
+        text = lazy("Playback stopped at {position}: {reason}", position=clock(position_s), reason=Clause(text))
+    return BadMediaError(text, detail=detail) if files_fault else _retryable_media_error(text, detail)
 
 
-def _retryable_media_error(message: str, detail: str) -> MediaError:
+def _retryable_media_error(message: Text, detail: str) -> MediaError:
     error = MediaError(message)
     error.__notes__ = [detail]  # for the log's traceback; the message stays the user's
     return error

@@ -29,6 +29,7 @@ import certifi
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import NetworkError, UnsupportedError
 from musicbot.sources.ssrf import Target, UrlGuard, literal_address
 
@@ -88,8 +89,10 @@ class GuardedHttp:
             except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as err:
                 failure = err  # this address is unreachable: the next validated one may not be
             except (Urllib3Error, OSError) as err:
-                raise NetworkError(f"Could not reach {target.host}; try again.", detail=str(err)) from err
-        raise NetworkError(f"Could not reach {target.host}; try again.", detail=str(failure)) from failure
+                raise NetworkError(lazy("Could not reach {host}; try again.", host=target.host),
+                                   detail=str(err)) from err
+        raise NetworkError(lazy("Could not reach {host}; try again.", host=target.host),
+                           detail=str(failure)) from failure
 
     def open(self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
              body: bytes | None = None, timeout_s: float | None = None, target: Target | None = None,
@@ -122,7 +125,7 @@ class GuardedHttp:
             if _origin(following) != _origin(current):
                 sent = {k: v for k, v in sent.items() if k.lower() not in _ORIGIN_BOUND_HEADERS}
             current, hop_target = following, None
-        raise UnsupportedError("That link redirects too many times.")
+        raise UnsupportedError(lazy("That link redirects too many times."))
 
     def close(self) -> None:
         self._pools.clear()

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import NetworkError, SourceError, UnavailableError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.http_length import response_duration_s
@@ -92,9 +93,10 @@ class HttpBackend:
         response = fetched.response
         try:
             if response.status in (401, 403, 404, 410):
-                raise UnavailableError(f"That link answered {response.status}: the file is gone or not public.")
+                raise UnavailableError(lazy("That link answered {status}: the file is gone or not public.",
+                                            status=str(response.status)))
             if response.status >= 400:
-                raise NetworkError(f"That link answered {response.status}; try again later.")
+                raise NetworkError(lazy("That link answered {status}; try again later.", status=str(response.status)))
             # A file's length, from the start of its body (http_length.py; never read for radio).
             length_s = response_duration_s(response, response.headers)
             return fetched.url, response.headers, length_s  # urllib3's: case-insensitive, as HTTP header names are
@@ -106,6 +108,6 @@ class HttpBackend:
         """The link itself, checked again: redirects are followed (and vetted, hop by hop) by the
         stream's own ``RemoteFile`` when it opens, at the moment it opens."""
         if not track.url.startswith(("http://", "https://")):
-            raise SourceError("That link does not lead to an http(s) stream.")
+            raise SourceError(lazy("That link does not lead to an http(s) stream."))
         await self.guard.check(track.url)
         return StreamInfo(url=track.url, is_live=track.is_live, duration_s=track.duration_s)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import LocalPathError, NotFoundError
 from musicbot.sources.http import AUDIO_EXTENSIONS
 from musicbot.sources.models import StreamInfo
@@ -39,7 +40,7 @@ class LocalLibrary:
         if not full.is_relative_to(self.root):
             raise LocalPathError()
         if not full.is_file():
-            raise NotFoundError("No such file in the music folder.")
+            raise NotFoundError(lazy("No such file in the music folder."))
         return full
 
     def track_for(self, path: Path) -> Track:
@@ -84,7 +85,7 @@ class LocalLibrary:
                     raise
             tracks = self.search_blocking(query)
             if not tracks:
-                raise NotFoundError("Nothing in the music folder matches that.")
+                raise NotFoundError(lazy("Nothing in the music folder matches that."))
             return tracks
 
         return await asyncio.to_thread(work)

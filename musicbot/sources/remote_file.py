@@ -24,6 +24,7 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from musicbot.errors import MediaError
+from musicbot.i18n import lazy
 from musicbot.sources.errors import BlockedUrlError, SourceError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.ssrf import Target
@@ -113,7 +114,8 @@ class RemoteFile(io.RawIOBase):
                 log.info("%s dropped at byte %d (%s); resuming", self._short(), self._pos, failure)
                 time.sleep(_RESUME_BACKOFF_S[min(attempt, len(_RESUME_BACKOFF_S) - 1)])
                 self.resumes += 1
-        raise MediaError(f"The connection to {urlsplit(self._url).hostname} dropped and could not be resumed.")
+        raise MediaError(lazy("The connection to {host} dropped and could not be resumed.",
+                              host=str(urlsplit(self._url).hostname)))
 
     def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
         """Move to ``offset``; nothing is requested until the next ``read`` (FFmpeg asks for the

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from musicbot.config import Config
+from musicbot.i18n import lazy
 from musicbot.metrics import count_source_failure
 from musicbot.sources.cache import METADATA_TTL_S, SEARCH_TTL_S, AsyncTtlCache
 from musicbot.sources.errors import NotFoundError, SourceDisabledError, UnsupportedError
@@ -82,7 +83,7 @@ class Resolver:
     async def _resolve(self, query: str) -> Resolved:
         text = query.strip()
         if not text:
-            raise NotFoundError("Type something to search for, or paste a link.")
+            raise NotFoundError(lazy("Type something to search for, or paste a link."))
         if is_spotify_link(text) or text.startswith(("local:", "file://")) or "://" in text:
             return await self._metadata.get(text, lambda: self._resolve_link(text))
         candidates = await self.search(text)
@@ -93,26 +94,26 @@ class Resolver:
         key = (" ".join(words.lower().split()), limit)
         tracks = await self._searches.get(key, lambda: self.ytdlp.search(words, limit))
         if not tracks:
-            raise NotFoundError(f"Nothing was found for “{words.strip()[:80]}”.")
+            raise NotFoundError(lazy("Nothing was found for “{words}”.", words=words.strip()[:80]))
         return tracks
 
     async def _resolve_link(self, text: str) -> Resolved:
         if is_spotify_link(text):
             if self.spotify is None:
-                raise SourceDisabledError("Spotify links are turned off on this bot (no Spotify credentials).")
+                raise SourceDisabledError(lazy("Spotify links are turned off on this bot (no Spotify credentials)."))
             tracks, title = await self.spotify.resolve(text)
             if not tracks:
-                raise NotFoundError("That Spotify link has no playable tracks.")
+                raise NotFoundError(lazy("That Spotify link has no playable tracks."))
             kind = ResolvedKind.TRACK if len(tracks) == 1 and title is None else ResolvedKind.PLAYLIST
             return Resolved(kind, tuple(tracks), title)
         if text.startswith(("local:", "file://")):
             if self.local is None:
-                raise SourceDisabledError("The local music folder is turned off on this bot.")
+                raise SourceDisabledError(lazy("The local music folder is turned off on this bot."))
             found = await self.local.resolve(text.removeprefix("local:"))
             return Resolved(ResolvedKind.TRACK if len(found) == 1 else ResolvedKind.SEARCH, tuple(found))
         scheme = urlsplit(text).scheme.lower()
         if scheme not in ("http", "https"):
-            raise UnsupportedError(f"{scheme}: links are not supported.")
+            raise UnsupportedError(lazy("{scheme}: links are not supported.", scheme=scheme))
         await self.guard.check(text)
         host = (urlsplit(text).hostname or "").lower()
         if not _host_matches(host, _EXTRACTOR_HOSTS) or is_attachment(text) or has_audio_extension(text):
@@ -138,13 +139,13 @@ class Resolver:
     async def _stream_info(self, track: Track) -> StreamInfo:
         if track.source == "spotify":
             if self.spotify is None:
-                raise SourceDisabledError("Spotify links are turned off on this bot (no Spotify credentials).")
+                raise SourceDisabledError(lazy("Spotify links are turned off on this bot (no Spotify credentials)."))
             spotify = self.spotify
             match = await self._matches.get(track.id, lambda: spotify.match(track))
             info = await self.ytdlp.stream_info(match)
         elif track.source == "local":
             if self.local is None:
-                raise SourceDisabledError("The local music folder is turned off on this bot.")
+                raise SourceDisabledError(lazy("The local music folder is turned off on this bot."))
             return await self.local.stream_info(track)
         elif track.source in _DIRECT_SOURCES:
             return await self.http.stream_info(track)

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import (
     NetworkError,
     NotFoundError,
@@ -84,7 +85,7 @@ class SpotifyBackend:
         retries: int = 3,
     ) -> None:
         if auth_manager is None and not (client_id and client_secret):
-            raise SourceError("Spotify needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
+            raise SourceError(lazy("Spotify needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET."))
         self._credentials = (client_id or "", client_secret or "")
         self._auth_manager = auth_manager
         self._api_base = api_base
@@ -115,7 +116,7 @@ class SpotifyBackend:
         """The tracks a link names (one, an album's, a playlist's, an artist's top tracks) and a title."""
         parsed = parse_spotify_link(link)
         if parsed is None:
-            raise UnsupportedError("That Spotify link is not a track, album, playlist or artist.")
+            raise UnsupportedError(lazy("That Spotify link is not a track, album, playlist or artist."))
         kind, item_id = parsed
         return await asyncio.to_thread(self._resolve_blocking, kind, item_id)
 
@@ -131,8 +132,8 @@ class SpotifyBackend:
             try:
                 result = self._call(client.artist_top_tracks, item_id)
             except UnavailableError as err:
-                raise UnavailableError("Spotify no longer gives this bot an artist's top tracks; "
-                                       "share an album or playlist instead.", detail=err.detail) from err
+                raise UnavailableError(lazy("Spotify no longer gives this bot an artist's top tracks; "
+                                            "share an album or playlist instead."), detail=err.detail) from err
             tracks = [_track(t) for t in result.get("tracks") or () if t]
             return tracks, None
         try:
@@ -167,16 +168,16 @@ class SpotifyBackend:
             status = err.http_status
             detail = f"Spotify {status}: {err.msg}"
             if status in (403, 404):
-                raise UnavailableError("Spotify says this does not exist or is not available to the bot.",
+                raise UnavailableError(lazy("Spotify says this does not exist or is not available to the bot."),
                                        detail=detail) from err
             if status == 429:
-                raise RateLimitedError("Spotify is rate-limiting the bot; try again in a minute.",
+                raise RateLimitedError(lazy("Spotify is rate-limiting the bot; try again in a minute."),
                                        detail=detail) from err
             if status in (400,):
-                raise UnsupportedError("That Spotify link is not valid.", detail=detail) from err
-            raise NetworkError("Spotify did not answer; try again.", detail=detail) from err
+                raise UnsupportedError(lazy("That Spotify link is not valid."), detail=detail) from err
+            raise NetworkError(lazy("Spotify did not answer; try again."), detail=detail) from err
         except OSError as err:  # requests' ConnectionError and timeouts derive from OSError
-            raise NetworkError("Spotify could not be reached; try again.", detail=str(err)) from err
+            raise NetworkError(lazy("Spotify could not be reached; try again."), detail=str(err)) from err
         if result is None:
             raise NotFoundError()
         return result
@@ -189,7 +190,7 @@ class SpotifyBackend:
             best = pick_candidate(track, candidates)
             if best is not None:
                 return best
-        raise NotFoundError(f"No YouTube match was found for {track.display_name}.")
+        raise NotFoundError(lazy("No YouTube match was found for {name}.", name=track.display_name))
 
 
 def search_queries(track: Track) -> list[str]:

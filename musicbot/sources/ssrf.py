@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import BlockedUrlError, NetworkError, UnsupportedError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,7 +40,7 @@ def system_resolve(host: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
-        raise NetworkError(f"The host {host} could not be found.", detail=str(err)) from err
+        raise NetworkError(lazy("The host {host} could not be found.", host=host), detail=str(err)) from err
     # getaddrinfo sorts by RFC 6724 (reachable families first): keep that order, drop repeats
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -132,14 +133,16 @@ class UrlGuard:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
-            raise UnsupportedError(f"Only http and https links are supported, not {scheme or 'this'}.")
+            if scheme:
+                raise UnsupportedError(lazy("Only http and https links are supported, not {scheme}.", scheme=scheme))
+            raise UnsupportedError(lazy("Only http and https links are supported, not this."))
         host = (parts.hostname or "").rstrip(".").lower()
         if not host:
-            raise UnsupportedError("That link has no host name.")
+            raise UnsupportedError(lazy("That link has no host name."))
         try:
             port = parts.port or _DEFAULT_PORTS[scheme]
         except ValueError as err:
-            raise UnsupportedError("That link has an invalid port.") from err
+            raise UnsupportedError(lazy("That link has an invalid port.")) from err
         literal = literal_address(host)
         if literal is not None:
             addresses: list[IpAddress] = [literal]
@@ -147,16 +150,18 @@ class UrlGuard:
             resolved = self._resolve_host(host)
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
             if not addresses:
-                raise NetworkError(f"The host {host} could not be found.")
+                raise NetworkError(lazy("The host {host} could not be found.", host=host))
         if host not in self._allowed_names:
             for address in addresses:
                 if not self._address_allowed(address):
                     where = host if host.strip("[]") == str(address) else f"{host} ({address})"
-                    lead = f"the link redirects to {where}, which" if redirected else where
-                    raise BlockedUrlError(
-                        f"Refused: {lead} is a private, loopback or link-local address. "
-                        "An admin can allow it with MUSICBOT_ALLOWED_HOSTS.",
-                    )
+                    if redirected:
+                        raise BlockedUrlError(lazy(
+                            "Refused: the link redirects to {where}, which is a private, loopback or link-local "
+                            "address. An admin can allow it with MUSICBOT_ALLOWED_HOSTS.", where=where))
+                    raise BlockedUrlError(lazy(
+                        "Refused: {where} is a private, loopback or link-local address. An admin can allow it "
+                        "with MUSICBOT_ALLOWED_HOSTS.", where=where))
         return Target(scheme, host, port, tuple(str(a) for a in addresses))
 
     async def check(self, url: str) -> Target:

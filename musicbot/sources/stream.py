@@ -22,6 +22,7 @@ from typing import Any
 from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
+from musicbot.i18n import lazy
 from musicbot.metrics import count_source_failure
 from musicbot.sources.decoder import BUFFER_FRAMES, Decoder
 from musicbot.sources.errors import BadMediaError, BlockedUrlError
@@ -132,7 +133,7 @@ class ResilientStream:
     def seek(self, seconds: float) -> None:
         """Continue from ``seconds`` (clamped at 0); the reopen runs in the background. Any thread."""
         if self.info.is_live:
-            raise MediaError("A live stream cannot be seeked.")
+            raise MediaError(lazy("A live stream cannot be seeked."))
         with self._lock:
             self._position = round(max(0.0, seconds) * SAMPLE_RATE_HZ)
             self._finished = False
@@ -177,7 +178,7 @@ class ResilientStream:
             if item is not None:
                 return item
             if deadline is not None and time.monotonic() > deadline:
-                raise MediaError(f"No audio arrived for {timeout:g} s")
+                raise MediaError(f"No audio arrived for {timeout:g} s")  # offline reads only: no user sees it
             time.sleep(0.002)
 
     # ---------------------------------------------------------------- recovery
@@ -195,7 +196,7 @@ class ResilientStream:
             return
         self._failures += 1
         if self._failures > self._max_attempts:
-            self._give_up(err or MediaError("The stream kept ending early and was given up."))
+            self._give_up(err or MediaError(lazy("The stream kept ending early and was given up.")))
             return
         log.info("stream %s dropped at %.2f s (%s); reopening", self.info.url[:60], self.position_s, err or "early end")
         self._start_worker(err, reason="drop")

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from musicbot.i18n import lazy
 from musicbot.sources.errors import (
     BlockedUrlError,
     NotFoundError,
@@ -112,7 +113,7 @@ class YtDlpBackend:
             entries = info.get("entries") or ()
             tracks = tuple(t for t in (track_from_info(e, in_playlist=True) for e in entries if e) if t)
             if not tracks:
-                raise NotFoundError("That playlist is empty or none of its items can be played.")
+                raise NotFoundError(lazy("That playlist is empty or none of its items can be played."))
             return Resolved(ResolvedKind.PLAYLIST, tracks, str(info.get("title") or "") or None)
         track = track_from_info(info)
         if track is None:
@@ -184,7 +185,7 @@ def stream_info_from(info: Mapping[str, Any]) -> StreamInfo:
         if fmt:
             url, headers = fmt.get("url"), fmt.get("http_headers") or headers
     if not isinstance(url, str) or not url:
-        raise SourceError("No playable audio format was found for this.")
+        raise SourceError(lazy("No playable audio format was found for this."))
     duration = info.get("duration")
     return StreamInfo(
         url=url,

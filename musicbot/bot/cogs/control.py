@@ -25,6 +25,7 @@ from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, track_title
 from musicbot.bot.replies import reply
 from musicbot.bot.timeparse import parse_seek
+from musicbot.i18n import lazy, tr
 from musicbot.queue import SkipVotes, VoteOutcome
 
 if TYPE_CHECKING:
@@ -44,14 +45,14 @@ class ControlCog(MusicCog):
     async def pause(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
         actions.pause(session)
-        await reply(interaction, "⏸️ Paused. Use /resume to continue.")
+        await reply(interaction, "⏸️ " + tr("Paused. Use /resume to continue."))
 
     @app_commands.command(name="resume", description="Resume the paused music")
     @app_commands.guild_only()
     async def resume(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
         actions.resume(session)
-        await reply(interaction, "▶️ Resumed.")
+        await reply(interaction, "▶️ " + tr("Resumed."))
 
     @app_commands.command(name="skip", description="Skip the current track (a vote without DJ rights), or jump ahead")
     @app_commands.describe(to="Jump to this position of /queue (1 = the next track); DJ only")
@@ -61,7 +62,7 @@ class ControlCog(MusicCog):
             session, _ = await controlling_session(interaction)
             entry = await soon(interaction, session.skip_to(to))
             self._reset_votes(session)
-            await reply(interaction, f"⏭️ Jumped to {track_title(entry.track)}.")
+            await reply(interaction, "⏭️ " + tr("Jumped to {title}.", title=track_title(entry.track)))
             return
         session, member = await controlling_session(interaction, dj=False)
         current = current_entry(session)
@@ -83,7 +84,7 @@ class ControlCog(MusicCog):
     async def forceskip(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction, skip=True)
         current_entry(session)
-        await self._skip(interaction, session, "Skipped.")
+        await self._skip(interaction, session, tr("Skipped."))
 
     @app_commands.command(name="previous", description="Go back to the previous track")
     @app_commands.guild_only()
@@ -91,7 +92,7 @@ class ControlCog(MusicCog):
         session, _ = await controlling_session(interaction)
         entry = await soon(interaction, actions.previous(session))
         self._reset_votes(session)
-        await reply(interaction, f"⏮️ Back to {track_title(entry.track)}.")
+        await reply(interaction, "⏮️ " + tr("Back to {title}.", title=track_title(entry.track)))
 
     @app_commands.command(name="replay", description="Play the current track again from the start")
     @app_commands.guild_only()
@@ -100,7 +101,7 @@ class ControlCog(MusicCog):
         current_entry(session)
         entry = await soon(interaction, session.replay())
         self._reset_votes(session)
-        await reply(interaction, f"⏪ Restarted {track_title(entry.track)}.")
+        await reply(interaction, "⏪ " + tr("Restarted {title}.", title=track_title(entry.track)))
 
     @app_commands.command(name="seek", description="Jump to a time in the current track")
     @app_commands.describe(position="1:23, 1:02:03, 90 (seconds), or +10 / -15 to move from here")
@@ -110,7 +111,7 @@ class ControlCog(MusicCog):
         current_entry(session)  # refuses when nothing plays
         seconds = parse_seek(position).resolve(session.played_s)
         await soon(interaction, actions.seek(session, seconds))
-        await reply(interaction, f"⏩ Jumped to {clock(seconds, session.length_s)}.")
+        await reply(interaction, "⏩ " + tr("Jumped to {position}.", position=clock(seconds, session.length_s)))
 
     @app_commands.command(name="stop", description="Stop the music and clear the queue (I stay in the channel)")
     @app_commands.guild_only()
@@ -118,7 +119,7 @@ class ControlCog(MusicCog):
         session, _ = await controlling_session(interaction)
         actions.stop(session)
         self._reset_votes(session)
-        await reply(interaction, "⏹️ Stopped and cleared the queue. Use /play for more, or /leave.")
+        await reply(interaction, "⏹️ " + tr("Stopped and cleared the queue. Use /play for more, or /leave."))
 
     @app_commands.command(name="volume", description="Set the volume (100 = unchanged)")
     @app_commands.describe(percent="0 to 200")
@@ -127,11 +128,11 @@ class ControlCog(MusicCog):
         self, interaction: Interaction, percent: app_commands.Range[int, 0, MAX_VOLUME_PERCENT]
     ) -> None:
         if not 0 <= percent <= MAX_VOLUME_PERCENT:
-            raise CommandRefusedError(f"The volume goes from 0 to {MAX_VOLUME_PERCENT} %.")  # before the checks
+            raise CommandRefusedError(lazy("The volume goes from 0 to {max} %.", max=MAX_VOLUME_PERCENT))  # first
         session, _ = await controlling_session(interaction)
         actions.set_volume(session, percent)
         icon = "🔇" if percent == 0 else ("🔉" if percent < 100 else "🔊")
-        await reply(interaction, f"{icon} Volume {percent} %.")
+        await reply(interaction, f"{icon} " + tr("Volume {percent} %.", percent=percent))
 
     # ---------------------------------------------------------------- helpers
     async def _skip(self, interaction: Interaction, session: GuildSession, said: str) -> None:

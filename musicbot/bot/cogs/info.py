@@ -18,7 +18,9 @@ from discord import app_commands
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.format import format_duration
 from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.i18n import N_, ngettext, number, percent, tr
 from musicbot.session import GuildSession
+from musicbot.storage import HealthState
 
 FRAME_BUDGET_US = 20_000.0  # one frame is 20 ms of audio
 
@@ -50,15 +52,20 @@ def is_playing(session: GuildSession) -> bool:
     return voice is not None and voice.is_connected() and session.queue.current is not None
 
 
+HEALTH_WORDS = {HealthState.OK: N_("ok"), HealthState.DEGRADED: N_("degraded"), HealthState.DOWN: N_("down")}
+
+
 def engine_text(totals: EngineTotals) -> str:
     per_frame = totals.us_per_dsp_frame
     if per_frame is None:
-        cost = "no filtered frames yet"
+        cost = tr("no filtered frames yet")
     else:
-        cost = f"{per_frame:.0f} µs per frame ({per_frame / FRAME_BUDGET_US:.1%} of the 20 ms budget)"
+        cost = tr("{us} µs per frame ({share} of the 20 ms budget)", us=number(per_frame),
+                  share=percent(per_frame / FRAME_BUDGET_US, 1))
     frames = totals.dsp_frames + totals.passthrough_frames
-    passthrough = f"{totals.passthrough_frames / frames:.0%}" if frames else "—"
-    return f"{cost}\npassthrough: {passthrough} of {frames} frames · underruns: {totals.underruns}"
+    passthrough = percent(totals.passthrough_frames / frames) if frames else "—"
+    return cost + "\n" + tr("passthrough: {share} of {frames} frames · underruns: {underruns}", share=passthrough,
+                            frames=frames, underruns=totals.underruns)
 
 
 class InfoCog(MusicCog):
@@ -67,17 +74,22 @@ class InfoCog(MusicCog):
         sessions = self.bot.sessions.all()
         connected = [s for s in sessions if s.voice is not None and s.voice.is_connected()]
         playing = [s for s in connected if is_playing(s)]
-        embed = discord.Embed(title="📊 Stats", colour=OK_COLOUR)
-        embed.add_field(name="Uptime", value=format_duration(max(0.0, time.time() - self.bot.started_at)))
+        embed = discord.Embed(title="📊 " + tr("Stats"), colour=OK_COLOUR)
+        embed.add_field(name=tr("Uptime"), value=format_duration(max(0.0, time.time() - self.bot.started_at)))
         shards = self.bot.shard_count or 1
-        embed.add_field(name="Servers", value=f"{len(self.bot.guilds)} ({shards} shard{'s' if shards != 1 else ''})")
-        embed.add_field(name="Players", value=f"{len(playing)} playing · {len(connected)} in voice")
-        embed.add_field(name="Audio engine (filters, output stage, Opus encoding)",
+        embed.add_field(name=tr("Servers"), value=ngettext("{guilds} ({n} shard)", "{guilds} ({n} shards)", shards,
+                                                           guilds=len(self.bot.guilds), n=shards))
+        embed.add_field(name=tr("Players"), value=tr("{playing} playing · {connected} in voice", playing=len(playing),
+                                                     connected=len(connected)))
+        embed.add_field(name=tr("Audio engine (filters, output stage, Opus encoding)"),
                         value=engine_text(engine_totals(sessions)), inline=False)
         latency = self.bot.latency
         if math.isfinite(latency):
-            embed.add_field(name="Gateway latency", value=f"{latency * 1000:.0f} ms")
+            embed.add_field(name=tr("Gateway latency"), value=tr("{ms} ms", ms=number(latency * 1000)))
         if self.bot.database is not None:
             health = self.bot.database.health()
-            embed.add_field(name="Database", value=f"{health.state.value} · {health.pending_writes} writes pending")
+            state = tr(HEALTH_WORDS[health.state]) if health.state in HEALTH_WORDS else health.state.value
+            embed.add_field(name=tr("Database"), value=ngettext("{state} · {n} write pending",
+                                                                "{state} · {n} writes pending", health.pending_writes,
+                                                                state=state, n=health.pending_writes))
         await reply(interaction, embed=embed)

@@ -38,6 +38,7 @@ from musicbot.bot.panel import (
 from musicbot.bot.replies import NO_PINGS, refuse, reply
 from musicbot.bot.tree import MusicTree
 from musicbot.errors import MusicBotError
+from musicbot.i18n import lazy, localized, set_locale, use_locale
 
 if TYPE_CHECKING:
     from musicbot.bot.services import BotServices
@@ -86,7 +87,8 @@ class NowPlayingCog(MusicCog):
     # ---------------------------------------------------------------- clicks (panel.PanelControls)
     async def click(self, interaction: Interaction, action: str, values: Sequence[str] = ()) -> None:
         """Act, then answer by updating the clicked message to the session as it is now (type 7), or
-        refuse ephemerally."""
+        refuse ephemerally (in the clicker's language)."""
+        set_locale(interaction.locale)
         try:
             if self.bot.closing:
                 raise RestartingError()
@@ -99,7 +101,7 @@ class NowPlayingCog(MusicCog):
             await self._soon(interaction, self._apply(session, action, values))
             await self._show(interaction, session)
         except MusicBotError as error:
-            await refuse(interaction, str(error))
+            await refuse(interaction, localized(error))
 
     async def _authorize(self, interaction: Interaction, action: str) -> GuildSession:
         """The slash commands' checks: in the bot's voice channel, and the DJ rule (the requester
@@ -115,7 +117,7 @@ class NowPlayingCog(MusicCog):
         except NotDJError as error:
             if action != SKIP:
                 raise
-            raise CommandRefusedError(f"{error} Or vote with /skip.") from None
+            raise CommandRefusedError(lazy("{refusal} Or vote with /skip.", refusal=error)) from None
         return session
 
     async def _apply(self, session: GuildSession, action: str, values: Sequence[str]) -> None:
@@ -150,9 +152,12 @@ class NowPlayingCog(MusicCog):
 
     async def _show(self, interaction: Interaction, session: GuildSession) -> None:
         state = snapshot(session)
-        embed = now_playing_embed(state) if state is not None else ended_embed()
-        # ended: no buttons
-        view = self.panels.controls_for(state, session.guild.id) if state is not None else None
+        # The channel's panel speaks the server's language; a /nowplaying copy, its reader's.
+        private = interaction.message is not None and interaction.message.flags.ephemeral
+        with use_locale(interaction.locale if private else session.guild.preferred_locale):
+            embed = now_playing_embed(state) if state is not None else ended_embed()
+            # ended: no buttons
+            view = self.panels.controls_for(state, session.guild.id) if state is not None else None
         if not interaction.response.is_done():
             await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_PINGS)
         else:

@@ -15,6 +15,7 @@ from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import format_duration, safe, track_title
 from musicbot.bot.replies import defer, reply
 from musicbot.errors import MusicBotError
+from musicbot.i18n import localized, ngettext, set_locale, tr
 from musicbot.queue import QueueEntry
 from musicbot.sources.models import ResolvedKind
 from musicbot.track import Track
@@ -28,15 +29,20 @@ MAX_QUERY_CHARS = 500
 def queued_message(entries: list[QueueEntry], *, started: bool, play_next: bool) -> str:
     if len(entries) == 1:
         track = entries[0].track
-        length = "live" if track.duration_s is None else format_duration(track.duration_s)
-        verb = "Playing" if started else ("Up next" if play_next else "Queued")
-        return f"🎵 {verb}: {track_title(track)} ({length})"
+        length = tr("live") if track.duration_s is None else format_duration(track.duration_s)
+        title = track_title(track)
+        if started:
+            return "🎵 " + tr("Playing: {title} ({length})", title=title, length=length)
+        if play_next:
+            return "🎵 " + tr("Up next: {title} ({length})", title=title, length=length)
+        return "🎵 " + tr("Queued: {title} ({length})", title=title, length=length)
     total = sum(e.track.duration_s or 0.0 for e in entries)
-    return f"🎵 Queued {len(entries)} tracks ({format_duration(total)})."
+    return "🎵 " + ngettext("Queued {n} track ({length}).", "Queued {n} tracks ({length}).", len(entries),
+                           n=len(entries), length=format_duration(total))
 
 
 def choice_label(track: Track) -> str:
-    length = "live" if track.duration_s is None else format_duration(track.duration_s)
+    length = tr("live") if track.duration_s is None else format_duration(track.duration_s)
     label = f"{track.display_name} ({length})"
     return label if len(label) <= 100 else label[:99] + "…"
 
@@ -89,19 +95,19 @@ class PlayCog(MusicCog):
         session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
         if session.voice is not None and session.voice.is_connected():
             if session.voice.channel is not None and session.voice.channel.id == channel.id:
-                await reply(interaction, f"I'm already in {channel.mention}.", ephemeral=True)
+                await reply(interaction, tr("I'm already in {channel}.", channel=channel.mention), ephemeral=True)
                 return
             require_same_channel(member, session.voice.channel)
         await defer(interaction)
         await session.connect(member)
-        await reply(interaction, f"👋 Joined {channel.mention}.")
+        await reply(interaction, "👋 " + tr("Joined {channel}.", channel=channel.mention))
 
     @app_commands.command(name="leave", description="Stop the music and leave the voice channel")
     @app_commands.guild_only()
     async def leave(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
         await session.disconnect()
-        await reply(interaction, "👋 Left the voice channel and cleared the queue.")
+        await reply(interaction, "👋 " + tr("Left the voice channel and cleared the queue."))
 
     @app_commands.command(name="search", description="Search and pick one of the top results")
     @app_commands.describe(query="Search words")
@@ -114,7 +120,7 @@ class PlayCog(MusicCog):
         tracks = list(resolved.tracks[:10]) if resolved.kind is ResolvedKind.SEARCH else list(resolved.tracks[:1])
         view = SearchPicker(self, tracks, member.id)
         lines = [f"`{i}.` {safe(choice_label(t), 90)}" for i, t in enumerate(tracks, 1)]
-        await reply(interaction, "Pick one:\n" + "\n".join(lines), ephemeral=True, view=view)
+        await reply(interaction, tr("Pick one:") + "\n" + "\n".join(lines), ephemeral=True, view=view)
 
     @search.autocomplete("query")
     async def search_suggestions(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -133,13 +139,14 @@ class SearchPicker(discord.ui.View):
         options = [discord.SelectOption(label=choice_label(t)[:100], value=str(i)) for i, t in enumerate(tracks)]
         # A known id (bot/components.py): a pick after a restart is answered "expired", not dropped.
         self.picker: discord.ui.Select[SearchPicker] = discord.ui.Select(
-            placeholder="Choose a track", options=options, custom_id=custom_id(SEARCH_MENU, "pick"))
+            placeholder=tr("Choose a track"), options=options, custom_id=custom_id(SEARCH_MENU, "pick"))
         self.picker.callback = self._picked  # type: ignore[method-assign, assignment]
         self.add_item(self.picker)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        set_locale(interaction.locale)  # the click's task answers in the clicker's language
         if interaction.user.id != self.user_id:
-            await reply(interaction, "This menu belongs to someone else's search.", ephemeral=True)
+            await reply(interaction, tr("This menu belongs to someone else's search."), ephemeral=True)
             return False
         return True
 
@@ -157,11 +164,12 @@ class SearchPicker(discord.ui.View):
             entries = await session.enqueue([track], member)
             await reply(interaction, queued_message(entries, started=was_idle, play_next=False))
         except (MusicBotError, ValueError, IndexError) as error:
-            message = str(error) if isinstance(error, MusicBotError) else "That choice is no longer available."
+            message = localized(error) if isinstance(error, MusicBotError) else \
+                tr("That choice is no longer available.")
             await reply(interaction, f"⚠️ {message}", ephemeral=True)
 
     async def on_error(self, interaction: Interaction, error: Exception,  # type: ignore[override]
                        item: discord.ui.Item[SearchPicker]) -> None:
         log.error("search picker failed", exc_info=error)
         if isinstance(error, CommandRefusedError):
-            await reply(interaction, f"⚠️ {error}", ephemeral=True)
+            await reply(interaction, f"⚠️ {localized(error)}", ephemeral=True)

@@ -23,6 +23,8 @@ from musicbot.bot.components import QUEUE_PAGER, custom_id
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, safe, track_line, track_title
 from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.bot.translator import CHOICE
+from musicbot.i18n import N_, Listing, lazy, lazy_plural, ngettext, pgettext, set_locale, tr
 from musicbot.queue import AutoplayEngine, AutoplayMode, LoopMode
 
 if TYPE_CHECKING:
@@ -35,15 +37,15 @@ PAGE_SIZE = 10
 PAGER_TIMEOUT_S = 300.0
 
 LOOP_REPLIES = {
-    LoopMode.OFF: "➡️ Loop off.",
-    LoopMode.TRACK: "🔂 Looping the current track.",
-    LoopMode.QUEUE: "🔁 Looping the whole queue.",
+    LoopMode.OFF: ("➡️", N_("Loop off.")),
+    LoopMode.TRACK: ("🔂", N_("Looping the current track.")),
+    LoopMode.QUEUE: ("🔁", N_("Looping the whole queue.")),
 }
 
 
 class EmptyQueueRefusal(CommandRefusedError):
     def __init__(self) -> None:
-        super().__init__("The queue is empty. Add music with /play.")
+        super().__init__(lazy("The queue is empty. Add music with /play."))
 
 
 def page_count(session: GuildSession) -> int:
@@ -56,21 +58,27 @@ def queue_embed(session: GuildSession, page: int) -> discord.Embed:
     upcoming = queue.upcoming
     lines: list[str] = []
     if queue.current is not None:
-        state = "⏸️ Paused" if session.paused else "▶️ Now playing"
+        state = "⏸️ " + tr("Paused") if session.paused else "▶️ " + tr("Now playing")
         lines += [f"**{state}**", f"{track_line(queue.current)} · `{clock(session.played_s, session.length_s)}`", ""]
     start = (page - 1) * PAGE_SIZE
     if upcoming:
-        lines.append("**Up next**")
+        lines.append("**" + tr("Up next") + "**")
         lines += [f"`{i}.` {track_line(e)}" for i, e in enumerate(upcoming[start:start + PAGE_SIZE], start + 1)]
     else:
-        lines.append("Nothing queued after this track.")
+        lines.append(tr("Nothing queued after this track."))
     total = format_duration(sum(e.track.duration_s or 0.0 for e in upcoming))
-    live = " + live" if any(e.track.duration_s is None for e in upcoming) else ""
-    noun = "track" if len(upcoming) == 1 else "tracks"
-    autoplay = "on" if session.autoplay is not None else "off"
-    footer = (f"Page {page}/{page_count(session)} · {len(upcoming)} {noun} · {total}{live} total · "
-              f"Loop: {queue.loop.value} · Autoplay: {autoplay}")
-    embed = discord.Embed(title="Queue", description="\n".join(lines), colour=OK_COLOUR)
+    if any(e.track.duration_s is None for e in upcoming):
+        length = tr("{total} + live total", total=total)
+    else:
+        length = tr("{total} total", total=total)
+    footer = " · ".join([
+        tr("Page {page}/{pages}", page=page, pages=page_count(session)),
+        ngettext("{n} track", "{n} tracks", len(upcoming), n=len(upcoming)),
+        length,
+        tr("Loop: {mode}", mode=pgettext(CHOICE, queue.loop.value)),
+        tr("Autoplay: on") if session.autoplay is not None else tr("Autoplay: off"),
+    ])
+    embed = discord.Embed(title=tr("Queue"), description="\n".join(lines), colour=OK_COLOUR)
     return embed.set_footer(text=footer)
 
 
@@ -105,6 +113,10 @@ class QueuePager(discord.ui.View):
             with contextlib.suppress(discord.HTTPException):
                 await self.origin.edit_original_response(view=None)
 
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        set_locale(interaction.locale)  # the page redrawn for whoever clicks, in their language
+        return True
+
     async def _back(self, interaction: Interaction) -> None:
         await self._show(interaction, self.page - 1)
 
@@ -115,7 +127,7 @@ class QueuePager(discord.ui.View):
         session = self.cog.bot.sessions.get(self.guild_id)
         if session is None or (session.queue.current is None and not session.queue.upcoming):
             self.stop()
-            await interaction.response.edit_message(content="The queue is empty now.", embed=None, view=None)
+            await interaction.response.edit_message(content=tr("The queue is empty now."), embed=None, view=None)
             return
         self.page = page
         self.update(page_count(session))  # the queue may have shrunk since the last page was drawn
@@ -137,7 +149,9 @@ class QueueCog(MusicCog):
             raise EmptyQueueRefusal()
         pages = page_count(session)
         if not 1 <= page <= pages:
-            raise CommandRefusedError(f"There is no page {page}; the queue has {pages} page{'s' * (pages > 1)}.")
+            raise CommandRefusedError(lazy_plural("There is no page {page}; the queue has {n} page.",
+                                                  "There is no page {page}; the queue has {n} pages.", pages,
+                                                  page=page, n=pages))
         if pages == 1:
             await reply(interaction, embed=queue_embed(session, page))
             return
@@ -155,8 +169,8 @@ class QueueCog(MusicCog):
         # The requester of this entry may remove it without DJ rights.
         await controlling_session(interaction, requester_id=entry.requester_id)
         if session.remove(entry.entry_id) is None:  # the queue may have moved meanwhile
-            raise CommandRefusedError("That track is no longer in the queue.")
-        await reply(interaction, f"🗑️ Removed {track_title(entry.track)}.")
+            raise CommandRefusedError(lazy("That track is no longer in the queue."))
+        await reply(interaction, "🗑️ " + tr("Removed {title}.", title=track_title(entry.track)))
 
     @app_commands.command(name="move", description="Move a track to another position in the queue")
     @app_commands.describe(from_="Its position in /queue now", to="The position it should have")
@@ -166,7 +180,8 @@ class QueueCog(MusicCog):
                    to: app_commands.Range[int, 1, MAX_INDEX]) -> None:
         session, _ = await controlling_session(interaction)
         entry = session.move(from_, to)
-        await reply(interaction, f"↕️ Moved {track_title(entry.track)} to position {to}.")
+        await reply(interaction, "↕️ " + tr("Moved {title} to position {position}.", title=track_title(entry.track),
+                                            position=to))
 
     @app_commands.command(name="swap", description="Swap two tracks in the queue")
     @app_commands.describe(a="A position in /queue", b="Another position")
@@ -175,23 +190,24 @@ class QueueCog(MusicCog):
                    b: app_commands.Range[int, 1, MAX_INDEX]) -> None:
         session, _ = await controlling_session(interaction)
         first, second = session.swap(a, b)
-        await reply(interaction, f"🔀 Swapped {safe(first.track.display_name, 60)} and "
-                                 f"{safe(second.track.display_name, 60)}.")
+        await reply(interaction, "🔀 " + tr("Swapped {first} and {second}.", first=safe(first.track.display_name, 60),
+                                            second=safe(second.track.display_name, 60)))
 
     @app_commands.command(name="shuffle", description="Shuffle the queue")
     @app_commands.guild_only()
     async def shuffle(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
         count = actions.shuffle(session, self.rng)
-        await reply(interaction, f"🔀 Shuffled {count} tracks.")
+        await reply(interaction, "🔀 " + ngettext("Shuffled {n} track.", "Shuffled {n} tracks.", count, n=count))
 
     @app_commands.command(name="clear", description="Remove every upcoming track (the current one keeps playing)")
     @app_commands.guild_only()
     async def clear(self, interaction: Interaction) -> None:
         session, _ = await controlling_session(interaction)
         removed = actions.clear(session)
-        noun = "track" if len(removed) == 1 else "tracks"
-        await reply(interaction, f"🧹 Cleared {len(removed)} {noun} from the queue.")
+        count = len(removed)
+        await reply(interaction, "🧹 " + ngettext("Cleared {n} track from the queue.",
+                                                  "Cleared {n} tracks from the queue.", count, n=count))
 
     @app_commands.command(name="loop", description="Repeat nothing, the current track, or the whole queue")
     @app_commands.describe(mode="off, track or queue")
@@ -200,7 +216,8 @@ class QueueCog(MusicCog):
         loop_mode = _choice(LoopMode, mode)
         session, _ = await controlling_session(interaction)
         actions.set_loop(session, loop_mode)
-        await reply(interaction, LOOP_REPLIES[loop_mode])
+        icon, text = LOOP_REPLIES[loop_mode]
+        await reply(interaction, f"{icon} {tr(text)}")
 
     @app_commands.command(name="autoplay", description="Keep playing related tracks when the queue runs out")
     @app_commands.describe(state="on or off", mode="How to pick: similar tracks, the same artist, genre, or mixed")
@@ -208,17 +225,18 @@ class QueueCog(MusicCog):
     async def autoplay(self, interaction: Interaction, state: Literal["on", "off"],
                        mode: Literal["similar", "artist", "genre", "mixed"] | None = None) -> None:
         if state not in ("on", "off"):
-            raise CommandRefusedError("Choose on or off.")
+            raise CommandRefusedError(lazy("Choose on or off."))
         picked = _choice(AutoplayMode, mode) if mode is not None else None
         session, _ = await controlling_session(interaction)
         if state == "off":
             session.set_autoplay(None)
-            await reply(interaction, "Autoplay off: the music stops when the queue runs out.")
+            await reply(interaction, tr("Autoplay off: the music stops when the queue runs out."))
             return
         if picked is None:
             picked = (await self.bot.guild_settings(session.guild.id)).autoplay_mode
         session.set_autoplay(AutoplayEngine(self.bot.sessions.recommender, picked))
-        text = f"♾️ Autoplay on ({picked.value}): when the queue runs out, I'll pick what comes next."
+        text = "♾️ " + tr("Autoplay on ({mode}): when the queue runs out, I'll pick what comes next.",
+                          mode=pgettext(CHOICE, picked.value))
         if session.queue.current is None:
             await soon(interaction, session.continue_with_autoplay())  # already ran out: start now
             if session.queue.current is not None:
@@ -231,5 +249,6 @@ def _choice(kind: type[E], value: str) -> E:
     try:
         return kind(value)
     except ValueError:
-        names = ", ".join(m.value for m in kind)
-        raise CommandRefusedError(f"“{safe(str(value), 30)}” is not a choice here; use one of: {names}.") from None
+        names = Listing(m.value for m in kind)  # the values themselves: what a client would have to send
+        raise CommandRefusedError(lazy("“{value}” is not a choice here; use one of: {names}.",
+                                       value=safe(str(value), 30), names=names)) from None

@@ -16,16 +16,25 @@ import discord
 from discord import app_commands
 from discord.app_commands import Range
 
-from musicbot.bot.actions import FILTER_LABELS, active_names, check_filters_allowed, checked_preset, preset_kind
+from musicbot.bot.actions import (
+    FILTER_LABELS,
+    active_names,
+    check_filters_allowed,
+    checked_preset,
+    filter_label,
+    preset_kind,
+)
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import safe
 from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.bot.translator import option_name
 from musicbot.dsp.params import EQ_BAND_CENTRES_HZ, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS, apply_preset
 from musicbot.dsp.settings import BLOCKS, merge_filters, settings_to_json
 from musicbot.errors import FilterConfigError
+from musicbot.i18n import current_locale, decimal, lazy, tr
 from musicbot.session import GuildSession
 
 # Filters whose defaults change nothing: setting one without any option would do nothing.
@@ -34,12 +43,13 @@ NEUTRAL_DEFAULTS = ("timescale", "distortion", "channelMix")
 
 class NoFilterOptionsError(CommandRefusedError):
     def __init__(self, options: list[str]) -> None:
-        super().__init__(f"Give at least one of: {', '.join(options)}.")
+        # The option names as the reader's Discord shows them (raised in the command's task).
+        super().__init__(lazy("Give at least one of: {options}.", options=", ".join(option_name(o) for o in options)))
 
 
 class NoPreferredFiltersError(CommandRefusedError):
     def __init__(self) -> None:
-        super().__init__("You have no preferred filters yet. Choose them with /me filters.")
+        super().__init__(lazy("You have no preferred filters yet. Choose them with /me filters."))
 
 
 def snake(json_key: str) -> str:
@@ -48,26 +58,34 @@ def snake(json_key: str) -> str:
 
 
 def describe_filters(settings: FilterSettings) -> list[str]:
-    """One line per active filter: ``Timescale: speed 1.2 · pitch 1 · rate 1``."""
+    """One line per active filter: ``Timescale: speed 1.2 · pitch 1 · rate 1`` (current locale: the
+    options named as its users' Discord names them)."""
     lines: list[str] = []
     data = settings_to_json(settings)
     for key, value in data.items():
-        label = FILTER_LABELS.get(key, key)
+        label = filter_label(key)
         if key == "volume":
-            lines.append(f"{label}: ×{value:g}")
+            lines.append(f"{label}: ×{decimal(value)}")
         elif key == "equalizer":
-            bands = " · ".join(f"{_hz(EQ_BAND_CENTRES_HZ[b['band']])} {b['gain']:+g}" for b in value)
+            bands = " · ".join(f"{_hz(EQ_BAND_CENTRES_HZ[b['band']])} {_signed(b['gain'])}" for b in value)
             lines.append(f"{label}: {bands}")
         else:
-            lines.append(f"{label}: " + " · ".join(f"{snake(k)} {v:g}" for k, v in value.items()))
+            lines.append(f"{label}: " + " · ".join(f"{option_name(snake(k))} {decimal(v)}" for k, v in value.items()))
     return lines
 
 
-def _hz(hz: float) -> str:
-    return f"{hz / 1000:g} kHz" if hz >= 1000 else f"{hz:g} Hz"
+def _hz(hz: float, *, english: bool = False) -> str:
+    """``1.6 kHz`` (``english``: as the code writes it, for the choices' names the catalog translates)."""
+    where = None if english else current_locale()
+    return f"{decimal(hz / 1000, locale=where)} kHz" if hz >= 1000 else f"{decimal(hz, locale=where)} Hz"
 
 
-EQ_BAND_CHOICES = [app_commands.Choice(name=_hz(hz), value=i) for i, hz in enumerate(EQ_BAND_CENTRES_HZ)]
+def _signed(value: float) -> str:
+    """``+0.25``, ``-0.1``: the sign always written, the decimal sign the locale's."""
+    return ("+" if value >= 0 else "") + decimal(value)
+
+
+EQ_BAND_CHOICES = [app_commands.Choice(name=_hz(hz, english=True), value=i) for i, hz in enumerate(EQ_BAND_CENTRES_HZ)]
 FILTER_CHOICES = [app_commands.Choice(name=label, value=key) for key, label in FILTER_LABELS.items()]
 BLOCK_FIELDS = {block.json_key: [f.json_key for f in block.fields] for block in BLOCKS}
 
@@ -85,7 +103,7 @@ class SoundCog(MusicCog):
         after = change(before)
         check_filters_allowed(await self.bot.guild_settings(session.guild.id), before, after)
         session.set_filters(after)
-        await reply(interaction, f"🎛️ {what}\nFilters on: {active_names(after)}.")
+        await reply(interaction, f"🎛️ {what}\n" + tr("Filters on: {names}.", names=active_names(after)))
 
     async def _set_block(self, interaction: Interaction, key: str, **given: float | None) -> None:
         values = {k: v for k, v in given.items() if v is not None}
@@ -97,21 +115,22 @@ class SoundCog(MusicCog):
             block.update({field: values[snake(field)] for field in BLOCK_FIELDS[key] if snake(field) in values})
             return merge_filters(current, {key: block})
 
-        label = FILTER_LABELS[key]
-        await self._change(interaction, f"{label} set.", change)
+        await self._change(interaction, tr("{filter} set.", filter=filter_label(key)), change)
 
     # ---------------------------------------------------------------- presets, equalizer, clear, show
     @filter_group.command(name="preset", description="Add a filter or equalizer preset (nightcore, 8d, rock…)")
     @app_commands.describe(name="The preset; filter presets add to what is on, EQ presets replace the EQ")
     async def preset(self, interaction: Interaction, name: Range[str, 1, 40]) -> None:
         key = checked_preset(name)
-        await self._change(interaction, f"Preset {key} on.", lambda s: apply_preset(s, key))
+        await self._change(interaction, tr("Preset {name} on.", name=key), lambda s: apply_preset(s, key))
 
     @preset.autocomplete("name")
     async def preset_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         typed = current.strip().lower()
         names = [*sorted(FILTER_PRESETS), *sorted(EQ_PRESETS)]
-        return [app_commands.Choice(name=f"{n} ({preset_kind(n)})", value=n) for n in names if typed in n][:25]
+        kinds = {"filter": tr("filter"), "equalizer": tr("equalizer")}
+        return [app_commands.Choice(name=f"{n} ({kinds.get(preset_kind(n) or '', '')})", value=n)
+                for n in names if typed in n][:25]
 
     @filter_group.command(name="eq", description="Set one equalizer band")
     @app_commands.describe(band="The band's centre frequency",
@@ -127,8 +146,11 @@ class SoundCog(MusicCog):
             return merge_filters(current, {"equalizer": bands or None})
 
         known = isinstance(band, int) and 0 <= band < len(EQ_BAND_CENTRES_HZ)
-        where = _hz(EQ_BAND_CENTRES_HZ[band]) if known else "band"
-        await self._change(interaction, f"Equalizer {where} set to {gain:+g}.", change)
+        if known:
+            what = tr("Equalizer {band} set to {gain}.", band=_hz(EQ_BAND_CENTRES_HZ[band]), gain=_signed(gain))
+        else:
+            what = tr("Equalizer band set to {gain}.", gain=_signed(gain))
+        await self._change(interaction, what, change)
 
     @filter_group.command(name="mine", description="Add your preferred filters (set with /me filters)")
     async def mine(self, interaction: Interaction) -> None:
@@ -136,7 +158,7 @@ class SoundCog(MusicCog):
         prefs = (await self.bot.user_settings.get(member.id)).preferred_filters
         if not prefs:
             raise NoPreferredFiltersError()
-        await self._change(interaction, "Your preferred filters are on.", lambda s: merge_filters(s, prefs))
+        await self._change(interaction, tr("Your preferred filters are on."), lambda s: merge_filters(s, prefs))
 
     @filter_group.command(name="clear", description="Turn every filter off, or just one")
     @app_commands.describe(filter="Only this filter (leave empty for all)")
@@ -144,34 +166,36 @@ class SoundCog(MusicCog):
     async def clear(self, interaction: Interaction, filter: str | None = None) -> None:
         session, _ = await controlling_session(interaction)
         if filter is not None and filter not in FILTER_LABELS:
-            raise FilterConfigError("filter", f"“{safe(filter, 30)}” is not a filter; pick one from the list")
+            raise FilterConfigError("filter", lazy("“{value}” is not a filter; pick one from the list",
+                                                   value=safe(filter, 30)))
         if filter is None:
             session.set_filters(FilterSettings())
-            await reply(interaction, "🎛️ All filters are off.")
+            await reply(interaction, "🎛️ " + tr("All filters are off."))
             return
         after = merge_filters(session.filters, {filter: None})
         session.set_filters(after)
-        label = FILTER_LABELS.get(filter, filter)
-        await reply(interaction, f"🎛️ {label} is off.\nFilters on: {active_names(after)}.")
+        await reply(interaction, "🎛️ " + tr("{filter} is off.", filter=filter_label(filter)) + "\n"
+                    + tr("Filters on: {names}.", names=active_names(after)))
 
     @filter_group.command(name="show", description="Show the filters that are on")
     async def show(self, interaction: Interaction) -> None:
         guild, _ = guild_and_member(interaction)
         session: GuildSession | None = self.bot.sessions.get(guild.id)
         lines = describe_filters(session.filters) if session is not None else []
-        embed = discord.Embed(title="🎛️ Filters", colour=OK_COLOUR,
-                              description="\n".join(lines) if lines else "No filters are on.")
+        embed = discord.Embed(title="🎛️ " + tr("Filters"), colour=OK_COLOUR,
+                              description="\n".join(lines) if lines else tr("No filters are on."))
         settings = await self.bot.guild_settings(guild.id)
         if settings.allowed_filters is not None:
-            allowed = ", ".join(FILTER_LABELS.get(k, k) for k in settings.allowed_filters) or "none"
-            embed.set_footer(text=f"Allowed on this server: {allowed}")
+            allowed = ", ".join(filter_label(k) for k in settings.allowed_filters) or tr("none")
+            embed.set_footer(text=tr("Allowed on this server: {filters}", filters=allowed))
         await reply(interaction, embed=embed)
 
     # ---------------------------------------------------------------- one subcommand per filter
     @set_group.command(name="volume", description="Filter gain ×0–5 (1 = unchanged; /volume is the player volume)")
     @app_commands.describe(level="Linear gain: 0.5 halves, 2 doubles")
     async def set_volume(self, interaction: Interaction, level: Range[float, 0.0, 5.0]) -> None:
-        await self._change(interaction, f"Filter volume ×{level:g}.", lambda s: merge_filters(s, {"volume": level}))
+        await self._change(interaction, tr("Filter volume ×{level}.", level=float(level)),
+                           lambda s: merge_filters(s, {"volume": level}))
 
     @set_group.command(name="timescale", description="Speed, pitch and rate (1 = unchanged)")
     @app_commands.describe(speed="Tempo without changing pitch, ×0.25–4", pitch="Pitch without changing tempo, ×0.25–4",
