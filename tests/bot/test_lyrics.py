@@ -22,8 +22,8 @@ from musicbot.sources.synth import sweep_position
 from musicbot.web.openapi import document
 from tests.bot.answers import command, playing, refused
 from tests.bot.test_panel import FAST_INTERVAL_S, description, panel_messages, panels, the_panel
-from tests.bot.world import ADMIN, GUILD, SWEEP_S, World, add_sweep, build_world, wait_for
-from tests.harness import FakeDiscord, decode_opus, dominant_hz
+from tests.bot.world import ADMIN, GUILD, SWEEP_S, TEXT, World, add_sweep, build_world, wait_for
+from tests.harness import FakeDiscord, decode_opus, dispatch_interaction, dominant_hz
 from tests.harness.fake_lrclib import FakeLrclib, lrc
 from tests.harness.fixtures import OfflineBotFactory
 from tests.harness.voice_analysis import VoiceReceiver
@@ -164,6 +164,27 @@ async def test_long_lyrics_are_paged_like_the_queue(lyrics_world: World) -> None
     page = await command(world, "lyrics", {"page": 3})
     assert "verse line 45" in page.embeds[0]["description"]
     assert refused(await command(world, "lyrics", {"page": 4}), "There is no page 4")
+
+
+async def test_the_page_buttons_turn_the_pages_of_the_message(lyrics_world: World) -> None:
+    world = lyrics_world
+    await playing(world, "long440")
+    await command(world, "lyrics")
+    message = next(m for m in reversed(world.fake.channel_messages(TEXT)) if m["embeds"]
+                   and m["embeds"][0].get("title") == "🎤 Tone long440")
+    [row] = message["components"]
+    back, forward = row["components"]
+    assert back.get("disabled") is True
+
+    async def click(button: dict[str, object]) -> dict[str, object]:
+        payload = world.fake.click(str(button["custom_id"]), guild_id=GUILD, message=message)
+        [callback] = await dispatch_interaction(world.bot, payload, fake=world.fake)
+        assert callback["type"] == 7, callback  # the message itself is updated
+        return dict(callback["data"])
+
+    page2 = await click(forward)
+    assert "verse line 21" in str(page2["embeds"]) and "Page 2/3" in str(page2["embeds"])
+    assert "Page 1/3" in str((await click(back))["embeds"])
 
 
 async def test_a_track_without_lyrics_says_so_and_the_miss_is_remembered(lyrics_world: World,
