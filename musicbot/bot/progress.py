@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
@@ -37,11 +37,13 @@ class ProgressMessage:
     """Event loop. ``start`` once, ``update`` any number of times, ``finish`` once."""
 
     def __init__(self, interaction: discord.Interaction[Any], *, ephemeral: bool,
-                 interval_s: float = EDIT_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+                 interval_s: float = EDIT_INTERVAL_S, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._interaction = interaction
         self._ephemeral = ephemeral
         self._interval_s = interval_s
         self._clock = clock
+        self._sleep = sleep
         self._sent_at = -float("inf")
         self._held: str | None = None
         self._flush: asyncio.Task[None] | None = None
@@ -61,15 +63,19 @@ class ProgressMessage:
 
     async def update(self, text: str) -> None:
         """Show ``text`` now, or as soon as the interval allows (unless something newer comes first)."""
-        if self._finished or text == self.shown:
+        if self._finished:
+            return
+        if self._flush is not None:  # an edit is due: it shows whatever is newest then
+            self._held = text
+            return
+        if text == self.shown:
             return
         wait_s = self._sent_at + self._interval_s - self._clock()
-        if wait_s <= 0 and self._flush is None:
+        if wait_s <= 0:
             await self._edit(text)
             return
         self._held = text
-        if self._flush is None:
-            self._flush = asyncio.get_running_loop().create_task(self._send_held(max(0.0, wait_s)))
+        self._flush = asyncio.get_running_loop().create_task(self._send_held(wait_s))
 
     async def finish(self, text: str, *, embed: discord.Embed | None = None,
                      attachments: Sequence[discord.File] = ()) -> None:
@@ -89,10 +95,10 @@ class ProgressMessage:
         await self._edit(text, **extra)
 
     async def _send_held(self, wait_s: float) -> None:
-        await asyncio.sleep(wait_s)
+        await self._sleep(wait_s)
         self._flush = None  # from here an update may edit at once or start the next wait
         text, self._held = self._held, None
-        if text is not None and not self._finished:
+        if text is not None and text != self.shown and not self._finished:
             await self._edit(text)
 
     async def _edit(self, text: str, **extra: Any) -> None:
