@@ -51,6 +51,7 @@ MAX_JOBS = 4  # imports at once in this process: each may hold a 2 MB file and w
 CHECK_BATCH = 100  # tracks checked between two turns of the event loop (and two progress reports)
 JOB_STORAGE_S = 30.0  # the job's own deadline for its storage calls
 UNNAMED = "Imported playlist"
+UNAVAILABLE_TITLES = frozenset({"[Private video]", "[Deleted video]"})
 _YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "music.youtube.com")
 
 
@@ -77,6 +78,15 @@ class ImportOrder:
 
 class ImportBusyError(CommandRefusedError):
     pass
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a file or a link holds: the tracks to save, the playlist's own name, what the member should know."""
+
+    tracks: list[Track]
+    name: str | None
+    notes: tuple[str, ...] = ()
 
 
 def source_of(file: discord.Attachment | None, link: str | None) -> FromFile | FromLink:
@@ -141,7 +151,7 @@ class PlaylistImports:
         self.check_free(order.member_id)
         task = asyncio.get_running_loop().create_task(self._run(order, progress), name="playlist import")
         self._jobs[order.member_id] = task
-        task.add_done_callback(lambda _: self._jobs.pop(order.member_id, None))
+        task.add_done_callback(lambda done: self._release(order.member_id, done))
         return task
 
     async def close(self) -> None:
@@ -151,47 +161,52 @@ class PlaylistImports:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
 
+    def _release(self, member_id: int, job: asyncio.Task[None] | None) -> None:
+        if self._jobs.get(member_id) is job:
+            del self._jobs[member_id]
+
     async def _run(self, order: ImportOrder, progress: ProgressMessage) -> None:
         command_deadline(JOB_STORAGE_S)
         try:
-            tracks, own_name = await self._read(order, progress)
-            name = order.name or _usable(own_name)
+            last_word = await self._import(order, progress)
+        except asyncio.CancelledError:
+            await progress.finish("⚠️ Nothing was imported: the bot is restarting. Run /playlist import again in a "
+                                  "minute.")
+            raise
+        # Free before the member reads the last word: an import they start on reading it is not "still running".
+        self._release(order.member_id, asyncio.current_task())
+        await progress.finish(last_word)
+
+    async def _import(self, order: ImportOrder, progress: ProgressMessage) -> str:
+        """The whole import; the last word to show (what was imported, or why nothing was)."""
+        try:
+            found = await self._read(order, progress)
+            tracks, name = found.tracks, order.name or _usable(found.name)
             if len(tracks) > MAX_TRACKS:
                 raise PlaylistSourceError(f"That playlist has {len(tracks)} tracks; a playlist here holds at most "
                                           f"{MAX_TRACKS}. Import a shorter one, or split it.")
             await progress.update(f"⏳ Saving {count_tracks(len(tracks))} as “{safe(name)}”…")
             saved = await self._bot.playlists.save(order.owner, name, tracks, overwrite=order.overwrite,
                                                    actor_id=order.member_id)
-        except asyncio.CancelledError:
-            await progress.finish("⚠️ Nothing was imported: the bot is restarting. Run /playlist import again in a "
-                                  "minute.")
-            raise
         except PlaylistExistsError as taken:
-            await progress.finish(f"⚠️ Nothing was imported: {taken} Or import it under another `name`, or set "
-                                  "`overwrite` to replace it.")
-            return
+            return (f"⚠️ Nothing was imported: {taken} Or import it under another `name`, or set `overwrite` to "
+                    "replace it.")
         except MusicBotError as refusal:
-            await progress.finish(f"⚠️ Nothing was imported: {refusal}")
-            return
+            return f"⚠️ Nothing was imported: {refusal}"
         except Exception:
             log.exception("playlist import failed")
-            await progress.finish("⚠️ Nothing was imported: something went wrong on the bot's side (it is logged). "
-                                  "Try again later.")
-            return
+            return "⚠️ Nothing was imported: something went wrong on the bot's side (it is logged). Try again later."
         whose = "this server's playlist" if order.owner.is_guild else "your playlist"
         text = (f"📥 Imported “{safe(saved.name)}”: {count_tracks(saved.track_count)} "
                 f"({format_duration(saved.duration_s)}), as {whose}. Play it with `/playlist load`.")
-        if isinstance(order.source, FromLink) and is_spotify_link(order.source.url) \
-                and saved.track_count == SPOTIFY_MAX_ITEMS:
-            text += f" Spotify links are read up to their first {SPOTIFY_MAX_ITEMS} tracks."
-        await progress.finish(text)
+        return " ".join((text, *found.notes))
 
-    async def _read(self, order: ImportOrder, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+    async def _read(self, order: ImportOrder, progress: ProgressMessage) -> Found:
         if isinstance(order.source, FromFile):
             return await _read_file(order.source.attachment, progress)
         return await self._read_link(order.source.url, progress)
 
-    async def _read_link(self, url: str, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+    async def _read_link(self, url: str, progress: ProgressMessage) -> Found:
         where = "Spotify" if is_spotify_link(url) else (urlsplit(url).hostname or "the link")
         await progress.update(f"⏳ Reading the playlist from {safe(where, 60)}… (a long one takes a few seconds)")
         try:
@@ -204,10 +219,19 @@ class PlaylistImports:
         if found.kind is not ResolvedKind.PLAYLIST:
             raise PlaylistSourceError("That link is a single track, not a playlist: paste a playlist or album link, "
                                       "or use /play for one track.")
-        return list(found.tracks), name_from_title(found.playlist_title)
+        # A YouTube playlist lists its private and deleted videos too, by these titles: nothing could play them.
+        tracks = [t for t in found.tracks if t.title not in UNAVAILABLE_TITLES]
+        if not tracks:
+            raise PlaylistSourceError("None of that playlist's videos can be played (private or deleted).")
+        notes = []
+        if len(tracks) < len(found.tracks):
+            notes.append(f"{count_tracks(len(found.tracks) - len(tracks))} left out: private or deleted videos.")
+        if is_spotify_link(url) and len(found.tracks) == SPOTIFY_MAX_ITEMS:
+            notes.append(f"Spotify links are read up to their first {SPOTIFY_MAX_ITEMS} tracks.")
+        return Found(tracks, name_from_title(found.playlist_title), tuple(notes))
 
 
-async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> tuple[list[Track], str | None]:
+async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> Found:
     label = f"“{safe(file.filename, 60)}”"
     try:
         data = await file.read()
@@ -220,7 +244,7 @@ async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> tup
         if number % CHECK_BATCH == 0 and number < len(raw.items):
             await progress.update(f"⏳ Checking the tracks of {label}: {progress_bar(number, len(raw.items))}")
             await asyncio.sleep(0)  # the loop's other work (commands, the panel, voice events) goes first
-    return tracks, raw.name
+    return Found(tracks, raw.name)
 
 
 def _usable(name: str | None) -> str:

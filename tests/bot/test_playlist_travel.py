@@ -197,6 +197,20 @@ async def test_a_500_track_playlist_link_is_answered_at_once_then_read(world: Wo
     assert resolver.queries == [SPOTIFY_LIST]
 
 
+async def test_private_and_deleted_videos_of_a_youtube_playlist_are_left_out_and_counted(world: World) -> None:
+    gone = [Track(id=f"youtube:gone{n}", title=title, artist="", duration_s=None,
+                  url=f"https://www.youtube.com/watch?v=gone{n}") for n, title in enumerate(
+                      ["[Private video]", "[Deleted video]"])]
+    GatedResolver(world, Resolved(ResolvedKind.PLAYLIST, (gone[0], *web_tracks(2), gone[1]), "Mix")).gate.set()
+    payload = await run(world, "playlist import", {"link": "https://www.youtube.com/playlist?list=PLx"})
+    assert await finished(world, payload) == ("📥 Imported “Mix”: 2 tracks (6:41), as your playlist. Play it with "
+                                              "`/playlist load`. 2 tracks left out: private or deleted videos.")
+    GatedResolver(world, Resolved(ResolvedKind.PLAYLIST, tuple(gone), "Gone")).gate.set()
+    payload = await run(world, "playlist import", {"link": "https://www.youtube.com/playlist?list=PLy"})
+    assert await finished(world, payload) == ("⚠️ Nothing was imported: None of that playlist's videos can be "
+                                              "played (private or deleted).")
+
+
 async def test_a_youtube_video_opened_from_a_playlist_imports_the_playlist(world: World) -> None:
     resolver = GatedResolver(world, Resolved(ResolvedKind.PLAYLIST, tuple(web_tracks(3)), "Mix"))
     resolver.gate.set()
