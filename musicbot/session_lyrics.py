@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from musicbot.i18n import message_of
 from musicbot.lookups import LrclibClient, LyricLine, Lyrics, ServiceDownError, line_index_at
 from musicbot.queue import QueueEntry
 
@@ -45,7 +46,7 @@ class LyricsNow:
 
     status: LyricsStatus
     lyrics: Lyrics | None = None
-    error: str | None = None
+    error: str | None = None  # a ``Text`` when translatable: shown in the reader's language
 
 
 class LyricsFollower:
@@ -122,7 +123,7 @@ class LyricsFollower:
             found = await self.client.find(entry.track)
         except ServiceDownError as error:
             log.info("lyrics lookup failed: %s", error.detail)
-            return LyricsNow(LyricsStatus.UNAVAILABLE, error=str(error))
+            return LyricsNow(LyricsStatus.UNAVAILABLE, error=message_of(error))
         return LyricsNow(LyricsStatus.FOUND, found) if found is not None else LyricsNow(LyricsStatus.NONE)
 
     def _index(self) -> int | None:

@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from musicbot.i18n import lazy
 from musicbot.queue import QueueEntry, autoplay_into
 from musicbot.session_sources import TrackOpener
 from musicbot.session_state import PlayState
@@ -61,7 +62,7 @@ class Playback:
             try:
                 stream = await self.opener.open(entry.track, start_s=start_s)
             except Exception as error:
-                self.session.announce(f"Skipped {entry.track.display_name}: {error}")
+                self.session.announce(lazy("Skipped {name}: {reason}", name=entry.track.display_name, reason=error))
                 entry = queue.skip()
                 start_s, continues = 0.0, False
                 continue
@@ -133,7 +134,7 @@ class Playback:
         except JoinAbortedError:
             return  # the session left voice meanwhile (/leave, shutdown): nothing to say
         except Exception as error:
-            session.announce(f"Lost the voice connection and could not rejoin: {error}")
+            session.announce(lazy("Lost the voice connection and could not rejoin: {reason}", reason=error))
             return
         self._preopened = None  # the player closed its sources when discord.py's player stopped
         self.generation += 1
@@ -183,7 +184,7 @@ class Playback:
             if position is not None:
                 # Drop it now, so the track after it can still follow the current one gaplessly.
                 queue.remove(position)
-                session.announce(f"Skipped {entry.track.display_name}: {error}")
+                session.announce(lazy("Skipped {name}: {reason}", name=entry.track.display_name, reason=error))
             if self.current is None:
                 await self.start(queue.skip() if self._last_end_error else queue.advance())
             elif position is not None:
@@ -236,8 +237,9 @@ class Playback:
     def _on_event(self, event: PlayerEvent) -> None:
         source = self._sources.get(event.token)
         if event.kind is EventKind.TRACK_ERROR:
-            name = source.entry.track.display_name if source is not None else "the track"
-            self.session.announce(f"Skipped {name}: {event.message}")
+            name = source.entry.track.display_name if source is not None else lazy("the track")
+            error = event.error if event.error is not None and str(event.error) else None
+            self.session.announce(lazy("Skipped {name}: {reason}", name=name, reason=error or event.message))
         elif event.kind is EventKind.TRACK_START:
             self._on_track_start(event.token)
         elif event.kind is EventKind.SEGMENT_SKIPPED:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import discord
 
 from musicbot.errors import MusicBotError
+from musicbot.i18n import lazy
 
 MAX_NAME_CHARS = 100
 
@@ -36,8 +37,8 @@ Requester = discord.Member | OutsideRequester
 
 class NotInVoiceForOutsideError(MusicBotError):
     def __init__(self, via: str) -> None:
-        super().__init__(f"The bot is not in a voice channel: start the music in Discord first (/play or /join); "
-                         f"from then on, requests from {via} play in that channel.")
+        super().__init__(lazy("The bot is not in a voice channel: start the music in Discord first (/play or /join); "
+                              "from then on, requests from {via} play in that channel.", via=via))
 
 
 def credited(requester: Requester) -> tuple[int | None, str | None]:

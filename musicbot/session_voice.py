@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import discord
 
 from musicbot.errors import MusicBotError
+from musicbot.i18n import lazy
 from musicbot.voice.client import VoiceClient
 from musicbot.voice.player import Player
 
@@ -75,11 +76,11 @@ class JoinAbortedError(MusicBotError):
     """A join or rejoin still in flight when the session left voice (``/leave``, shutdown)."""
 
     def __init__(self) -> None:
-        super().__init__("I left the voice channel while joining it. Run the command again to bring me back.")
+        super().__init__(lazy("I left the voice channel while joining it. Run the command again to bring me back."))
 
 
-LEFT_ALONE = "Left the voice channel: nobody is listening."
-LEFT_ENDED = "Left the voice channel: the queue ended and nothing played for a while."
+LEFT_ALONE = lazy("Left the voice channel: nobody is listening.")
+LEFT_ENDED = lazy("Left the voice channel: the queue ended and nothing played for a while.")
 
 
 class VoiceLink:

@@ -39,6 +39,11 @@ CONVERTED = [
     "musicbot/bot/format.py", "musicbot/bot/options.py", "musicbot/bot/tree.py",
     "musicbot/bot/cogs/control.py", "musicbot/bot/cogs/info.py", "musicbot/bot/cogs/nowplaying.py",
     "musicbot/bot/cogs/play.py", "musicbot/bot/cogs/queue.py", "musicbot/bot/cogs/sound.py",
+    "musicbot/bot/embeds.py", "musicbot/bot/panel.py", "musicbot/bot/sessions.py", "musicbot/bot/resume.py",
+    "musicbot/bot/voice_status.py", "musicbot/session_playback.py", "musicbot/session_voice.py",
+    "musicbot/session_requester.py", "musicbot/bot/cogs/lyrics.py", "musicbot/bot/cogs/settings.py",
+    "musicbot/bot/cogs/telegram.py",
+    "musicbot/storage/errors.py", "musicbot/storage/playlists.py", "musicbot/storage/deadline.py",
     "musicbot/queue/errors.py", "musicbot/queue/votes.py", "musicbot/queue/entry.py",
     "musicbot/sources/errors.py", "musicbot/sources/damage.py", "musicbot/sources/resolver.py",
     "musicbot/sources/spotify.py", "musicbot/sources/ssrf.py", "musicbot/sources/http.py",
@@ -53,7 +58,7 @@ def test_every_message_is_translated_in_every_shipped_locale() -> None:
 
 
 def test_the_required_locales_ship() -> None:
-    assert REQUIRED <= set(shipped_locales())
+    assert set(shipped_locales()) >= REQUIRED
 
 
 # ---------------------------------------------------------------- nothing bare reaches Discord

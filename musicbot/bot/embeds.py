@@ -15,9 +15,11 @@ import discord
 
 from musicbot.bot.format import clock, progress_bar, requester_text, safe, track_line, truncate
 from musicbot.bot.replies import OK_COLOUR
+from musicbot.bot.translator import CHOICE, option_name
 from musicbot.dsp.params import EQ_BAND_COUNT, ChannelMixParams, FilterSettings
 from musicbot.dsp.presets import EQ_PRESETS
 from musicbot.dsp.settings import settings_to_json
+from musicbot.i18n import decimal, ngettext, pgettext, tr
 from musicbot.lookups.sponsorblock import CATEGORY_LABELS
 from musicbot.queue import LoopMode, QueueEntry
 from musicbot.track import Track, format_duration
@@ -29,7 +31,7 @@ PAUSED_COLOUR = discord.Colour.light_grey()
 ENDED_COLOUR = discord.Colour.dark_grey()
 # A panel whose expected end moved by less than this only drifted with time (no edit needed).
 END_DRIFT_S = 3.0
-LOOP_TEXT = {LoopMode.OFF: "off", LoopMode.TRACK: "🔂 track", LoopMode.QUEUE: "🔁 queue"}
+LOOP_ICONS = {LoopMode.OFF: "", LoopMode.TRACK: "🔂 ", LoopMode.QUEUE: "🔁 "}  # the mode's name: /loop's choice
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,14 @@ def snapshot(session: GuildSession, *, now: float | None = None) -> NowPlaying |
         autoplay_on=session.autoplay is not None,
         ends_at=ends_at,
         lyric_line=None if line is None else (line.text or "♪"),
-        skipped=(f"{CATEGORY_LABELS.get(note.category, note.category)} ({format_duration(note.length_s)})"
+        skipped=(f"{_category(note.category)} ({format_duration(note.length_s)})"
                  if note is not None and note.entry_id == entry.entry_id else None),
     )
+
+
+def _category(key: str) -> str:
+    label = CATEGORY_LABELS.get(key)
+    return tr(label) if label is not None else key
 
 
 def next_up(session: GuildSession) -> QueueEntry | None:
@@ -116,38 +123,39 @@ def next_up(session: GuildSession) -> QueueEntry | None:
 
 
 def describe_filters(settings: FilterSettings) -> list[str]:
-    """A few words per filter that changes the sound (``rate ×1.25``, ``8D 0.2 Hz``, ``EQ rock``)."""
+    """A few words per filter that changes the sound (``rate ×1.25``, ``8D 0.2 Hz``, ``EQ rock``), in the
+    current locale."""
     out: list[str] = []
     data = settings_to_json(settings)
     if "volume" in data:
-        out.append(f"gain ×{settings.volume:g}")
+        out.append(tr("gain ×{gain}", gain=settings.volume))
     if "equalizer" in data:
         preset = next((name for name, gains in EQ_PRESETS.items()
                        if gains == settings.equalizer and any(gains)), None)
         bands = sum(1 for g in settings.equalizer if g)
-        out.append(f"EQ {preset}" if preset else f"EQ ({bands}/{EQ_BAND_COUNT} bands)")
+        out.append(f"EQ {preset}" if preset else tr("EQ ({bands}/{count} bands)", bands=bands, count=EQ_BAND_COUNT))
     if (ts := settings.timescale) is not None:
-        parts = [f"{name} ×{value:g}" for name, value in (("speed", ts.speed), ("pitch", ts.pitch), ("rate", ts.rate))
-                 if value != 1.0]
+        parts = [f"{option_name(name)} ×{decimal(value)}"
+                 for name, value in (("speed", ts.speed), ("pitch", ts.pitch), ("rate", ts.rate)) if value != 1.0]
         out.extend(parts)
     if settings.karaoke is not None and settings.karaoke.level > 0:
-        out.append("karaoke")
+        out.append(tr("karaoke"))
     if settings.tremolo is not None:
-        out.append(f"tremolo {settings.tremolo.frequency_hz:g} Hz")
+        out.append(tr("tremolo {hz} Hz", hz=settings.tremolo.frequency_hz))
     if settings.vibrato is not None:
-        out.append(f"vibrato {settings.vibrato.frequency_hz:g} Hz")
+        out.append(tr("vibrato {hz} Hz", hz=settings.vibrato.frequency_hz))
     if settings.rotation is not None and settings.rotation.rotation_hz > 0:
-        out.append(f"8D {settings.rotation.rotation_hz:g} Hz")
+        out.append(f"8D {decimal(settings.rotation.rotation_hz)} Hz")
     if settings.distortion is not None and not settings.distortion.is_default:
-        out.append("distortion")
+        out.append(tr("distortion"))
     if settings.channel_mix is not None and settings.channel_mix != ChannelMixParams():
-        out.append("channel mix")
+        out.append(tr("channel mix"))
     if settings.low_pass is not None and settings.low_pass.smoothing > 1.0:
-        out.append(f"low-pass {settings.low_pass.smoothing:g}")
+        out.append(tr("low-pass {smoothing}", smoothing=settings.low_pass.smoothing))
     if settings.bass_boost is not None and settings.bass_boost.gain_db > 0:
-        out.append(f"bass +{settings.bass_boost.gain_db:g} dB")
+        out.append(tr("bass +{db} dB", db=settings.bass_boost.gain_db))
     if settings.reverb is not None and settings.reverb.wet_level > 0:
-        out.append("reverb")
+        out.append(tr("reverb"))
     return out
 
 
@@ -161,43 +169,49 @@ def linked_title(track: Track, limit: int = 150) -> str:
 
 
 def now_playing_embed(state: NowPlaying) -> discord.Embed:
+    """The panel's embed, in the current locale (the guild's for the panel: ``PanelManager``; the reader's for a
+    ``/nowplaying`` copy)."""
     entry, track = state.entry, state.entry.track
-    heading = "⏸️ Paused" if state.paused else "🎶 Now playing"
+    heading = "⏸️ " + tr("Paused") if state.paused else "🎶 " + tr("Now playing")
     if entry.autoplay:
-        heading += " · autoplay pick"
+        heading += " · " + tr("autoplay pick")
     lines = [f"**{linked_title(track)}**"]
     if track.artist:
-        lines.append(f"by {safe(track.artist, 80)}")
+        lines.append(tr("by {artist}", artist=safe(track.artist, 80)))
     lines.append(f"{progress_bar(state.position_s, state.length_s)} `{clock(state.position_s, state.length_s)}`")
     if state.ends_at is not None:
-        # Discord renders this relative time live on every client: the panel stays right between edits.
-        lines.append(f"ends <t:{int(state.ends_at)}:R>")
+        # Discord renders this relative time live on every client (in its own language): the panel stays right
+        # between edits.
+        when = f"<t:{int(state.ends_at)}:R>"
+        lines.append(tr("ends {when}", when=when))
     if state.skipped is not None:
-        lines.append(f"⏩ Skipped {state.skipped} (SponsorBlock)")
+        lines.append("⏩ " + tr("Skipped {what} (SponsorBlock)", what=state.skipped))
     if state.lyric_line is not None:
         lines.append(f"🎤 *{safe(state.lyric_line, 200)}*")
     embed = discord.Embed(title=heading, description="\n".join(lines),
                           colour=PAUSED_COLOUR if state.paused else OK_COLOUR)
     if track.thumbnail_url and track.thumbnail_url.startswith("https://"):
         embed.set_thumbnail(url=track.thumbnail_url)
-    embed.add_field(name="Requested by", value=requester_text(entry), inline=True)
-    embed.add_field(name="Loop", value=LOOP_TEXT[state.loop], inline=True)
-    embed.add_field(name="Volume", value=f"{state.volume_percent} %", inline=True)
-    embed.add_field(name="Filters", value=truncate(", ".join(state.filters), 1000) or "none", inline=False)
-    embed.add_field(name="Up next", value=_next_text(state), inline=False)
+    embed.add_field(name=tr("Requested by"), value=requester_text(entry), inline=True)
+    embed.add_field(name=tr("Loop"), value=LOOP_ICONS[state.loop] + pgettext(CHOICE, state.loop.value), inline=True)
+    embed.add_field(name=tr("Volume"), value=tr("{percent} %", percent=state.volume_percent), inline=True)
+    embed.add_field(name=tr("Filters"), value=truncate(", ".join(state.filters), 1000) or tr("none"), inline=False)
+    embed.add_field(name=tr("Up next"), value=_next_text(state), inline=False)
     if state.upcoming > 1:
-        embed.set_footer(text=f"{state.upcoming} tracks in the queue · /queue to see them")
+        embed.set_footer(text=ngettext("{n} track in the queue · /queue to see them",
+                                       "{n} tracks in the queue · /queue to see them", state.upcoming,
+                                       n=state.upcoming))
     return embed
 
 
 def _next_text(state: NowPlaying) -> str:
     if state.next_up is None:
-        return "autoplay picks something" if state.autoplay_on else "nothing: add more with /play"
+        return tr("autoplay picks something") if state.autoplay_on else tr("nothing: add more with /play")
     if state.loop is LoopMode.TRACK:
-        return "this track again (loop)"
+        return tr("this track again (loop)")
     return track_line(state.next_up, 80)
 
 
 def ended_embed() -> discord.Embed:
-    return discord.Embed(title="⏹️ Nothing playing", colour=ENDED_COLOUR,
-                         description="The music has stopped. Use /play to start again.")
+    return discord.Embed(title="⏹️ " + tr("Nothing playing"), colour=ENDED_COLOUR,
+                         description=tr("The music has stopped. Use /play to start again."))

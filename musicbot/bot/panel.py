@@ -26,8 +26,10 @@ from musicbot.bot.actions import FILTERS_OFF
 from musicbot.bot.embeds import NowPlaying, ended_embed, now_playing_embed, snapshot
 from musicbot.bot.interaction import Interaction
 from musicbot.bot.replies import NO_PINGS, refuse
+from musicbot.bot.translator import CHOICE
 from musicbot.bot.tree import UNEXPECTED
 from musicbot.dsp.presets import EQ_PRESETS, FILTER_PRESETS
+from musicbot.i18n import pgettext, tr, use_locale
 from musicbot.queue import LoopMode
 
 if TYPE_CHECKING:
@@ -60,14 +62,15 @@ class PanelView(discord.ui.View):
         paused = state is not None and state.paused
         loop = state.loop if state is not None else LoopMode.OFF
         gray, blue = discord.ButtonStyle.secondary, discord.ButtonStyle.primary
+        # Labels in the current locale (the guild's for the channel's panel, the reader's for a /nowplaying copy).
         buttons: list[tuple[str, str, str, discord.ButtonStyle, int]] = [
-            (PREV, "⏮️", "Back", gray, 0),
-            (PAUSE, "▶️" if paused else "⏸️", "Resume" if paused else "Pause", blue, 0),
-            (SKIP, "⏭️", "Skip", gray, 0),
-            (STOP, "⏹️", "Stop", discord.ButtonStyle.danger, 0),
-            (LOOP, "🔂" if loop is LoopMode.TRACK else "🔁", f"Loop: {loop.value}",
+            (PREV, "⏮️", tr("Back"), gray, 0),
+            (PAUSE, "▶️" if paused else "⏸️", tr("Resume") if paused else tr("Pause"), blue, 0),
+            (SKIP, "⏭️", tr("Skip"), gray, 0),
+            (STOP, "⏹️", tr("Stop"), discord.ButtonStyle.danger, 0),
+            (LOOP, "🔂" if loop is LoopMode.TRACK else "🔁", tr("Loop: {mode}", mode=pgettext(CHOICE, loop.value)),
              gray if loop is LoopMode.OFF else discord.ButtonStyle.success, 1),
-            (SHUFFLE, "🔀", "Shuffle", gray, 1),
+            (SHUFFLE, "🔀", tr("Shuffle"), gray, 1),
             (VOLUME_DOWN, "🔉", f"−{VOLUME_STEP}", gray, 1),
             (VOLUME_UP, "🔊", f"+{VOLUME_STEP}", gray, 1),
         ]
@@ -75,14 +78,14 @@ class PanelView(discord.ui.View):
             self.add_item(_Control(controls, custom_id, emoji=emoji, label=label, style=style, row=row))
         self.add_item(_FilterMenu(controls))
         if dashboard_url is not None:  # a link, not a control: nothing to answer, so no custom id
-            self.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Dashboard", emoji="🌐",
+            self.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=tr("Dashboard"), emoji="🌐",
                                             url=dashboard_url, row=3))
 
     async def on_error(self, interaction: Interaction, error: Exception,  # type: ignore[override]
                        item: discord.ui.Item[PanelView]) -> None:
         log.error("now-playing control %s failed", getattr(item, "custom_id", "?"), exc_info=error)
         try:
-            await refuse(interaction, UNEXPECTED)
+            await refuse(interaction, tr(UNEXPECTED))
         except discord.HTTPException:
             log.warning("could not tell the user about a failed click", exc_info=True)
 
@@ -99,14 +102,15 @@ class _Control(discord.ui.Button[PanelView]):
 
 class _FilterMenu(discord.ui.Select[PanelView]):
     def __init__(self, controls: PanelControls) -> None:
-        options = [discord.SelectOption(label="Off", value=FILTERS_OFF, emoji="🚫",
-                                        description="Turn every filter off")]
-        options += [discord.SelectOption(label=name, value=name, description="Adds to the filters on")
+        options = [discord.SelectOption(label=tr("Off"), value=FILTERS_OFF, emoji="🚫",
+                                        description=tr("Turn every filter off"))]
+        options += [discord.SelectOption(label=name, value=name, description=tr("Adds to the filters on"))
                     for name in sorted(FILTER_PRESETS)]
         # Values must be unique (Discord refuses the whole message otherwise); a filter preset wins a name clash.
-        options += [discord.SelectOption(label=f"EQ {name}", value=name, description="Replaces the equalizer")
+        options += [discord.SelectOption(label=tr("EQ {name}", name=name), value=name,
+                                         description=tr("Replaces the equalizer"))
                     for name in sorted(EQ_PRESETS) if name not in FILTER_PRESETS]
-        super().__init__(custom_id=FILTER, placeholder="🎛️ Filter preset…", options=options[:25], row=2)
+        super().__init__(custom_id=FILTER, placeholder="🎛️ " + tr("Filter preset…"), options=options[:25], row=2)
         self.controls = controls
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
@@ -219,12 +223,16 @@ class PanelManager:
                 del self._panels[guild_id]
 
     async def _refresh(self, guild_id: int, panel: _Panel) -> bool:
-        """Bring the guild's panel up to date; True when a request was made."""
+        """Bring the guild's panel up to date, in the guild's language; True when a request was made."""
         guild = self.bot.get_guild(guild_id)
-        session = self.bot.sessions.get(guild_id)
-        state = snapshot(session) if session is not None else None
         if guild is None:
             return False
+        with use_locale(guild.preferred_locale):
+            return await self._refresh_in(guild, panel)
+
+    async def _refresh_in(self, guild: discord.Guild, panel: _Panel) -> bool:
+        session = self.bot.sessions.get(guild.id)
+        state = snapshot(session) if session is not None else None
         if state is None:
             if panel.message_id is None:
                 return False

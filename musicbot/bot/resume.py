@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from musicbot.i18n import lazy
 from musicbot.queue import AutoplayEngine, AutoplayMode
 from musicbot.session import GuildSession
 from musicbot.storage import SessionSnapshot, SnapshotRepo, SnapshotWriter, StorageError
@@ -195,7 +196,8 @@ class SessionKeeper:
             await session.restore(snapshot, channel)
         except Exception as error:  # a voice connection that fails must not stop the other guilds
             log.warning("could not resume guild %s in channel %s: %s", guild.id, channel.id, error)
-            self.bot.sessions.announce(guild.id, f"I could not rejoin {channel.mention} after a restart: {error}")
+            self.bot.sessions.announce(guild.id, lazy("I could not rejoin {channel} after a restart: {reason}",
+                                                      channel=channel.mention, reason=error))
             return
         current = session.queue.current
         log.info("resumed guild %s in channel %s: %s at %.1f s%s", guild.id, channel.id,

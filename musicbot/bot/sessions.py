@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from musicbot.bot.replies import NO_PINGS
+from musicbot.i18n import localized, use_locale
 from musicbot.lookups import Lookups
 from musicbot.queue import AutoplayEngine, MusicQueue, QueueEntry, QueueLimits, Recommender, YtDlpRecommender
 from musicbot.session import GuildSession, SessionSettings, TrackOpener, TrackResolver
@@ -151,6 +152,8 @@ class SessionManager:
         session.skips.categories = settings.sponsorblock_categories  # from the next track on
 
     def announce(self, guild_id: int, text: str) -> None:
+        """Post ``text`` where the guild's music is announced; a ``Text`` (``musicbot.i18n.lazy``) in the guild's
+        language (``preferred_locale``)."""
         if self._closing:
             return  # shutting down: the HTTP session closes before such a message could go out
         task = asyncio.get_running_loop().create_task(self._send(guild_id, text))
@@ -161,13 +164,15 @@ class SessionManager:
         guild = self.bot.get_guild(guild_id)
         if guild is None:
             return
+        with use_locale(guild.preferred_locale):
+            content = localized(text)
         settings = await self.bot.guild_settings(guild_id)
         channel_id = settings.announce_channel_id or self._text_channels.get(guild_id)
         channel = guild.get_channel(channel_id) if channel_id else None
         if not isinstance(channel, discord.abc.Messageable):
             return
         try:
-            await channel.send(text, allowed_mentions=NO_PINGS)
+            await channel.send(content, allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             log.warning("could not announce in guild %s", guild_id, exc_info=True)
 

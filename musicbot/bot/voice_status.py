@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from musicbot.i18n import lazy
+
 if TYPE_CHECKING:
     from musicbot.bot.client import MusicBotClient
 
@@ -152,6 +154,7 @@ class VoiceStatusKeeper:
         self._refused[guild_id] = _Refusal(channel_id, by_cache)
         log.warning("guild %s: no Set Voice Channel Status permission in channel %s; the status is not set "
                     "(reported once)", guild_id, channel_id)
-        self.bot.sessions.announce(
-            guild_id, f"ℹ️ I can't show the track as <#{channel_id}>'s status: I need the **Set Voice Channel "
-                      "Status** permission there. Grant it, or turn this off with `/settings voice-status off`.")
+        channel = f"<#{channel_id}>"
+        self.bot.sessions.announce(guild_id, lazy(
+            "ℹ️ I can't show the track as {channel}'s status: I need the **Set Voice Channel Status** permission "
+            "there. Grant it, or turn this off with `/settings voice-status off`.", channel=channel))

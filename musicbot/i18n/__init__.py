@@ -42,6 +42,7 @@ __all__ = [
     "lazy",
     "lazy_plural",
     "localized",
+    "message_of",
     "ngettext",
     "number",
     "percent",
@@ -105,40 +106,48 @@ def N_(message: str, /) -> str:
 
 
 # ---------------------------------------------------------------- translating where it is shown
-class Text:
+class Text(str):
     """A message to translate later, in the locale of whoever reads it: an error raised in a task
     that does not know its reader, an announcement rendered in the guild's language.
 
-    ``str(text)`` is the English text (logs, the dashboard's API); ``text.render(locale)`` or
-    ``localized(text)`` translate. Arguments that are ``Text`` or errors carrying one render in the
-    same locale.
+    It is a ``str``: its English text (so logs, the dashboard's API, ``str(error)`` and code that
+    compares or concatenates read English), which also knows how to say itself in another language:
+    ``text.render(locale)`` or ``localized(text)``. Arguments that are ``Text`` or errors carrying one
+    render in the same locale.
     """
 
-    __slots__ = ("args", "context", "msgid", "n", "plural")
+    msgid: str
+    plural: str | None
+    n: int | None
+    context: str | None
+    args: dict[str, Any]
 
-    def __init__(self, msgid: str, args: Mapping[str, Any], *, plural: str | None = None, n: int | None = None,
-                 context: str | None = None) -> None:
-        self.msgid = msgid
-        self.plural = plural
-        self.n = n
-        self.context = context
-        self.args = dict(args)
+    def __new__(cls, msgid: str, args: Mapping[str, Any], *, plural: str | None = None, n: int | None = None,
+                context: str | None = None) -> Text:
+        values = dict(args)
+        english = _render(_lookup(None, context, msgid, plural, n), values, None)
+        self = super().__new__(cls, english)
+        self.msgid, self.plural, self.n, self.context, self.args = msgid, plural, n, context, values
+        return self
 
     def render(self, locale: str | None) -> str:
         """In a shipped ``locale`` (a catalog name, see ``current_locale``), or English for None."""
-        template = _lookup(locale, self.context, self.msgid, self.plural, self.n)
         if locale is not None:
             try:
-                return _render(template, self.args, locale)
+                return _render(_lookup(locale, self.context, self.msgid, self.plural, self.n), self.args, locale)
             except (KeyError, IndexError, ValueError):
                 pass  # a translation with a broken placeholder (the catalog test catches them): English
-        return _render(_lookup(None, self.context, self.msgid, self.plural, self.n), self.args, None)
+        return str.__str__(self)
 
-    def __str__(self) -> str:
-        return self.render(None)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _text, (self.msgid, self.args, self.plural, self.n, self.context)
 
     def __repr__(self) -> str:
         return f"Text({self.msgid!r}, {self.args!r})"
+
+
+def _text(msgid: str, args: dict[str, Any], plural: str | None, n: int | None, context: str | None) -> Text:
+    return Text(msgid, args, plural=plural, n=n, context=context)
 
 
 class Clause:
@@ -151,6 +160,9 @@ class Clause:
 
     def __init__(self, text: Text) -> None:
         self.text = text
+
+    def __format__(self, spec: str) -> str:
+        return format(self.render(None), spec)
 
     def render(self, locale: str | None) -> str:
         shown = self.text.render(locale)
@@ -184,6 +196,13 @@ def lazy(message: str, /, **args: Any) -> Text:
 
 def lazy_plural(singular: str, plural: str, n: int, /, **args: Any) -> Text:
     return Text(singular, args, plural=plural, n=n)
+
+
+def message_of(error: BaseException) -> str | Text:
+    """What ``error`` says to users, kept translatable when it is a ``Text`` (to be shown later, elsewhere)."""
+    if len(error.args) == 1 and isinstance(error.args[0], Text):
+        return error.args[0]
+    return str(error)
 
 
 def localized(value: object, locale: str | EllipsisType | None = ...) -> str:

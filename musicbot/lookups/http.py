@@ -16,6 +16,7 @@ import aiohttp
 
 from musicbot import __version__
 from musicbot.errors import MusicBotError
+from musicbot.i18n import lazy
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class ServiceDownError(MusicBotError):
     """The outside service did not answer usefully; ``str()`` is the users' sentence."""
 
     def __init__(self, service: str, detail: str) -> None:
-        super().__init__(f"{service} is not answering right now; try again in a minute.")
+        super().__init__(lazy("{service} is not answering right now; try again in a minute.", service=service))
         self.service = service
         self.detail = detail
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from musicbot.config import SPONSORBLOCK_API_DEFAULT
+from musicbot.i18n import N_
 from musicbot.lookups.http import LOOKUP_TIMEOUT_S, ServiceClient
 from musicbot.sources.cache import AsyncTtlCache
 from musicbot.track import Track
@@ -26,10 +27,10 @@ CATEGORIES: tuple[str, ...] = ("sponsor", "selfpromo", "interaction", "intro", "
                                "music_offtopic", "filler")
 DEFAULT_CATEGORIES: tuple[str, ...] = ("music_offtopic", "sponsor")
 # As users read them (settings, the panel's "Skipped …").
-CATEGORY_LABELS: dict[str, str] = {
-    "sponsor": "sponsor read", "selfpromo": "self-promotion", "interaction": "like/subscribe reminder",
-    "intro": "intro", "outro": "outro", "preview": "preview", "music_offtopic": "non-music part",
-    "filler": "filler",
+CATEGORY_LABELS: dict[str, str] = {  # English; the panel translates them (musicbot.i18n)
+    "sponsor": N_("sponsor read"), "selfpromo": N_("self-promotion"), "interaction": N_("like/subscribe reminder"),
+    "intro": N_("intro"), "outro": N_("outro"), "preview": N_("preview"), "music_offtopic": N_("non-music part"),
+    "filler": N_("filler"),
 }
 HASH_PREFIX_CHARS = 4
 SEGMENTS_TTL_S = 3600.0  # new submissions appear within the hour; a long video is played again sooner

@@ -20,16 +20,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from musicbot.i18n import N_, Text
 from musicbot.storage.errors import StorageUnavailableError
 
-NOT_ANSWERING = "The database is not answering right now; playback goes on. Try again in a minute."
+NOT_ANSWERING = N_("The database is not answering right now; playback goes on. Try again in a minute.")
 
 
 class StorageTimeoutError(StorageUnavailableError):
     """The caller's deadline passed before the database answered."""
 
     def __init__(self, detail: str = "deadline passed") -> None:
-        super().__init__(detail, NOT_ANSWERING)
+        super().__init__(detail, Text(NOT_ANSWERING, {}))
 
 
 @dataclass

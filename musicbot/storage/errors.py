@@ -1,8 +1,10 @@
-"""Errors storage raises; ``str(err)`` is safe to show to the user as is."""
+"""Errors storage raises; ``str(err)`` is safe to show to the user as is (English; ``localized(err)`` in the
+reader's language)."""
 
 from __future__ import annotations
 
 from musicbot.errors import MusicBotError
+from musicbot.i18n import Text, lazy
 
 
 class StorageError(MusicBotError):
@@ -16,9 +18,10 @@ class StorageUnavailableError(StorageError):
     shows the message and the user tries again.
     """
 
-    def __init__(self, detail: str = "", message: str | None = None) -> None:
+    def __init__(self, detail: str = "", message: str | Text | None = None) -> None:
         self.detail = detail
-        super().__init__(message or "The database is not reachable right now; playback goes on. Try again in a minute.")
+        super().__init__(message or lazy("The database is not reachable right now; playback goes on. "
+                                         "Try again in a minute."))
 
 
 class InvalidSettingError(StorageError):
@@ -27,7 +30,8 @@ class InvalidSettingError(StorageError):
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        # A translatable problem (``lazy``) stays so; the field is the setting's key, the same in every language.
+        super().__init__(Text("{field}: {problem}", {"field": field, "problem": problem}))
 
 
 class PlaylistError(StorageError):
@@ -39,17 +43,22 @@ class PlaylistExistsError(PlaylistError):
 
     def __init__(self, name: str, *, server: bool = False) -> None:
         self.name = name
-        whose = "This server already has" if server else "You already have"
-        super().__init__(f'{whose} a playlist named "{name}": pick another name or delete that one first.')
+        if server:
+            super().__init__(lazy('This server already has a playlist named "{name}": pick another name or delete '
+                                  "that one first.", name=name))
+        else:
+            super().__init__(lazy('You already have a playlist named "{name}": pick another name or delete that '
+                                  "one first.", name=name))
 
 
 class PlaylistNotFoundError(PlaylistError):
     def __init__(self, name: str, *, server: bool = False) -> None:
         self.name = name
         if server:
-            super().__init__(f'This server has no playlist named "{name}"; `/playlist list` shows its playlists.')
+            super().__init__(lazy('This server has no playlist named "{name}"; `/playlist list` shows its playlists.',
+                                  name=name))
         else:
-            super().__init__(f'You have no playlist named "{name}"; `/playlist list` shows yours.')
+            super().__init__(lazy('You have no playlist named "{name}"; `/playlist list` shows yours.', name=name))
 
 
 class NoPlaylistHereError(PlaylistError):
@@ -57,8 +66,8 @@ class NoPlaylistHereError(PlaylistError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f'You have no playlist named "{name}", and neither this server nor its members have one '
-                         "shared here; `/playlist list` shows them all.")
+        super().__init__(lazy('You have no playlist named "{name}", and neither this server nor its members have one '
+                              "shared here; `/playlist list` shows them all.", name=name))
 
 
 class AmbiguousPlaylistError(PlaylistError):
@@ -66,8 +75,8 @@ class AmbiguousPlaylistError(PlaylistError):
 
     def __init__(self, name: str, count: int) -> None:
         self.name = name
-        super().__init__(f'{count} members shared a playlist named "{name}" here: pick one from the suggestions '
-                         "as you type the name.")
+        super().__init__(lazy('{count} members shared a playlist named "{name}" here: pick one from the suggestions '
+                              "as you type the name.", count=count, name=name))
 
 
 class NotYourPlaylistError(PlaylistError):
@@ -75,8 +84,8 @@ class NotYourPlaylistError(PlaylistError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f'"{name}" is another member\'s playlist shared here: only they can change it. '
-                         "`/playlist export` it and import the file to have a copy of your own.")
+        super().__init__(lazy('"{name}" is another member\'s playlist shared here: only they can change it. '
+                              "`/playlist export` it and import the file to have a copy of your own.", name=name))
 
 
 class PlaylistNameError(PlaylistError):
@@ -87,19 +96,24 @@ class PlaylistTooLargeError(PlaylistError):
     def __init__(self, count: int, limit: int) -> None:
         self.count = count
         self.limit = limit
-        super().__init__(f"A playlist holds at most {limit} tracks; this one would have {count}.")
+        super().__init__(lazy("A playlist holds at most {limit} tracks; this one would have {count}.", limit=limit,
+                              count=count))
 
 
 class PlaylistLimitError(PlaylistError):
     def __init__(self, limit: int, *, server: bool = False) -> None:
         self.limit = limit
-        whose = "This server has" if server else "You have"
-        super().__init__(f"{whose} {limit} playlists, the most allowed: delete one to save another.")
+        if server:
+            super().__init__(lazy("This server has {limit} playlists, the most allowed: delete one to save another.",
+                                  limit=limit))
+        else:
+            super().__init__(lazy("You have {limit} playlists, the most allowed: delete one to save another.",
+                                  limit=limit))
 
 
 class EmptyPlaylistError(PlaylistError):
     def __init__(self) -> None:
-        super().__init__("There is nothing to save: the queue is empty.")
+        super().__init__(lazy("There is nothing to save: the queue is empty."))
 
 
 class PlaylistFileError(PlaylistError):

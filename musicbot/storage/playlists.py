@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from musicbot.i18n import lazy
 from musicbot.storage.audit import audit_op
 from musicbot.storage.codec import track_from_json, track_to_json
 from musicbot.storage.columns import utcnow
@@ -119,16 +120,15 @@ def clean_playlist_name(name: str) -> str:
     """The name as stored: trimmed, spaces collapsed; ``PlaylistNameError`` if it can't be one."""
     cleaned = normalize_name(name)
     if not cleaned:
-        raise PlaylistNameError("Give the playlist a name (1 to 50 characters).")
+        raise PlaylistNameError(lazy("Give the playlist a name (1 to 50 characters)."))
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise PlaylistNameError(
-            f"A playlist name is at most {MAX_NAME_LENGTH} characters; this one has {len(cleaned)}."
-        )
+        raise PlaylistNameError(lazy("A playlist name is at most {max} characters; this one has {length}.",
+                                     max=MAX_NAME_LENGTH, length=len(cleaned)))
     if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
-        raise PlaylistNameError("A playlist name can't contain control or invisible characters.")
+        raise PlaylistNameError(lazy("A playlist name can't contain control or invisible characters."))
     if REFERENCE.fullmatch(cleaned):
-        raise PlaylistNameError(f"A playlist can't be named “{cleaned}”: # and a number pick a playlist from the "
-                                "suggestions. Add a word to the name.")
+        raise PlaylistNameError(lazy("A playlist can't be named “{name}”: # and a number pick a playlist from the "
+                                     "suggestions. Add a word to the name.", name=cleaned))
     return cleaned
 
 

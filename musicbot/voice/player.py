@@ -282,7 +282,7 @@ class Player(PlayerFades, discord.AudioSource):
                 return b""
             if failure is not None:
                 message = str(failure) or type(failure).__name__
-                self._emit(PlayerEvent(EventKind.TRACK_ERROR, current.token, message=message))
+                self._emit(PlayerEvent(EventKind.TRACK_ERROR, current.token, message=message, error=failure))
                 self._end_current(EndReason.ERROR, message)
                 self._promote_next()
                 continue

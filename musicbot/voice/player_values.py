@@ -47,6 +47,7 @@ class PlayerEvent:
     token: int
     reason: EndReason | None = None
     message: str | None = None
+    error: BaseException | None = None  # TRACK_ERROR: what failed, so the announcement reads in the guild's language
 
 
 # ---------------------------------------------------------------------------------------------- commands

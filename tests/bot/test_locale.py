@@ -140,3 +140,39 @@ async def test_the_registered_commands_are_localized_and_valid(world: World) -> 
     for locale in SHIPPED:
         localized = [c for c in payload if locale in (c.get("description_localizations") or {})]
         assert len(localized) == len(payload), locale
+
+
+# ---------------------------------------------------------------- what the bot says on its own: the guild's language
+def channel_messages(world: World) -> list[Payload]:
+    return [m for m in world.fake.channel_messages(TEXT) if not (m.get("flags") or 0) & 64]
+
+
+def panel_message(world: World) -> Payload | None:
+    return next((m for m in channel_messages(world) for row in m.get("components") or []
+                 for c in row["components"] if c.get("custom_id") == "np:pause"), None)
+
+
+async def test_the_panel_and_announcements_speak_the_servers_language(world: World) -> None:
+    from tests.bot.world import ADMIN, wait_for
+
+    world.guild.preferred_locale = discord.Locale.russian  # Server Settings → the server's primary language
+    cog: Any = world.bot.get_cog("NowPlayingCog")
+    cog.panels.interval_s = 0.05
+    await world.bot.update_guild_settings(GUILD, ADMIN["id"], ended_leave_s=0.3)
+    await world.join(ALICE)
+    # The member asked in German: the answer is theirs, the channel's panel the server's.
+    answer = await command(world, "play", {"query": "a440"}, locale="de")
+    assert answer.content.startswith("🎵 Läuft: ")
+    await wait_for(lambda: panel_message(world) is not None)
+    panel = panel_message(world)
+    assert panel is not None
+    assert panel["embeds"][0]["title"] == "🎶 Сейчас играет"
+    assert {f["name"] for f in panel["embeds"][0]["fields"]} >= {"Заказал", "Повтор", "Громкость", "Далее"}
+    labels = {c.get("label") for row in panel["components"] for c in row["components"]}
+    assert {"Назад", "Пауза", "Пропустить", "Стоп", "Повтор: выкл."} <= labels
+    # The queue ends, and a while later the bot leaves and says so, in Russian.
+    left = "Вышел из голосового канала: очередь закончилась, и какое-то время ничего не играло."
+    await wait_for(lambda: any(m.get("content") == left for m in channel_messages(world)), timeout=10.0)
+    # The panel said the music ended (and dropped its buttons), in Russian too.
+    await wait_for(lambda: any(e.get("title") == "⏹️ Ничего не играет" for m in channel_messages(world)
+                               for e in m.get("embeds") or []))

@@ -21,6 +21,7 @@ from musicbot.bot.components import LYRICS_PAGER, custom_id
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import safe, track_title
 from musicbot.bot.replies import OK_COLOUR, reply
+from musicbot.i18n import lazy, lazy_plural, set_locale, tr
 from musicbot.lookups import Lyrics
 from musicbot.session_lyrics import LyricsStatus
 
@@ -60,9 +61,13 @@ def lyrics_embed(entry: QueueEntry, lyrics: Lyrics, page: int, sung: int | None)
     shown = [(f"▶ **{safe(text, 300)}**" if i == sung else safe(text, 300)) or "\u200b" for i, text in
              enumerate(lines[first:end], first)]
     embed = discord.Embed(title=f"🎤 {safe(entry.track.title or entry.track.display_name, 200)}",
-                          description="\n".join(shown) or "(no words)", colour=OK_COLOUR)
-    synced = "synced" if lyrics.synced else "not synced"
-    return embed.set_footer(text=f"Page {min(page, len(pages))}/{len(pages)} · lyrics from LRCLIB ({synced})")
+                          description="\n".join(shown) or tr("(no words)"), colour=OK_COLOUR)
+    shown_page, count = min(page, len(pages)), len(pages)
+    if lyrics.synced:
+        footer = tr("Page {page}/{pages} · lyrics from LRCLIB (synced)", page=shown_page, pages=count)
+    else:
+        footer = tr("Page {page}/{pages} · lyrics from LRCLIB (not synced)", page=shown_page, pages=count)
+    return embed.set_footer(text=footer)
 
 
 def page_of_line(lyrics: Lyrics, index: int | None) -> int:
@@ -100,6 +105,10 @@ class LyricsPager(discord.ui.View):
             with contextlib.suppress(discord.HTTPException):
                 await self.origin.edit_original_response(view=None)
 
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        set_locale(interaction.locale)  # the page redrawn for whoever clicks, in their language
+        return True
+
     async def _back(self, interaction: Interaction) -> None:
         await self._show(interaction, self.page - 1)
 
@@ -111,7 +120,7 @@ class LyricsPager(discord.ui.View):
         entry = session.queue.current if session is not None else None
         if session is None or entry is None or entry.entry_id != self.entry_id:
             self.stop()
-            await interaction.response.edit_message(content="That track is over: run /lyrics again.",
+            await interaction.response.edit_message(content=tr("That track is over: run /lyrics again."),
                                                     embed=None, view=None)
             return
         self.page = page
@@ -139,21 +148,23 @@ class LyricsCog(MusicCog):
             raise NothingPlayingRefusal()
         entry = current_entry(session)
         if not session.lyrics.enabled:
-            raise CommandRefusedError("Lyrics are turned off on this server (an admin can turn them on with "
-                                      "/settings lyrics).")
+            raise CommandRefusedError(lazy("Lyrics are turned off on this server (an admin can turn them on with "
+                                           "/settings lyrics)."))
         now = await soon(interaction, session.lyrics.fetch(entry))
         if now.status is LyricsStatus.UNAVAILABLE:
-            raise CommandRefusedError(now.error or "The lyrics service is not answering right now.")
+            raise CommandRefusedError(now.error or lazy("The lyrics service is not answering right now."))
         found = now.lyrics
         if found is None or not (found.plain or found.synced):
             if found is not None and found.instrumental:
-                raise CommandRefusedError(f"{track_title(entry.track)} is instrumental: no words to show.")
-            raise CommandRefusedError(f"No lyrics found for {track_title(entry.track)}.")
+                raise CommandRefusedError(lazy("{title} is instrumental: no words to show.",
+                                               title=track_title(entry.track)))
+            raise CommandRefusedError(lazy("No lyrics found for {title}.", title=track_title(entry.track)))
         sung = _sung_index(session) if session.queue.current is entry else None
         pages = len(pages_of(lyric_lines(found)))
         if page is not None and page > pages:
-            raise CommandRefusedError(f"There is no page {page}; these lyrics have {pages} "
-                                      f"page{'s' * (pages > 1)}.")
+            raise CommandRefusedError(lazy_plural("There is no page {page}; these lyrics have {n} page.",
+                                                  "There is no page {page}; these lyrics have {n} pages.", pages,
+                                                  page=page, n=pages))
         shown = page if page is not None else page_of_line(found, sung)
         embed = lyrics_embed(entry, found, shown, sung)
         if pages == 1:

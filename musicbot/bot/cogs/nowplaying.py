@@ -151,10 +151,10 @@ class NowPlayingCog(MusicCog):
         await task
 
     async def _show(self, interaction: Interaction, session: GuildSession) -> None:
-        state = snapshot(session)
         # The channel's panel speaks the server's language; a /nowplaying copy, its reader's.
         private = interaction.message is not None and interaction.message.flags.ephemeral
         with use_locale(interaction.locale if private else session.guild.preferred_locale):
+            state = snapshot(session)
             embed = now_playing_embed(state) if state is not None else ended_embed()
             # ended: no buttons
             view = self.panels.controls_for(state, session.guild.id) if state is not None else None
