@@ -18,6 +18,7 @@ from discord import app_commands
 
 from musicbot.bot.checks import is_dj
 from musicbot.bot.errors import CommandRefusedError
+from musicbot.i18n import lazy, ngettext, tr
 from musicbot.storage import PlaylistOwner, PlaylistShelf, PlaylistSummary, Shelf, StorageError
 from musicbot.storage.playlist_shelf import reference
 
@@ -31,8 +32,9 @@ class NotPlaylistEditorError(CommandRefusedError):
     """A server's playlists are made and changed by its DJs and managers."""
 
     def __init__(self, role_mention: str) -> None:
-        super().__init__(f"This server's playlists are made and changed by members with the DJ role ({role_mention}) "
-                         "or Manage Server. Save it as your own playlist instead (leave `server` off).")
+        super().__init__(lazy("This server's playlists are made and changed by members with the DJ role ({role}) "
+                              "or Manage Server. Save it as your own playlist instead (leave `server` off).",
+                              role=role_mention))
 
 
 class Reach(enum.Enum):
@@ -44,7 +46,8 @@ class Reach(enum.Enum):
 
 
 def count_tracks(count: int) -> str:
-    return f"{count} track" if count == 1 else f"{count} tracks"
+    """``1 track``, ``12 tracks``, in the current locale."""
+    return ngettext("{n} track", "{n} tracks", count, n=count)
 
 
 async def may_edit_server_playlists(bot: BotServices, member: discord.Member) -> bool:
@@ -56,7 +59,7 @@ async def require_editor(bot: BotServices, member: discord.Member) -> None:
     settings = await bot.guild_settings(member.guild.id)
     if not is_dj(member, settings):
         role = member.guild.get_role(settings.dj_role_id) if settings.dj_role_id else None
-        raise NotPlaylistEditorError(role.mention if role is not None else "the DJ role")
+        raise NotPlaylistEditorError(role.mention if role is not None else lazy("the DJ role"))
 
 
 async def find_to_load(bot: BotServices, member: discord.Member, text: str) -> PlaylistSummary:
@@ -73,12 +76,16 @@ async def find_to_change(bot: BotServices, member: discord.Member, text: str) ->
 
 async def owner_words(bot: BotServices, playlist: PlaylistSummary, member: discord.Member) -> str:
     """Whose ``playlist`` is, said to ``member`` in plain text (no mention renders in a footer or a
-    suggestion): "" (theirs), "this server's", "shared by <their name>"."""
+    suggestion): "" (theirs), "this server's", "shared by <their name>" (current locale)."""
     if playlist.owner == PlaylistOwner.user(member.id):
         return ""
     if playlist.owner.is_guild:
-        return "this server's"
-    return f"shared by {await PlaylistShelf(bot.db).shared_by(playlist.id, member.guild.id) or 'a member'}"
+        return tr("this server's")
+    return _shared_by(await PlaylistShelf(bot.db).shared_by(playlist.id, member.guild.id))
+
+
+def _shared_by(name: str | None) -> str:
+    return tr("shared by {name}", name=name) if name else tr("shared by a member")
 
 
 async def suggestions(bot: BotServices, member: discord.Member, typed: str,
@@ -96,9 +103,9 @@ async def suggestions(bot: BotServices, member: discord.Member, typed: str,
     wanted = typed.strip().casefold()
     choices = [app_commands.Choice(name=f"{p.name} ({count_tracks(p.track_count)})"[:100], value=p.name)
                for p in shelf.mine if wanted in p.name.casefold()]
-    others = [(p, "this server's") for p in shelf.server]
+    others = [(p, tr("this server's")) for p in shelf.server]
     if reach is Reach.LOAD:
-        others += [(p, f"shared by {shelf.shared_by.get(p.id, 'a member')}") for p in shelf.shared]
+        others += [(p, _shared_by(shelf.shared_by.get(p.id))) for p in shelf.shared]
     for p, whose in others:
         if wanted in p.name.casefold() or wanted == reference(p):
             label = f"{p.name} ({count_tracks(p.track_count)}, {whose})"

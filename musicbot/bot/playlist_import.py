@@ -26,6 +26,7 @@ from musicbot.bot.format import format_duration, safe
 from musicbot.bot.playlist_access import count_tracks
 from musicbot.bot.progress import ProgressMessage, progress_bar
 from musicbot.errors import MusicBotError
+from musicbot.i18n import lazy, tr
 from musicbot.sources.errors import PrivateError, SourceError
 from musicbot.sources.models import ResolvedKind
 from musicbot.sources.spotify import MAX_ITEMS as SPOTIFY_MAX_ITEMS
@@ -93,16 +94,18 @@ def source_of(file: discord.Attachment | None, link: str | None) -> FromFile | F
     """The one place to import from, checked (``PlaylistFileError``/``PlaylistSourceError`` say what to do)."""
     text = (link or "").strip()
     if (file is None) == (not text):
-        raise PlaylistSourceError("Attach a file made by /playlist export (`file`), or paste a Spotify or YouTube "
-                                  "playlist link (`link`): one of the two.")
+        raise PlaylistSourceError(lazy("Attach a file made by /playlist export (`file`), or paste a Spotify or "
+                                       "YouTube playlist link (`link`): one of the two."))
     if file is not None:
         if file.size > MAX_FILE_BYTES:
-            raise PlaylistFileError(f"“{file.filename}” is {file.size / 2**20:.1f} MB; a playlist file is at most "
-                                    f"{MAX_FILE_BYTES / 2**20:.1f} MB. Split the playlist, or import its link instead.")
+            size, limit = f"{file.size / 2**20:.1f} MB", f"{MAX_FILE_BYTES / 2**20:.1f} MB"
+            raise PlaylistFileError(lazy("“{file}” is {size}; a playlist file is at most {max}. Split the playlist, "
+                                         "or import its link instead.", file=file.filename, size=size, max=limit))
         return FromFile(file)
     if not (is_spotify_link(text) or urlsplit(text).scheme in ("http", "https")):
-        raise PlaylistSourceError("That is not a link: paste a playlist's address (https://open.spotify.com/playlist/… "
-                                  "or https://www.youtube.com/playlist?list=…), or attach a file.")
+        raise PlaylistSourceError(lazy(
+            "That is not a link: paste a playlist's address (https://open.spotify.com/playlist/… or "
+            "https://www.youtube.com/playlist?list=…), or attach a file."))
     return FromLink(whole_playlist(text))
 
 
@@ -121,8 +124,9 @@ def first_words(order: ImportOrder) -> str:
     """The answer the command gives at once."""
     if isinstance(order.source, FromFile):
         file = order.source.attachment
-        return f"⏳ Importing “{safe(file.filename, 60)}” ({_size(file.size)})…"
-    return f"⏳ Importing the playlist at <{order.source.url[:200]}>…"
+        return "⏳ " + tr("Importing “{file}” ({size})…", file=safe(file.filename, 60), size=_size(file.size))
+    link = f"<{order.source.url[:200]}>"
+    return "⏳ " + tr("Importing the playlist at {link}…", link=link)
 
 
 def name_from_title(title: str | None) -> str:
@@ -142,9 +146,9 @@ class PlaylistImports:
     def check_free(self, member_id: int) -> None:
         """``ImportBusyError`` when the member's last import still runs, or the process runs enough of them."""
         if member_id in self._jobs:
-            raise ImportBusyError("Your last import is still running: wait for its answer, then import the next.")
+            raise ImportBusyError(lazy("Your last import is still running: wait for its answer, then import the next."))
         if len(self._jobs) >= MAX_JOBS:
-            raise ImportBusyError("The bot is importing other playlists right now; try again in a minute.")
+            raise ImportBusyError(lazy("The bot is importing other playlists right now; try again in a minute."))
 
     def begin(self, order: ImportOrder, progress: ProgressMessage) -> asyncio.Task[None]:
         """Start the job (``progress`` already shows ``first_words``)."""
@@ -170,8 +174,8 @@ class PlaylistImports:
         try:
             last_word = await self._import(order, progress)
         except asyncio.CancelledError:
-            await progress.finish("⚠️ Nothing was imported: the bot is restarting. Run /playlist import again in a "
-                                  "minute.")
+            await progress.finish("⚠️ " + tr("Nothing was imported: the bot is restarting. Run /playlist import "
+                                             "again in a minute."))
             raise
         # Free before the member reads the last word: an import they start on reading it is not "still running".
         self._release(order.member_id, asyncio.current_task())
@@ -183,22 +187,29 @@ class PlaylistImports:
             found = await self._read(order, progress)
             tracks, name = found.tracks, order.name or _usable(found.name)
             if len(tracks) > MAX_TRACKS:
-                raise PlaylistSourceError(f"That playlist has {len(tracks)} tracks; a playlist here holds at most "
-                                          f"{MAX_TRACKS}. Import a shorter one, or split it.")
-            await progress.update(f"⏳ Saving {count_tracks(len(tracks))} as “{safe(name)}”…")
+                raise PlaylistSourceError(lazy("That playlist has {count} tracks; a playlist here holds at most {max}. "
+                                               "Import a shorter one, or split it.", count=len(tracks), max=MAX_TRACKS))
+            await progress.update("⏳ " + tr("Saving {tracks} as “{name}”…", tracks=count_tracks(len(tracks)),
+                                             name=safe(name)))
             saved = await self._bot.playlists.save(order.owner, name, tracks, overwrite=order.overwrite,
                                                    actor_id=order.member_id)
         except PlaylistExistsError as taken:
-            return (f"⚠️ Nothing was imported: {taken} Or import it under another `name`, or set `overwrite` to "
-                    "replace it.")
+            return "⚠️ " + tr("Nothing was imported: {refusal} Or import it under another `name`, or set "
+                              "`overwrite` to replace it.", refusal=taken)
         except MusicBotError as refusal:
-            return f"⚠️ Nothing was imported: {refusal}"
+            return "⚠️ " + tr("Nothing was imported: {refusal}", refusal=refusal)
         except Exception:
             log.exception("playlist import failed")
-            return "⚠️ Nothing was imported: something went wrong on the bot's side (it is logged). Try again later."
-        whose = "this server's playlist" if order.owner.is_guild else "your playlist"
-        text = (f"📥 Imported “{safe(saved.name)}”: {count_tracks(saved.track_count)} "
-                f"({format_duration(saved.duration_s)}), as {whose}. Play it with `/playlist load`.")
+            return "⚠️ " + tr("Nothing was imported: something went wrong on the bot's side (it is logged). Try again "
+                              "later.")
+        values = {"name": safe(saved.name), "tracks": count_tracks(saved.track_count),
+                  "length": format_duration(saved.duration_s)}
+        if order.owner.is_guild:
+            text = "📥 " + tr("Imported “{name}”: {tracks} ({length}), as this server's playlist. Play it with "
+                              "`/playlist load`.", **values)
+        else:
+            text = "📥 " + tr("Imported “{name}”: {tracks} ({length}), as your playlist. Play it with "
+                              "`/playlist load`.", **values)
         return " ".join((text, *found.notes))
 
     async def _read(self, order: ImportOrder, progress: ProgressMessage) -> Found:
@@ -207,42 +218,47 @@ class PlaylistImports:
         return await self._read_link(order.source.url, progress)
 
     async def _read_link(self, url: str, progress: ProgressMessage) -> Found:
-        where = "Spotify" if is_spotify_link(url) else (urlsplit(url).hostname or "the link")
-        await progress.update(f"⏳ Reading the playlist from {safe(where, 60)}… (a long one takes a few seconds)")
+        where = "Spotify" if is_spotify_link(url) else (urlsplit(url).hostname or tr("the link"))
+        await progress.update("⏳ " + tr("Reading the playlist from {where}… (a long one takes a few seconds)",
+                                         where=safe(where, 60)))
         try:
             found = await self._bot.sessions.resolver.resolve(url)
         except PrivateError as err:
-            raise PlaylistSourceError("That playlist is private: make it public or unlisted (or share a copy that "
-                                      "is), then import it again.") from err
+            raise PlaylistSourceError(lazy("That playlist is private: make it public or unlisted (or share a copy "
+                                           "that is), then import it again.")) from err
         except SourceError as err:
-            raise PlaylistSourceError(f"{err} (The link must lead to a playlist or album anyone can open.)") from err
+            raise PlaylistSourceError(lazy("{problem} (The link must lead to a playlist or album anyone can open.)",
+                                           problem=err)) from err
         if found.kind is not ResolvedKind.PLAYLIST:
-            raise PlaylistSourceError("That link is a single track, not a playlist: paste a playlist or album link, "
-                                      "or use /play for one track.")
+            raise PlaylistSourceError(lazy("That link is a single track, not a playlist: paste a playlist or album "
+                                           "link, or use /play for one track."))
         # A YouTube playlist lists its private and deleted videos too, by these titles: nothing could play them.
         tracks = [t for t in found.tracks if t.title not in UNAVAILABLE_TITLES]
         if not tracks:
-            raise PlaylistSourceError("None of that playlist's videos can be played (private or deleted).")
+            raise PlaylistSourceError(lazy("None of that playlist's videos can be played (private or deleted)."))
         notes = []
         if len(tracks) < len(found.tracks):
-            notes.append(f"{count_tracks(len(found.tracks) - len(tracks))} left out: private or deleted videos.")
+            notes.append(tr("{tracks} left out: private or deleted videos.",
+                            tracks=count_tracks(len(found.tracks) - len(tracks))))
         if is_spotify_link(url) and len(found.tracks) == SPOTIFY_MAX_ITEMS:
-            notes.append(f"Spotify links are read up to their first {SPOTIFY_MAX_ITEMS} tracks.")
+            notes.append(tr("Spotify links are read up to their first {n} tracks.", n=SPOTIFY_MAX_ITEMS))
         return Found(tracks, name_from_title(found.playlist_title), tuple(notes))
 
 
 async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> Found:
-    label = f"“{safe(file.filename, 60)}”"
+    shown = safe(file.filename, 60)
     try:
         data = await file.read()
     except discord.HTTPException as err:
-        raise PlaylistFileError(f"Discord did not hand over {label} (HTTP {err.status}): attach it again.") from err
+        raise PlaylistFileError(lazy("Discord did not hand over “{file}” (HTTP {status}): attach it again.",
+                                     file=shown, status=str(err.status))) from err
     raw = read_header(data, file.filename)
     tracks: list[Track] = []
     for number, item in enumerate(raw.items, 1):
         tracks.append(read_track(number, item))
         if number % CHECK_BATCH == 0 and number < len(raw.items):
-            await progress.update(f"⏳ Checking the tracks of {label}: {progress_bar(number, len(raw.items))}")
+            await progress.update("⏳ " + tr("Checking the tracks of “{file}”: {bar}", file=shown,
+                                             bar=progress_bar(number, len(raw.items))))
             await asyncio.sleep(0)  # the loop's other work (commands, the panel, voice events) goes first
     return Found(tracks, raw.name)
 
@@ -250,12 +266,12 @@ async def _read_file(file: discord.Attachment, progress: ProgressMessage) -> Fou
 def _usable(name: str | None) -> str:
     """The file's own name, if it can be one (else the member is asked to give one)."""
     if name is None or not name.strip():
-        raise PlaylistFileError('The file gives the playlist no "name": give it one with the `name` option.')
+        raise PlaylistFileError(lazy('The file gives the playlist no "name": give it one with the `name` option.'))
     try:
         return clean_playlist_name(name)
     except PlaylistNameError as err:
-        raise PlaylistFileError(f"The file's name for the playlist can't be used ({err}) Give it another with the "
-                                "`name` option.") from err
+        raise PlaylistFileError(lazy("The file's name for the playlist can't be used ({problem}) Give it another with "
+                                     "the `name` option.", problem=err)) from err
 
 
 def _size(size: int) -> str:

@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from musicbot.i18n import lazy
 from musicbot.storage.errors import PlaylistFileError
 from musicbot.storage.playlists import MAX_TRACKS
 from musicbot.track import Track
@@ -95,45 +96,53 @@ def track_item(track: Track) -> dict[str, Any]:
 
 def read_header(data: bytes, filename: str = "the file") -> RawPlaylist:
     """The header checked (size, JSON, format, version, track list and its length); ``PlaylistFileError``."""
-    label = f"“{filename}”"
+    file = filename  # quoted “…” in each message
     if len(data) > MAX_FILE_BYTES:
-        raise PlaylistFileError(f"{label} is {_megabytes(len(data))}; a playlist file is at most "
-                                f"{_megabytes(MAX_FILE_BYTES)}. Split the playlist, or import its link instead.")
+        raise PlaylistFileError(lazy("“{file}” is {size}; a playlist file is at most {max}. Split the playlist, or "
+                                     "import its link instead.", file=file, size=_megabytes(len(data)),
+                                     max=_megabytes(MAX_FILE_BYTES)))
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise PlaylistFileError(f"{label} is not text (UTF-8): attach the .json file /playlist export made.") from None
+        raise PlaylistFileError(lazy("“{file}” is not text (UTF-8): attach the .json file /playlist export made.",
+                                     file=file)) from None
     except json.JSONDecodeError as err:
-        raise PlaylistFileError(f"{label} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}). "
-                                "Attach the file /playlist export made, unchanged, or fix it there.") from None
+        raise PlaylistFileError(lazy("“{file}” is not valid JSON (line {line}, column {column}: {problem}). Attach "
+                                     "the file /playlist export made, unchanged, or fix it there.", file=file,
+                                     line=str(err.lineno), column=str(err.colno), problem=err.msg)) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise PlaylistFileError(f'{label} is not a musicbot playlist (it has no "format": "{FORMAT}"). '
-                                "Attach a file made by /playlist export, or import a playlist link instead.")
+        raise PlaylistFileError(lazy('“{file}” is not a musicbot playlist (it has no "format": "{format}"). Attach a '
+                                     "file made by /playlist export, or import a playlist link instead.", file=file,
+                                     format=FORMAT))
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-            raise PlaylistFileError(f"{label} is format version {version}, made by a newer musicbot; this bot "
-                                    f"reads version {VERSION}. Update the bot, or export the playlist again from "
-                                    "a bot of this version.")
-        raise PlaylistFileError(f'{label} has an unknown format version ({_shown(version)}); this bot reads '
-                                f'"version": {VERSION}. Export the playlist again with /playlist export.')
+            raise PlaylistFileError(lazy("“{file}” is format version {version}, made by a newer musicbot; this bot "
+                                         "reads version {supported}. Update the bot, or export the playlist again "
+                                         "from a bot of this version.", file=file, version=str(version),
+                                         supported=str(VERSION)))
+        raise PlaylistFileError(lazy('“{file}” has an unknown format version ({version}); this bot reads "version": '
+                                     "{supported}. Export the playlist again with /playlist export.", file=file,
+                                     version=_shown(version), supported=str(VERSION)))
     name = document.get("name")
     tracks = document.get("tracks")
     if not isinstance(tracks, list):
-        raise PlaylistFileError(f'{label} has no "tracks" list. Export the playlist again with /playlist export.')
+        raise PlaylistFileError(lazy('“{file}” has no "tracks" list. Export the playlist again with /playlist export.',
+                                     file=file))
     if not tracks:
-        raise PlaylistFileError(f"{label} has no tracks: there is nothing to import.")
+        raise PlaylistFileError(lazy("“{file}” has no tracks: there is nothing to import.", file=file))
     if len(tracks) > MAX_TRACKS:
-        raise PlaylistFileError(f"{label} has {len(tracks)} tracks; a playlist holds at most {MAX_TRACKS}. "
-                                "Split it into smaller files.")
+        raise PlaylistFileError(lazy("“{file}” has {count} tracks; a playlist holds at most {max}. Split it into "
+                                     "smaller files.", file=file, count=len(tracks), max=MAX_TRACKS))
     return RawPlaylist(name if isinstance(name, str) else None, tuple(tracks))
 
 
 def read_track(number: int, item: object) -> Track:
     """Track ``number`` (1-based) of a file; ``PlaylistFileError`` naming it and the field."""
-    where = f"Track {number} in the file"
+    where = lazy("Track {number} in the file", number=number)
     if not isinstance(item, Mapping):
-        raise PlaylistFileError(f"{where} is not a track (an object with a title and a url). Fix or remove it.")
+        raise PlaylistFileError(lazy("{where} is not a track (an object with a title and a url). Fix or remove it.",
+                                     where=where))
     source = _source(item, where)
     url = _url(item, where, source)
     is_live = _bool(item, "is_live", where)
@@ -154,7 +163,7 @@ def read_track(number: int, item: object) -> Track:
             album=_text(item, "album", where),
         )
     except ValueError as err:  # Track's own checks; every field was checked above, so this is a bug
-        raise PlaylistFileError(f"{where} can't be read: {err}") from err
+        raise PlaylistFileError(lazy("{where} can't be read: {problem}", where=where, problem=str(err))) from err
 
 
 def decode_playlist(data: bytes, filename: str = "the file") -> PlaylistFile:
@@ -191,12 +200,15 @@ def _text(item: Mapping[str, Any], key: str, where: str, *, required: bool = Fal
     value = item.get(key)
     if value is None or (value == "" and not required):
         if required:
-            raise PlaylistFileError(f'{where} has no "{key}". Add one, or remove that track.')
+            raise PlaylistFileError(lazy('{where} has no "{key}". Add one, or remove that track.', where=where,
+                                         key=key))
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise PlaylistFileError(f'{where}: "{key}" must be text, not {_shown(value)}.')
+        raise PlaylistFileError(lazy('{where}: "{key}" must be text, not {value}.', where=where, key=key,
+                                     value=_shown(value)))
     if len(value) > MAX_TEXT:
-        raise PlaylistFileError(f'{where}: "{key}" is {len(value)} characters; at most {MAX_TEXT}.')
+        raise PlaylistFileError(lazy('{where}: "{key}" is {length} characters; at most {max}.', where=where, key=key,
+                                     length=len(value), max=MAX_TEXT))
     return value
 
 
@@ -210,28 +222,32 @@ def _source(item: Mapping[str, Any], where: str) -> str:
             return "youtube"
         return "generic"
     if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise PlaylistFileError(f'{where}: "source" must be a source name such as "youtube", "spotify" or '
-                                f'"soundcloud", not {_shown(value)}.')
+        raise PlaylistFileError(lazy('{where}: "source" must be a source name such as "youtube", "spotify" or '
+                                     '"soundcloud", not {value}.', where=where, value=_shown(value)))
     return value
 
 
 def _url(item: Mapping[str, Any], where: str, source: str) -> str:
     url = item.get("url")
     if not isinstance(url, str) or not url.strip():
-        raise PlaylistFileError(f'{where} has no "url" (the link to play). Add it, or remove that track.')
+        raise PlaylistFileError(lazy('{where} has no "url" (the link to play). Add it, or remove that track.',
+                                     where=where))
     url = url.strip()
     if len(url) > MAX_URL:
-        raise PlaylistFileError(f'{where}: "url" is {len(url)} characters; at most {MAX_URL}.')
+        raise PlaylistFileError(lazy('{where}: "url" is {length} characters; at most {max}.', where=where,
+                                     length=len(url), max=MAX_URL))
     if source == "local":  # a file in the music folder: a path or a file:// link, checked when it plays
         if "://" in url and not url.startswith("file://"):
-            raise PlaylistFileError(f'{where}: a local track\'s "url" is a path in the music folder, not {url[:80]}.')
+            raise PlaylistFileError(lazy('{where}: a local track\'s "url" is a path in the music folder, not {url}.',
+                                         where=where, url=url[:80]))
         return url
     if source == "spotify" and not _SPOTIFY_TRACK.fullmatch(url):
-        raise PlaylistFileError(f'{where}: a Spotify track\'s "url" must be its https://open.spotify.com/track/… '
-                                "link.")
+        raise PlaylistFileError(lazy('{where}: a Spotify track\'s "url" must be its https://open.spotify.com/track/… '
+                                     "link.", where=where))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise PlaylistFileError(f'{where}: "url" must be a web link (http or https), not {url[:80]}.')
+        raise PlaylistFileError(lazy('{where}: "url" must be a web link (http or https), not {url}.', where=where,
+                                     url=url[:80]))
     return url
 
 
@@ -240,7 +256,8 @@ def _web_link(item: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_URL or urlsplit(value).scheme not in ("http", "https"):
-        raise PlaylistFileError(f'{where}: "{key}" must be a web link (http or https) or null.')
+        raise PlaylistFileError(lazy('{where}: "{key}" must be a web link (http or https) or null.', where=where,
+                                     key=key))
     return value
 
 
@@ -249,15 +266,16 @@ def _duration(item: Mapping[str, Any], where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise PlaylistFileError(f'{where}: "duration_s" must be seconds (a number ≥ 0) or null, not '
-                                f"{_shown(value)}.")
+        raise PlaylistFileError(lazy('{where}: "duration_s" must be seconds (a number ≥ 0) or null, not {value}.',
+                                     where=where, value=_shown(value)))
     return float(value)
 
 
 def _bool(item: Mapping[str, Any], key: str, where: str) -> bool:
     value = item.get(key, False)
     if not isinstance(value, bool):
-        raise PlaylistFileError(f'{where}: "{key}" must be true or false, not {_shown(value)}.')
+        raise PlaylistFileError(lazy('{where}: "{key}" must be true or false, not {value}.', where=where, key=key,
+                                     value=_shown(value)))
     return value
 
 
@@ -266,7 +284,8 @@ def _isrc(item: Mapping[str, Any], where: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _ISRC.fullmatch(value):
-        raise PlaylistFileError(f'{where}: "isrc" must be an ISRC code (letters and digits), not {_shown(value)}.')
+        raise PlaylistFileError(lazy('{where}: "isrc" must be an ISRC code (letters and digits), not {value}.',
+                                     where=where, value=_shown(value)))
     return value
 
 
@@ -276,7 +295,8 @@ def _tags(item: Mapping[str, Any], where: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or len(value) > MAX_TAGS or not all(
             isinstance(t, str) and len(t) <= 100 for t in value):
-        raise PlaylistFileError(f'{where}: "tags" must be a list of at most {MAX_TAGS} short texts.')
+        raise PlaylistFileError(lazy('{where}: "tags" must be a list of at most {max} short texts.', where=where,
+                                     max=MAX_TAGS))
     return tuple(value)
 
 

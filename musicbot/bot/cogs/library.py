@@ -36,6 +36,7 @@ from musicbot.bot.playlist_import import ImportBusyError, ImportOrder, PlaylistI
 from musicbot.bot.progress import EDIT_INTERVAL_S, ProgressMessage
 from musicbot.bot.replies import OK_COLOUR, PRIVATE_ANSWERS, Upload, reply
 from musicbot.errors import MusicBotError
+from musicbot.i18n import N_, lazy, localized, ngettext, tr
 from musicbot.storage import (
     HistoryEntry,
     PlaylistExistsError,
@@ -71,15 +72,20 @@ def listing(lines: Iterable[str], total: int, limit: int = EMBED_TEXT_LIMIT) -> 
         shown.append(line)
         size += len(line) + 1
     if total > len(shown):
-        shown.append(f"… and {total - len(shown)} more")
+        shown.append("… " + tr("and {n} more", n=total - len(shown)))
     return "\n".join(shown)
 
 
+OUTCOME_WORDS = {PlayOutcome.SKIPPED: N_("skipped"), PlayOutcome.STOPPED: N_("stopped"),
+                 PlayOutcome.FAILED: N_("failed")}
+
+
 def history_line(entry: HistoryEntry) -> str:
-    who = "autoplay" if entry.autoplay or entry.user_id is None else f"<@{entry.user_id}>"
+    who = tr("autoplay") if entry.autoplay or entry.user_id is None else f"<@{entry.user_id}>"
     when = f"<t:{int(entry.started_at.timestamp())}:R>"
     # How it ended, when it did not simply play to the end (still playing, or the bot stopped: nothing).
-    ending = "" if entry.outcome in (None, PlayOutcome.FINISHED) else f" · {entry.outcome.value}"
+    ending = "" if entry.outcome in (None, PlayOutcome.FINISHED) else \
+        " · " + (tr(OUTCOME_WORDS[entry.outcome]) if entry.outcome in OUTCOME_WORDS else entry.outcome.value)
     return f"{when} {safe(entry.track.display_name, 70)} — {who}{ending}"
 
 
@@ -106,9 +112,13 @@ class LibraryCog(MusicCog):
         entries = [] if session is None else [e for e in (session.queue.current, *session.queue.upcoming) if e]
         saved = await self.bot.playlists.save(owner, name, [e.track for e in entries], overwrite=overwrite,
                                               actor_id=member.id)
-        where = " for this server" if server else ""
-        await reply(interaction, f"💾 Saved “{safe(saved.name)}”{where}: {count_tracks(saved.track_count)} "
-                                 f"({format_duration(saved.duration_s)}).", ephemeral=True)
+        values = {"name": safe(saved.name), "tracks": count_tracks(saved.track_count),
+                  "length": format_duration(saved.duration_s)}
+        if server:
+            text = tr("Saved “{name}” for this server: {tracks} ({length}).", **values)
+        else:
+            text = tr("Saved “{name}”: {tracks} ({length}).", **values)
+        await reply(interaction, "💾 " + text, ephemeral=True)
 
     @playlist.command(name="load", description="Add a playlist (yours, this server's or shared here) to the queue")
     @app_commands.describe(name="The playlist: yours, this server's, or one shared here",
@@ -122,21 +132,26 @@ class LibraryCog(MusicCog):
         saved = await self.bot.playlists.load_by_id((await find_to_load(self.bot, member, name)).id)
         # Joining voice and opening the first track can take seconds: say so at once, then what was queued.
         progress = ProgressMessage(interaction, ephemeral=False, interval_s=self.progress_interval_s)
-        await progress.start(f"⏳ Loading “{safe(saved.name)}”: {count_tracks(len(saved.tracks))}…")
+        await progress.start("⏳ " + tr("Loading “{name}”: {tracks}…", name=safe(saved.name),
+                                        tracks=count_tracks(len(saved.tracks))))
         try:
             session = await self.bot.sessions.ensure(guild, interaction.channel_id, starter=member)
             entries = await session.enqueue(saved.tracks, member, play_next=next)
         except MusicBotError as refusal:
-            await progress.finish(f"⚠️ {refusal}")
+            await progress.finish(f"⚠️ {localized(refusal)}")
             return
         except Exception:
-            await progress.finish("⚠️ The playlist could not be loaded (the bot ran into a problem; it is logged).")
+            await progress.finish("⚠️ " + tr("The playlist could not be loaded (the bot ran into a problem; it is "
+                                             "logged)."))
             raise
-        text = f"📂 Queued {count_tracks(len(entries))} from “{safe(saved.name)}”"
-        text += f" ({format_duration(sum(e.track.duration_s or 0.0 for e in entries))})."
+        text = "📂 " + tr("Queued {tracks} from “{name}” ({length}).", tracks=count_tracks(len(entries)),
+                          name=safe(saved.name),
+                          length=format_duration(sum(e.track.duration_s or 0.0 for e in entries)))
         refused = len(saved.tracks) - len(entries)
         if refused:
-            text += f" {refused} could not be added (queue full, too long or already queued)."
+            text += " " + ngettext("{n} could not be added (queue full, too long or already queued).",
+                                   "{n} could not be added (queue full, too long or already queued).", refused,
+                                   n=refused)
         await progress.finish(text)
 
     @playlist.command(name="list", description="Your playlists, this server's and those shared here",
@@ -145,16 +160,18 @@ class LibraryCog(MusicCog):
         guild, member = guild_and_member(interaction)
         shelf = await PlaylistShelf(self.bot.db).shelf(member.id, guild.id)
         if shelf.empty:
-            await reply(interaction, "You have no playlists yet. Save the queue with /playlist save.", ephemeral=True)
+            await reply(interaction, tr("You have no playlists yet. Save the queue with /playlist save."),
+                        ephemeral=True)
             return
         sections: list[tuple[str, list[str]]] = []
         if shelf.mine:
-            sections.append(("Your playlists", [
-                _line(p) + (" · 🔗 shared here" if p.id in shelf.mine_shared_here else "") for p in shelf.mine]))
+            shared_here = " · 🔗 " + tr("shared here")
+            sections.append((tr("Your playlists"), [
+                _line(p) + (shared_here if p.id in shelf.mine_shared_here else "") for p in shelf.mine]))
         if shelf.server:
-            sections.append(("This server's playlists", [_line(p) for p in shelf.server]))
+            sections.append((tr("This server's playlists"), [_line(p) for p in shelf.server]))
         if shelf.shared:
-            sections.append(("Shared here by members", [f"{_line(p)} · <@{p.owner_id}>" for p in shelf.shared]))
+            sections.append((tr("Shared here by members"), [f"{_line(p)} · <@{p.owner_id}>" for p in shelf.shared]))
         limit = min(EMBED_TEXT_LIMIT, MESSAGE_EMBEDS_LIMIT // len(sections))
         embeds = [discord.Embed(title=title, colour=OK_COLOUR, description=listing(lines, len(lines), limit))
                   for title, lines in sections]
@@ -167,8 +184,9 @@ class LibraryCog(MusicCog):
         _, member = guild_and_member(interaction)
         found = await find_to_load(self.bot, member, name)
         saved = await self.bot.playlists.load_by_id(found.id)
+        live = tr("live")
         lines = (
-            f"`{i}.` {safe(t.display_name, 70)} ({'live' if t.duration_s is None else format_duration(t.duration_s)})"
+            f"`{i}.` {safe(t.display_name, 70)} ({live if t.duration_s is None else format_duration(t.duration_s)})"
             for i, t in enumerate(saved.tracks[:SHOW_TRACKS], 1)
         )
         embed = discord.Embed(title=f"📂 {safe(saved.name)}", colour=OK_COLOUR,
@@ -185,8 +203,11 @@ class LibraryCog(MusicCog):
         _, member = guild_and_member(interaction)
         found = await find_to_change(self.bot, member, name)
         await self.bot.playlists.delete(found.owner, found.name, actor_id=member.id)
-        whose = "this server's playlist " if found.owner.is_guild else ""
-        await reply(interaction, f"🗑️ Deleted {whose}“{safe(found.name)}”.", ephemeral=True)
+        if found.owner.is_guild:
+            text = tr("Deleted this server's playlist “{name}”.", name=safe(found.name))
+        else:
+            text = tr("Deleted “{name}”.", name=safe(found.name))
+        await reply(interaction, "🗑️ " + text, ephemeral=True)
 
     @playlist.command(name="rename", description="Rename one of your playlists (or this server's, as a DJ)",
                       extras=PRIVATE_ANSWERS)
@@ -196,7 +217,8 @@ class LibraryCog(MusicCog):
         _, member = guild_and_member(interaction)
         old = await find_to_change(self.bot, member, name)
         renamed = await self.bot.playlists.rename(old.owner, old.name, new_name, actor_id=member.id)
-        await reply(interaction, f"✏️ Renamed “{safe(old.name)}” to “{safe(renamed.name)}”.", ephemeral=True)
+        await reply(interaction, "✏️ " + tr("Renamed “{old}” to “{new}”.", old=safe(old.name), new=safe(renamed.name)),
+                    ephemeral=True)
 
     @playlist.command(name="import", description="Import a playlist: a file from /playlist export, or a Spotify or "
                                                  "YouTube playlist link", extras=PRIVATE_ANSWERS)
@@ -220,7 +242,7 @@ class LibraryCog(MusicCog):
         try:
             self.imports.begin(order, progress)
         except ImportBusyError as busy:  # another import began while this answer was on its way
-            await progress.finish(f"⚠️ {busy}")
+            await progress.finish(f"⚠️ {localized(busy)}")
 
     @playlist.command(name="export", description="A playlist as a file, to keep or to import anywhere",
                       extras=PRIVATE_ANSWERS)
@@ -230,12 +252,14 @@ class LibraryCog(MusicCog):
         saved = await self.bot.playlists.load_by_id((await find_to_load(self.bot, member, name)).id)
         data = encode_playlist(saved.name, saved.tracks, exported_at=utcnow(), generator=f"musicbot {__version__}")
         if len(data) > MAX_FILE_BYTES:  # only with titles far longer than any site gives
-            raise PlaylistFileError(f"“{safe(saved.name)}” makes a file of {len(data) / 2**20:.1f} MB, more than "
-                                    "an import takes: split it into smaller playlists first.")
+            size = f"{len(data) / 2**20:.1f} MB"
+            raise PlaylistFileError(lazy("“{name}” makes a file of {size}, more than an import takes: split it into "
+                                         "smaller playlists first.", name=safe(saved.name), size=size))
         file = Upload(data, export_filename(saved.name))
-        await reply(interaction, f"📤 “{safe(saved.name)}”: {count_tracks(len(saved.tracks))} "
-                                 f"({format_duration(saved.duration_s)}). Keep the file, or load it into any server "
-                                 "with `/playlist import`.", ephemeral=True, file=file)
+        await reply(interaction, "📤 " + tr("“{name}”: {tracks} ({length}). Keep the file, or load it into any server "
+                                            "with `/playlist import`.", name=safe(saved.name),
+                                            tracks=count_tracks(len(saved.tracks)),
+                                            length=format_duration(saved.duration_s)), ephemeral=True, file=file)
 
     @playlist.command(name="share", description="Let this server's members load one of your playlists",
                       extras=PRIVATE_ANSWERS)
@@ -246,20 +270,22 @@ class LibraryCog(MusicCog):
         found = await (find_to_load(self.bot, member, name) if stop else shelf.find(member.id, guild.id, name,
                                                                                      to_change=True))
         if found.owner.is_guild:
-            raise CommandRefusedError(f"“{safe(found.name)}” is this server's playlist: everyone here can load it.")
+            raise CommandRefusedError(lazy("“{name}” is this server's playlist: everyone here can load it.",
+                                           name=safe(found.name)))
         shown = safe(found.name)
         if not stop:
             if await shelf.share(found, guild.id, member.display_name):
-                text = (f"🔗 Shared “{shown}” with this server: its members can load it with `/playlist load` "
-                        "(it follows your changes). `/playlist share` with `stop` ends it.")
+                text = "🔗 " + tr("Shared “{name}” with this server: its members can load it with `/playlist load` "
+                                  "(it follows your changes). `/playlist share` with `stop` ends it.", name=shown)
             else:
-                text = f"“{shown}” is shared with this server already."
+                text = tr("“{name}” is shared with this server already.", name=shown)
         else:
             if found.owner_id != member.id and not member.guild_permissions.manage_guild:
-                raise CommandRefusedError(f"“{shown}” is another member's: only they, or a member with Manage Server, "
-                                          "can stop sharing it here.")
-            text = f"Stopped sharing “{shown}” here." if await shelf.unshare(found, guild.id, actor_id=member.id) \
-                else f"“{shown}” was not shared here."
+                raise CommandRefusedError(lazy("“{name}” is another member's: only they, or a member with Manage "
+                                               "Server, can stop sharing it here.", name=shown))
+            text = tr("Stopped sharing “{name}” here.", name=shown) \
+                if await shelf.unshare(found, guild.id, actor_id=member.id) \
+                else tr("“{name}” was not shared here.", name=shown)
         await reply(interaction, text, ephemeral=True)
 
     @load.autocomplete("name")
@@ -303,12 +329,13 @@ class LibraryCog(MusicCog):
         guild, _ = guild_and_member(interaction)
         if user is None:
             entries = await self.bot.history.recent_by_guild(guild.id, limit=HISTORY_LIMIT)
-            title, empty = "Recently played", "Nothing has been played here yet."
+            title, empty = tr("Recently played"), tr("Nothing has been played here yet.")
         else:
             entries = await self.bot.history.recent_by_user(user.id, guild_id=guild.id, limit=HISTORY_LIMIT)
             # A user Discord sent without its details (left the server) is still named by a mention.
             name = safe(user.display_name, 40) if isinstance(user, discord.abc.User) else f"<@{user.id}>"
-            title, empty = f"Recently played by {name}", f"{name} has not played anything here yet."
+            title = tr("Recently played by {member}", member=name)
+            empty = tr("{member} has not played anything here yet.", member=name)
         if not entries:
             await reply(interaction, empty, ephemeral=True)
             return
