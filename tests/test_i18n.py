@@ -49,6 +49,7 @@ CONVERTED = [
     "musicbot/sources/errors.py", "musicbot/sources/damage.py", "musicbot/sources/resolver.py",
     "musicbot/sources/spotify.py", "musicbot/sources/ssrf.py", "musicbot/sources/http.py",
     "musicbot/sources/local.py", "musicbot/sources/ytdlp.py", "musicbot/sources/guarded_http.py",
+    "musicbot/sources/media.py",
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import av
 
 from musicbot.errors import MediaError
+from musicbot.i18n import lazy, message_of
 from musicbot.sources.errors import BlockedUrlError, SourceError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.remote_file import BlockedStreamError, RemoteFile
@@ -49,11 +50,11 @@ def open_container(location: str, *, headers: Mapping[str, str] | None = None,
         try:
             source = RemoteFile(http or default_http(), location, headers)
         except BlockedUrlError as err:
-            raise BlockedStreamError(str(err), detail=err.detail) from err
+            raise BlockedStreamError(message_of(err), detail=err.detail) from err
         except (SourceError, MediaError) as err:
-            raise MediaError(f"Cannot open {_short(location)}: {err}") from err
+            raise MediaError(lazy("Cannot open {where}: {reason}", where=_short(location), reason=err)) from err
     elif not os.path.exists(location):
-        raise MediaError(f"No such file: {location}")
+        raise MediaError(lazy("No such file: {path}", path=location))
     try:
         if isinstance(source, RemoteFile):
             container = av.open(source, io_open=_nested_opener(http or default_http(), headers))
@@ -62,13 +63,13 @@ def open_container(location: str, *, headers: Mapping[str, str] | None = None,
             container = av.open(source, options={"protocol_whitelist": "file"}, timeout=OPEN_TIMEOUT_S)
     except av.error.FFmpegError as err:
         _close(source)
-        raise MediaError(f"Cannot open {_short(location)}: {_reason(err)}") from err
+        raise MediaError(lazy("Cannot open {where}: {reason}", where=_short(location), reason=_reason(err))) from err
     except MediaError:  # raised by RemoteFile.read while FFmpeg probed (PyAV passes it on)
         _close(source)
         raise
     if not container.streams.audio:
         container.close()
-        raise MediaError(f"{_short(location)} has no audio stream")
+        raise MediaError(lazy("{where} has no audio stream", where=_short(location)))
     return container
 
 
@@ -78,13 +79,13 @@ def _nested_opener(http: GuardedHttp, headers: Mapping[str, str] | None) -> Call
 
     def open_nested(url: str, flags: int, options: Any) -> RemoteFile:
         if not is_url(url):
-            raise MediaError(f"The stream names {_short(url)}, which is not an http(s) link; refused.")
+            raise MediaError(lazy("The stream names {url}, which is not an http(s) link; refused.", url=_short(url)))
         try:
             return RemoteFile(http, url, headers)
         except BlockedUrlError as err:
-            raise BlockedStreamError(str(err), detail=err.detail) from err
+            raise BlockedStreamError(message_of(err), detail=err.detail) from err
         except SourceError as err:
-            raise MediaError(f"Cannot open {_short(url)}: {err}") from err
+            raise MediaError(lazy("Cannot open {where}: {reason}", where=_short(url), reason=err)) from err
 
     return open_nested
 

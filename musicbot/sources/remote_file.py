@@ -24,7 +24,7 @@ import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from musicbot.errors import MediaError
-from musicbot.i18n import lazy
+from musicbot.i18n import lazy, message_of
 from musicbot.sources.errors import BlockedUrlError, SourceError
 from musicbot.sources.guarded_http import GuardedHttp
 from musicbot.sources.ssrf import Target
@@ -162,7 +162,7 @@ class RemoteFile(io.RawIOBase):
         try:
             fetched = self._http.open(self._url, headers=headers, target=self._target)
         except BlockedUrlError as err:
-            raise BlockedStreamError(str(err), detail=err.detail) from err
+            raise BlockedStreamError(message_of(err), detail=err.detail) from err
         response = fetched.response
         if response.status == 416 and self.length is not None and offset >= self.length:
             response.close()

@@ -22,7 +22,7 @@ from typing import Any
 from musicbot.audio import END_OF_STREAM, Chunk, EndOfStream
 from musicbot.dsp.frame import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from musicbot.errors import MediaError, MusicBotError
-from musicbot.i18n import lazy
+from musicbot.i18n import lazy, message_of
 from musicbot.metrics import count_source_failure
 from musicbot.sources.decoder import BUFFER_FRAMES, Decoder
 from musicbot.sources.errors import BadMediaError, BlockedUrlError
@@ -224,7 +224,8 @@ class ResilientStream:
                 except MusicBotError as failure:
                     log.info("reopen attempt %d failed: %s", attempt + 1, failure)
                     if isinstance(failure, BlockedUrlError):  # refused (the re-resolved URL too): final
-                        refused = failure if isinstance(failure, MediaError) else BlockedStreamError(str(failure))
+                        refused = failure if isinstance(failure, MediaError) else \
+                            BlockedStreamError(message_of(failure))
                         self._give_up(refused, cause=failure)
                         return
                     last = failure
