@@ -86,6 +86,16 @@ def test_version_is_the_packages(binary: Path, tmp_path: Path) -> None:
     assert __version__ in result.stdout
 
 
+def test_the_commands_carry_every_shipped_language(binary: Path, tmp_path: Path) -> None:
+    # The catalogs (.po files read at start: musicbot/i18n/catalogs.py) are inside the binary, next to the package.
+    result = run(binary, "sync", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    play = next(c for c in json.loads(result.stdout) if c["name"] == "play")
+    assert play["name_localizations"]["de"] == "abspielen"
+    assert play["name_localizations"]["pt-BR"] == "tocar"
+    assert set(play["description_localizations"]) >= {"de", "es-ES", "fr", "pt-BR", "ru"}
+
+
 def test_render_a_generated_tone(binary: Path, tmp_path: Path) -> None:
     # MP3 in: decoded and resampled from 44.1 kHz; .ogg out: our own Opus encoder (ctypes, the
     # libopus found next to PyAV inside the binary).
