@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from musicbot.sources.synth import tone, write_audio
 from tests.harness import FakeDiscord, VoiceReceiver, dominant_hz, guild_payload, user
@@ -72,6 +73,19 @@ async def hear(receiver: VoiceReceiver, hz: float, page: Page) -> None:
         if abs(heard - hz) < 15:
             return
     pytest.fail(f"heard {heard:.0f} Hz, not {hz:.0f}; the page said {await page.text_content('#message')!r}")
+
+
+async def unfold(summary: Locator, inside: Locator) -> None:
+    """Open a folded section by its summary until ``inside`` shows. Each click toggles, so the next
+    one comes only after the last one's effect had every chance to show (never two in flight)."""
+    for _ in range(3):
+        await summary.click()
+        try:
+            await inside.wait_for(state="visible", timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    pytest.fail("the section never unfolded")
 
 
 async def press(page: Page, button: str, then: str) -> None:
@@ -165,11 +179,7 @@ async def test_the_page_logs_in_shows_the_track_and_what_it_changes_is_heard_and
                 # The timescale's pitch slider (its range and unit shown), moved to 1.5 × on top of nightcore's
                 # rate 1.25: heard at 440 × 1.25 × 1.5 = 825 Hz.
                 pitch = page.locator("#f-timescale-pitch")
-                for _ in range(5):  # unfold the timescale's sliders (a click that came too early is repeated)
-                    if await pitch.is_visible():
-                        break
-                    await page.locator("#filters summary", has_text="timescale").click()
-                    await page.wait_for_timeout(200)
+                await unfold(page.locator("#filters summary", has_text="timescale"), pitch)
                 label = await page.locator("label.field", has=pitch).text_content()
                 assert "pitch (0.25–4 ×)" in (label or ""), label
                 await pitch.fill("1.5")
