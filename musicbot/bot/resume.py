@@ -50,6 +50,9 @@ class SessionKeeper:
         self.listener_wait_s = listener_wait_s
         self._stored: set[int] = set()  # guilds whose snapshot may be in the database
         self._waiting: dict[int, SessionSnapshot] = {}  # resumes that wait for a listener
+        # Resumes under way: their session exists before its queue and voice are back, and the stored
+        # snapshot is all there is of them until it plays (a shutdown meanwhile must keep it).
+        self._restoring: set[int] = set()
         self._resumed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
@@ -100,6 +103,8 @@ class SessionKeeper:
         snapshot = self.capture(session) if session is not None else None
         if snapshot is None and session is not None and (session.queue.current or session.queue.upcoming):
             return False  # music but no voice connection: (re)connecting; the stored snapshot still holds
+        if snapshot is None and guild_id in self._restoring:
+            return False  # not back yet: the stored snapshot is what the next start resumes
         if snapshot is not None and snapshot.current is None and not snapshot.queue \
                 and not (session is not None and session.settings.always_on):
             snapshot = None  # stopped with nothing queued: nothing to come back to
@@ -181,6 +186,14 @@ class SessionKeeper:
                       snapshot: SessionSnapshot) -> None:
         if self.bot.closing:
             return
+        self._restoring.add(guild.id)
+        try:
+            await self._restore(guild, channel, snapshot)
+        finally:
+            self._restoring.discard(guild.id)
+
+    async def _restore(self, guild: discord.Guild, channel: discord.VoiceChannel | discord.StageChannel,
+                       snapshot: SessionSnapshot) -> None:
         session = await self.bot.sessions.ensure(guild, snapshot.text_channel_id)
         if session.queue.current is not None or (session.voice is not None and session.voice.is_connected()):
             return  # someone started music here before the resume: theirs wins

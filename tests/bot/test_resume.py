@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 from musicbot.bot.cogs.nowplaying import NowPlayingCog
 from musicbot.queue import LoopMode
 from musicbot.sources.synth import sweep_position
-from musicbot.storage import HistoryRepo, PlayOutcome, SnapshotRepo
+from musicbot.storage import Database, HistoryRepo, PlayOutcome, SessionSnapshot, SnapshotRepo
 from musicbot.storage.columns import utcnow
 from tests.bot.world import ALICE, GUILD, TEXT, VOICE, World, add_sweep, restart_world, wait_for
 from tests.harness import VoiceReceiver, decode_opus, dominant_hz, invoke
@@ -54,6 +54,15 @@ async def position_heard(receiver: VoiceReceiver, since: float) -> float:
     pcm = decode_opus([p.opus for p in packets])
     # The window's middle is half a window after its start; a fresh decoder needs one frame to settle.
     return sweep_position(dominant_hz(pcm, skip=960)) - WINDOW_PACKETS * 0.02 / 2
+
+
+async def stored_snapshot(world: World) -> SessionSnapshot | None:
+    """What the next start would resume, read as that start would (the bot's own database is closed)."""
+    database = await Database.open(world.config.database_url)
+    try:
+        return await SnapshotRepo(database).load(GUILD)
+    finally:
+        await database.close()
 
 
 async def playing_sweep(world: World, at_least_s: float) -> float:
@@ -203,6 +212,25 @@ async def test_leaving_on_purpose_forgets_the_session(world: World, offline_bot_
     await command(world, "leave")
     await world.bot.db.outbox.flush(5.0)
     assert await SnapshotRepo(world.bot.db).load(GUILD) is None
+
+
+async def test_a_shutdown_while_a_resume_is_still_joining_keeps_the_snapshot(
+    world: World, offline_bot_factory: OfflineBotFactory
+) -> None:
+    """Restarted twice in quick succession (a crash loop, a deploy rolled back): the second shutdown comes
+    while the resume still waits for Discord's voice answer. The queue must survive it for the next start."""
+    await playing_sweep(world, 0.5)
+    await command(world, "play", {"query": "a660"})
+    again = await restart_world(offline_bot_factory, world)
+    again.bot.ws.respond = False  # Discord does not answer the voice join (yet)
+    await again.join(ALICE)
+    resuming = asyncio.get_running_loop().create_task(again.bot.keeper.resume_all())
+    await wait_for(lambda: any(op["op"] == 4 for op in again.bot.ws.sent))
+    await again.bot.close()
+    await asyncio.wait_for(resuming, 10.0)
+    snapshot = await asyncio.create_task(stored_snapshot(world))  # a task of its own: not under /play's deadline
+    assert snapshot is not None and snapshot.current is not None and snapshot.current.track.id == "local:sweep"
+    assert [e.track.id for e in snapshot.queue] == ["local:a660"]
 
 
 async def test_while_shutting_down_commands_and_clicks_are_told_to_wait(world: World) -> None:
