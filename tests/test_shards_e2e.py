@@ -128,6 +128,18 @@ async def _poll(condition: Callable[[], bool], what: str, bot: BotProcess, timeo
         await asyncio.sleep(0.1)
 
 
+async def _playing(bot: BotProcess, shard: int) -> str:
+    """Wait until ``bot``'s /metrics counts a player on ``shard`` (in voice with the track: the voice connection
+    takes a moment after the bot joins the channel); returns that /metrics text."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while _metric(text := (await bot.http_get("/metrics"))[1], "musicbot_shard_players_active") \
+            != {(("shard", str(shard)),): 1.0}:
+        assert loop.time() < deadline, f"no player on shard {shard} in /metrics\n{text}"
+        await asyncio.sleep(0.2)
+    return text
+
+
 @pytest.mark.skipif(not openssl_available(), reason="needs the openssl command for the voice certificate")
 async def test_shard_processes_resume_and_clean_only_their_own_guilds_and_only_shard_0_registers_commands(
         fake: FakeDiscord, cert: SelfSignedCert, tmp_path: Path, bot_processes: BotProcesses,  # noqa: F811
@@ -168,7 +180,7 @@ async def test_shard_processes_resume_and_clean_only_their_own_guilds_and_only_s
         saved = await _saved_at(db)
         assert G0_OLD not in saved and {g: saved[g] for g in (G1, G1_OLD)} == {g: seeded[g] for g in (G1, G1_OLD)}
         assert fake.main_gateway.bot_channel(G1) is None and fake.main_gateway.identifies(1) == []
-        text = (await shard0.http_get("/metrics"))[1]
+        text = await _playing(shard0, 0)  # back in voice with its track (a shutdown before keeps the old snapshot)
         assert _metric(text, "musicbot_process_shards") == {(("shard_count", "2"), ("shard_ids", "0")): 1.0}
         assert _metric(text, "musicbot_shard_guilds") == {(("shard", "0"),): 1.0}
 
@@ -192,12 +204,7 @@ async def test_shard_processes_resume_and_clean_only_their_own_guilds_and_only_s
         await _poll(lambda: fake.main_gateway.bot_channel(G0) is None, "G0 left by shard 0's process", shard1)
         [lease] = await current_leases(db)
         assert lease.key == (2, 1) and lease.owner.pid == shard1.pid
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while _metric(text := (await shard1.http_get("/metrics"))[1], "musicbot_shard_players_active") \
-                != {(("shard", "1"),): 1.0}:  # in voice with the track: the voice connection takes a moment
-            assert loop.time() < deadline, f"no player on shard 1 in /metrics\n{text}"
-            await asyncio.sleep(0.2)
+        text = await _playing(shard1, 1)
         assert _metric(text, "musicbot_process_shards") == {(("shard_count", "2"), ("shard_ids", "1")): 1.0}
         assert _metric(text, "musicbot_shard_guilds") == {(("shard", "1"),): 1.0}
 
