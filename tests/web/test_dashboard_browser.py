@@ -76,16 +76,21 @@ async def hear(receiver: VoiceReceiver, hz: float, page: Page) -> None:
 
 
 async def unfold(summary: Locator, inside: Locator) -> None:
-    """Open a folded section by its summary until ``inside`` shows. Each click toggles, so the next
-    one comes only after the last one's effect had every chance to show (never two in flight)."""
-    for _ in range(3):
-        await summary.click()
+    """Open the folded section of ``summary`` until ``inside`` shows. A click toggles, so it is clicked
+    only while the section reads as closed (its ``open`` attribute), never a second time in flight."""
+    details = summary.locator("xpath=..")
+    for _ in range(5):
+        if await details.get_attribute("open") is None:
+            await summary.click()
         try:
-            await inside.wait_for(state="visible", timeout=10_000)
+            await inside.wait_for(state="visible", timeout=5_000)
             return
         except PlaywrightTimeoutError:
             continue
-    pytest.fail("the section never unfolded")
+    is_open = await details.get_attribute("open") is not None
+    panel_disabled = await summary.page.locator("#filter-panel").get_attribute("disabled") is not None
+    pytest.fail(f"the section never unfolded: open {is_open}, the filter panel disabled {panel_disabled}, "
+                f"the slider's box {await inside.bounding_box()}")
 
 
 async def press(page: Page, button: str, then: str) -> None:
