@@ -12,7 +12,7 @@ SCRIPT = r"""
 const $ = (id) => document.getElementById(id);
 const SPEC = JSON.parse($("filter-spec").textContent);
 let guild = new URLSearchParams(location.search).get("guild"), csrf = "", socket = null;
-let state = null, rights = null, rightsKey = "", historyKey = "";
+let state = null, rights = null, rightsKey = "", historyKey = "", queueKey = "", dragging = false;
 
 async function api(path, options = {}) {
   const headers = {"Content-Type": "application/json"};
@@ -65,7 +65,7 @@ function show(player) {
   const names = player.listeners.map((l) => l.name).join(", ");
   $("listeners").textContent = names ? "Listening: " + names : "";
   $("qlen").textContent = player.queue_length ? `(${player.queue_length})` : "";
-  $("queue").replaceChildren(...player.queue.map(queueItem));
+  showQueue(player.queue);
   showFilters(player.filters);
   const key = JSON.stringify([player.connected, player.listeners, current && current.requester_id]);
   if (key !== rightsKey) { rightsKey = key; loadRights(); }
@@ -73,11 +73,22 @@ function show(player) {
   if (played !== historyKey) { historyKey = played; loadHistory(); }
 }
 
+// The queue is rebuilt only when its entries changed, and never during a drag: an element replaced
+// while it is dragged never gets its dragend, and the browser's drag session then swallows the
+// user's next clicks (the position pushed every few seconds would otherwise rebuild it each time).
+function showQueue(queue) {
+  const key = JSON.stringify(queue.map((entry) => [entry.entry_id, entry.title]));
+  if (dragging || key === queueKey) return;
+  queueKey = key;
+  $("queue").replaceChildren(...queue.map(queueItem));
+}
 function queueItem(entry, i) {
   const title = `${i + 1}. ${entry.title}${entry.artist ? " — " + entry.artist : ""}`;
   const li = item(title, "Remove", `Remove ${entry.title}`, () => act("remove", {position: i + 1}));
   li.draggable = true; li.tabIndex = 0;
-  li.ondragstart = (e) => e.dataTransfer.setData("text/plain", String(i + 1));
+  li.querySelector("button").disabled = Boolean(rights && !rights.control.allowed);
+  li.ondragstart = (e) => { dragging = true; e.dataTransfer.setData("text/plain", String(i + 1)); };
+  li.ondragend = () => { dragging = false; if (state) showQueue(state.queue); };
   li.ondragover = (e) => { e.preventDefault(); li.classList.add("over"); };
   li.ondragleave = () => li.classList.remove("over");
   li.ondrop = (e) => { e.preventDefault(); li.classList.remove("over");
@@ -257,7 +268,7 @@ function listen() {
   socket.onclose = () => setTimeout(() => guild && listen(), 3000);
 }
 async function pick(id) {
-  guild = id; state = null; rightsKey = ""; historyKey = "";
+  guild = id; state = null; rightsKey = ""; historyKey = ""; queueKey = "";
   history.replaceState(null, "", `/?guild=${id}`);
   show(await api(`/api/v1/guilds/${id}/player`));
   listen();
