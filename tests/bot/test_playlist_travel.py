@@ -348,10 +348,14 @@ async def test_a_name_taken_by_the_file_is_refused_then_overwritten_on_request(w
 
 
 async def test_a_restart_stops_an_import_and_says_so(world: World) -> None:
-    payload = await import_file(world, playlist_file(world, web_tracks(5)), gate=asyncio.Event())
-    await world.bot.close()
-    assert await finished(world, payload) == ("⚠️ Nothing was imported: the bot is restarting. Run /playlist import "
-                                              "again in a minute.")
+    gate = asyncio.Event()
+    payload = await import_file(world, playlist_file(world, web_tracks(5)), gate=gate)
+    try:
+        await world.bot.close()
+        assert await finished(world, payload) == ("⚠️ Nothing was imported: the bot is restarting. Run /playlist "
+                                                  "import again in a minute.")
+    finally:
+        gate.set()  # the fake's download handler ends (its server would wait a minute for it when it stops)
 
 
 # ---------------------------------------------------------------- server playlists
