@@ -35,10 +35,14 @@ update: $(STAMP)
 run: $(STAMP)
 	$(BIN)/musicbot run
 
+# The test files are shared by TEST_WORKERS processes (pytest-xdist), a file's tests kept together in
+# one (their module fixtures, and the order some of them tell a story in). Most tests wait on audio
+# played in real time, so two workers halve the wall time on two cores.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check musicbot tests benchmarks packaging deploy
 	$(BIN)/mypy musicbot
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/musicbot bench

@@ -226,6 +226,7 @@ async def test_a_shutdown_while_a_resume_is_still_joining_keeps_the_snapshot(
     await again.join(ALICE)
     resuming = asyncio.get_running_loop().create_task(again.bot.keeper.resume_all())
     await wait_for(lambda: any(op["op"] == 4 for op in again.bot.ws.sent))
+    again.bot.ws.respond = True  # the leave at shutdown is confirmed (else discord.py waits 10 s for it)
     await again.bot.close()
     await asyncio.wait_for(resuming, 10.0)
     snapshot = await asyncio.create_task(stored_snapshot(world))  # a task of its own: not under /play's deadline
