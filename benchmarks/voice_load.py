@@ -70,6 +70,7 @@ from tests.harness import (
 from tests.harness.fixtures import OfflineBotFactory
 
 LATE_MS = 5.0
+STARTUP_S = 2.0  # start-up left out of the steady CPU figure: every decoder fills its 2 s buffer at once
 LISTENER = user(9001, "listener")
 CHAINS = ("full", "transcode", "passthrough")
 
@@ -229,8 +230,15 @@ async def _play_all(
         fake_start = _cpu_seconds([fake_pid], own=False)
         cpu_start, busy_start, wall_start = _cpu_seconds(workers), _machine_busy_seconds(), time.perf_counter()
         await asyncio.gather(*(session.play("music", listener) for session, listener in sessions))
-        await asyncio.sleep(seconds + 1.0)
-        cpu, wall = _cpu_seconds(workers) - cpu_start, time.perf_counter() - wall_start
+        # Steady state, after the start-up (every decoder filling its buffer at once): what each
+        # further second of streaming costs, the figure streams per core are counted from.
+        startup = min(STARTUP_S, seconds / 2)
+        await asyncio.sleep(startup)
+        steady_cpu, steady_wall = _cpu_seconds(workers), time.perf_counter()
+        await asyncio.sleep(seconds + 1.0 - startup)
+        cpu_end, wall_end = _cpu_seconds(workers), time.perf_counter()
+        cpu, wall = cpu_end - cpu_start, wall_end - wall_start
+        steady_cores = (cpu_end - steady_cpu) / (wall_end - steady_wall)
         rss_mb = _rss_mb([os.getpid(), *workers])  # while every guild still plays
         fake_cpu = _cpu_seconds([fake_pid], own=False) - fake_start
         others = max(0.0, _machine_busy_seconds() - busy_start - cpu - fake_cpu)
@@ -241,7 +249,8 @@ async def _play_all(
             await session.disconnect()
         # Other processes on the machine take cores from the run: shown so a bad run can be told apart.
         return results, {"cpu_s": cpu, "wall_s": wall, "cpu_cores": cpu / wall, "other_cores": others / wall,
-                         "fake_cores": fake_cpu / wall, "rss_mb": rss_mb}
+                         "fake_cores": fake_cpu / wall, "rss_mb": rss_mb, "steady_cores": steady_cores,
+                         "streams_per_core": guilds / steady_cores if steady_cores > 0 else 0.0}
     finally:
         await factory.close_all()
 
@@ -352,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.guild_id:>6} {r.packets:>6}/{r.expected:<5} {r.jitter_p50_ms:>9.2f}ms {r.jitter_p99_ms:>5.2f}ms"
                   f" {r.jitter_max_ms:>5.1f}ms {r.late:>10} {r.underruns:>10}")
         print(f"late packets: {late_total}; worst p99 jitter: {all_jitter_p99:.2f} ms; "
-              f"CPU {usage['cpu_cores']:.2f} cores ({usage['cpu_s']:.1f} s over {usage['wall_s']:.1f} s); "
+              f"CPU {usage['cpu_cores']:.2f} cores ({usage['cpu_s']:.1f} s over {usage['wall_s']:.1f} s), "
+              f"{usage['steady_cores']:.3f} after the start-up ({usage['streams_per_core']:.0f} streams per core); "
               f"fake Discord {usage['fake_cores']:.2f} cores; other processes {usage['other_cores']:.2f} cores; "
               f"bot memory (RSS, main + render workers) {usage['rss_mb']:.0f} MiB")
         if late_total:
