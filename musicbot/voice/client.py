@@ -11,6 +11,11 @@ a send that follows its own ``read``.
 A source that is not Opus (none of ours) still plays on discord.py's own thread, which asks for
 real-time priority at its first packet (``voice/realtime.py``); the shared sender does at its start.
 
+Each packet is encrypted with the same AEAD discord.py uses (``aead_xchacha20_poly1305_rtpsize``),
+called through PyNaCl's binding with the key converted to bytes once per session: discord.py builds
+a ``nacl.secret.Aead`` box from the key's 32-int list, and copies header, payload and nonce for
+every packet, about a third of the sender's own time per packet with 50 guilds passing Opus through.
+
 On close code 4015 (the voice server crashed) the connection resumes in place (``_ResumingState``).
 
 A discord.py send thread whose player was stopped while it was inside ``read()`` (a disconnect)
@@ -34,6 +39,7 @@ import discord
 from discord.errors import ConnectionClosed
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
 from musicbot.voice.realtime import promote_current_thread
 from musicbot.voice.sender import SharedPlayer, current_lateness_s, shared_sender
@@ -118,9 +124,26 @@ class _ResumingState(VoiceConnectionState):
         return ws
 
 
+_NONCE_PADDING = bytes(20)  # the rtpsize nonce: a 4-byte big-endian counter, then zeros
+
+
 class VoiceClient(discord.VoiceClient):
     # Set when the connection ended without anyone closing it (a failed resume): the session rejoins.
     lost = False
+    _key_source: object = None  # the connection's secret_key list the cached bytes were made from
+    _key = b""
+
+    def _encrypt_aead_xchacha20_poly1305_rtpsize(self, header: bytes, data: Any) -> bytes:
+        """discord.py's packet layout (header, sealed payload, the nonce's 4 counter bytes), the
+        key's bytes made once per session description (a reconnect brings a new key list)."""
+        secret = self._connection.secret_key
+        if secret is not self._key_source:
+            self._key_source, self._key = secret, bytes(secret)
+        counter = self._incr_nonce.to_bytes(4, "big")
+        self.checked_add("_incr_nonce", 1, 4294967295)
+        aad = bytes(header)
+        sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(bytes(data), aad, counter + _NONCE_PADDING, self._key)
+        return aad + sealed + counter
 
     def create_connection_state(self) -> VoiceConnectionState:
         return _ResumingState(self)

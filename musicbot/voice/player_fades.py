@@ -41,6 +41,8 @@ class PlayerFades:
         current, upcoming = self._current, self._next
         if current is None or self.engine.crossfading:
             return
+        if current.splice is None and (upcoming is None or self.engine.crossfade_samples <= 0):
+            return  # no stretch to skip, and gapless or nothing to fade into: no fade can be due (every packet)
         position = self._position_samples - self.engine.unread_samples
         if current.splice is not None and current.splice.passed(position):
             self._drop_queued_splice(current)  # a seek went past the stretch

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from musicbot.audio import END_OF_STREAM, FRAME_SAMPLES, Chunk, Pull
+from musicbot.audio import END_OF_STREAM, FRAME_SAMPLES, SAMPLE_RATE, Chunk, Pull
 from musicbot.dsp.params import FilterSettings
 from musicbot.errors import MediaError
 from musicbot.sources.opus_packets import is_passthrough_packet
@@ -117,7 +117,7 @@ class RenderClient:
 
     @property
     def crossfade_samples(self) -> int:
-        return SetCrossfade(self._config.crossfade_s).samples
+        return round(self._config.crossfade_s * SAMPLE_RATE)  # checked when set (SetCrossfade); read every packet
 
     @property
     def crossfading(self) -> bool:
