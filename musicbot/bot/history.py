@@ -48,7 +48,8 @@ class PlayHistory(MusicCog):
         """Event loop: record a play of ``entry`` starting now."""
         try:
             play_id = HistoryRecorder(self.bot.db).started(guild_id, entry.requester_id, entry.track,
-                                                           autoplay=entry.autoplay)
+                                                           autoplay=entry.autoplay,
+                                                           requester_name=entry.requester_name)
         except StorageError:
             log.warning("history not recorded in guild %s: the database is not open", guild_id)
             return

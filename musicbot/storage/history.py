@@ -46,6 +46,7 @@ class HistoryEntry:
     ended_at: datetime | None
     outcome: PlayOutcome | None
     reason: str | None
+    requester_name: str | None = None  # asked from outside Discord (a Telegram member): ``user_id`` is None
 
 
 # Core statements shared by every op, so the outbox can batch consecutive ones (see StatementOp).
@@ -62,11 +63,12 @@ def new_play_id() -> str:
 
 
 def start_op(play_id: str, guild_id: int, user_id: int | None, track: Track, *, autoplay: bool = False,
-             started_at: datetime | None = None) -> WriteOp:
+             started_at: datetime | None = None, requester_name: str | None = None) -> WriteOp:
     """The insert for a track that started, as a write op (for the outbox or a transaction)."""
     values = {
         "play_id": play_id, "guild_id": guild_id, "user_id": user_id, "track_id": track.id[:512],
         "track": track_to_json(track), "autoplay": autoplay, "started_at": started_at or utcnow(),
+        "requester_name": requester_name[:100] if requester_name else None,
     }
     return StatementOp(_INSERT_PLAY, values)
 
@@ -153,4 +155,5 @@ def _from_row(row: HistoryRow) -> HistoryEntry:
         play_id=row.play_id, guild_id=row.guild_id, user_id=row.user_id, track=track_from_json(row.track),
         autoplay=row.autoplay, started_at=row.started_at, ended_at=row.ended_at,
         outcome=None if row.outcome is None else PlayOutcome(row.outcome), reason=row.reason,
+        requester_name=row.requester_name,
     )

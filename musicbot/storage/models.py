@@ -78,6 +78,7 @@ class HistoryRow(Base):
     started_at: Mapped[datetime] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    requester_name: Mapped[str | None] = mapped_column(sa.String(100))  # asked from outside Discord (0010)
     reason: Mapped[str | None] = mapped_column(sa.String(200))
 
 

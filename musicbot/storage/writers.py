@@ -45,10 +45,11 @@ class HistoryRecorder:
         self._db = db
 
     def started(self, guild_id: int, user_id: int | None, track: Track, *, autoplay: bool = False,
-                started_at: datetime | None = None) -> str:
+                started_at: datetime | None = None, requester_name: str | None = None) -> str:
         """Queue the start of a play; returns its play id for ``ended``."""
         play_id = new_play_id()
-        op = start_op(play_id, guild_id, user_id, track, autoplay=autoplay, started_at=started_at or utcnow())
+        op = start_op(play_id, guild_id, user_id, track, autoplay=autoplay, started_at=started_at or utcnow(),
+                      requester_name=requester_name)
         self._db.outbox.put(op)
         return play_id
 

@@ -54,6 +54,13 @@ async def test_play_from_telegram_is_credited_and_plays_where_the_bot_is(tg_worl
     assert "alice" in listeners.lower() and "(1)" in listeners
     await fake.send(CHAT, TOM, "/queue@another_bot")  # a command for another bot in the group is not ours
     await fake.send(CHAT, TOM, "just chatting")
+    # Once it played, /history names Tom too (not autoplay, which picked nothing here).
+    await wait_for(lambda: any(e is not None and e.requester_name for e in (*session.queue.history,
+                                                                               session.queue.current)), timeout=20)
+    await world.bot.db.outbox.flush(5.0)
+    played = await command(world, "history", user=ALICE)
+    lines = played.embeds[0]["description"].splitlines()
+    assert "Tone long660 — Tom (Telegram)" in lines[0] and "Tone long440 — <@" in lines[1], lines
 
 
 async def test_the_mirror_posts_now_playing_edits_it_and_tells_events(tg_world: World,

@@ -81,7 +81,12 @@ OUTCOME_WORDS = {PlayOutcome.SKIPPED: N_("skipped"), PlayOutcome.STOPPED: N_("st
 
 
 def history_line(entry: HistoryEntry) -> str:
-    who = tr("autoplay") if entry.autoplay or entry.user_id is None else f"<@{entry.user_id}>"
+    if entry.user_id is not None and not entry.autoplay:
+        who = f"<@{entry.user_id}>"
+    elif entry.requester_name and not entry.autoplay:  # asked from outside Discord: named as the queue names them
+        who = safe(entry.requester_name, 40)
+    else:
+        who = tr("autoplay")
     when = f"<t:{int(entry.started_at.timestamp())}:R>"
     # How it ended, when it did not simply play to the end (still playing, or the bot stopped: nothing).
     ending = "" if entry.outcome in (None, PlayOutcome.FINISHED) else \
