@@ -48,7 +48,8 @@ function show(player) {
   state = player;
   const current = player.current;
   $("title").textContent = current ? current.title : "Nothing is playing";
-  $("artist").textContent = current ? current.artist : "";
+  $("artist").textContent = !current ? "" : current.artist +
+    (current.requester_name ? ` · asked by ${current.requester_name}` : "");
   $("art").hidden = !(current && current.artwork_url);
   if (current && current.artwork_url) $("art").src = current.artwork_url;
   const heard = current ? (player.length_s ?? current.duration_s) : null;  // SponsorBlock's skips not counted
@@ -77,13 +78,14 @@ function show(player) {
 // while it is dragged never gets its dragend, and the browser's drag session then swallows the
 // user's next clicks (the position pushed every few seconds would otherwise rebuild it each time).
 function showQueue(queue) {
-  const key = JSON.stringify(queue.map((entry) => [entry.entry_id, entry.title]));
+  const key = JSON.stringify(queue.map((entry) => [entry.entry_id, entry.title, entry.requester_name]));
   if (dragging || key === queueKey) return;
   queueKey = key;
   $("queue").replaceChildren(...queue.map(queueItem));
 }
 function queueItem(entry, i) {
-  const title = `${i + 1}. ${entry.title}${entry.artist ? " — " + entry.artist : ""}`;
+  const asked = entry.requester_name ? ` (asked by ${entry.requester_name})` : "";  // from outside Discord
+  const title = `${i + 1}. ${entry.title}${entry.artist ? " — " + entry.artist : ""}${asked}`;
   const li = item(title, "Remove", `Remove ${entry.title}`, () => act("remove", {position: i + 1}));
   li.draggable = true; li.tabIndex = 0;
   li.querySelector("button").disabled = Boolean(rights && !rights.control.allowed);
