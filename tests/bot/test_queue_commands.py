@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from musicbot.bot.cogs import queue as queue_cog
+from musicbot.bot import pager
 from musicbot.bot.cogs.queue import QueueCog
 from musicbot.queue import AutoplayMode, LoopMode, OfflineRecommender
 from tests.bot.test_control import command, names, ok, playing, refused, with_dj_role
@@ -76,7 +76,7 @@ async def test_queue_pages_with_buttons(world: World) -> None:
 
 
 async def test_queue_buttons_go_away_when_they_stop_answering(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queue_cog, "PAGER_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(pager, "PAGER_TIMEOUT_S", 0.2)
     await playing(world, LONG_LIST)
     answer = await command(world, "queue")
     assert answer.components != []

@@ -8,7 +8,6 @@ music never waits for either. Off on a server whose admins turned lyrics off (``
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,11 +16,12 @@ from discord import app_commands
 from musicbot.bot.actions import MAX_INDEX, NothingPlayingRefusal, current_entry, soon
 from musicbot.bot.checks import guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.components import LYRICS_PAGER, custom_id
+from musicbot.bot.components import LYRICS_PAGER
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import safe, track_title
+from musicbot.bot.pager import Pager
 from musicbot.bot.replies import OK_COLOUR, reply
-from musicbot.i18n import lazy, lazy_plural, set_locale, tr
+from musicbot.i18n import lazy, lazy_plural, tr
 from musicbot.lookups import Lyrics
 from musicbot.session_lyrics import LyricsStatus
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 LINES_PER_PAGE = 20
 PAGE_CHARS = 3500  # a page's text stays under Discord's 4096 per embed description
-PAGER_TIMEOUT_S = 300.0
 
 
 def lyric_lines(lyrics: Lyrics) -> list[str]:
@@ -76,46 +75,15 @@ def page_of_line(lyrics: Lyrics, index: int | None) -> int:
     return next((n for n, (first, end) in enumerate(pages_of(lyric_lines(lyrics)), 1) if first <= index < end), 1)
 
 
-class LyricsPager(discord.ui.View):
+class LyricsPager(Pager):
     """◀ ▶ under ``/lyrics``: each click re-renders the page asked for (the sung line as it is then)."""
 
     def __init__(self, cog: LyricsCog, guild_id: int, entry_id: int, lyrics: Lyrics, page: int) -> None:
-        super().__init__(timeout=PAGER_TIMEOUT_S)
-        self.cog, self.guild_id, self.entry_id, self.lyrics, self.page = cog, guild_id, entry_id, lyrics, page
-        self.origin: Interaction | None = None
-        gray = discord.ButtonStyle.secondary
-        self.back: discord.ui.Button[LyricsPager] = discord.ui.Button(emoji="◀️", style=gray,
-                                                                      custom_id=custom_id(LYRICS_PAGER, "back"))
-        self.forward: discord.ui.Button[LyricsPager] = discord.ui.Button(emoji="▶️", style=gray,
-                                                                         custom_id=custom_id(LYRICS_PAGER, "forward"))
-        self.back.callback = self._back  # type: ignore[method-assign, assignment]
-        self.forward.callback = self._forward  # type: ignore[method-assign, assignment]
-        self.add_item(self.back)
-        self.add_item(self.forward)
-        self.update()
+        super().__init__(LYRICS_PAGER, page)
+        self.cog, self.guild_id, self.entry_id, self.lyrics = cog, guild_id, entry_id, lyrics
+        self.update(len(pages_of(lyric_lines(lyrics))))
 
-    def update(self) -> None:
-        pages = len(pages_of(lyric_lines(self.lyrics)))
-        self.page = min(max(1, self.page), pages)
-        self.back.disabled = self.page <= 1
-        self.forward.disabled = self.page >= pages
-
-    async def on_timeout(self) -> None:
-        if self.origin is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.origin.edit_original_response(view=None)
-
-    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
-        set_locale(interaction.locale)  # the page redrawn for whoever clicks, in their language
-        return True
-
-    async def _back(self, interaction: Interaction) -> None:
-        await self._show(interaction, self.page - 1)
-
-    async def _forward(self, interaction: Interaction) -> None:
-        await self._show(interaction, self.page + 1)
-
-    async def _show(self, interaction: Interaction, page: int) -> None:
+    async def show(self, interaction: Interaction, page: int) -> None:
         session = self.cog.bot.sessions.get(self.guild_id)
         entry = session.queue.current if session is not None else None
         if session is None or entry is None or entry.entry_id != self.entry_id:
@@ -124,7 +92,7 @@ class LyricsPager(discord.ui.View):
                                                     embed=None, view=None)
             return
         self.page = page
-        self.update()
+        self.update(len(pages_of(lyric_lines(self.lyrics))))
         embed = lyrics_embed(entry, self.lyrics, self.page, _sung_index(session))
         await interaction.response.edit_message(embed=embed, view=self)
 

@@ -7,7 +7,6 @@ Positions are 1-based as ``/queue`` shows them; the queue itself refuses bad one
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -19,12 +18,13 @@ from musicbot.bot import actions
 from musicbot.bot.actions import MAX_INDEX, now_playing_line, soon
 from musicbot.bot.checks import controlling_session, guild_and_member
 from musicbot.bot.cogs.base import Interaction, MusicCog
-from musicbot.bot.components import QUEUE_PAGER, custom_id
+from musicbot.bot.components import QUEUE_PAGER
 from musicbot.bot.errors import CommandRefusedError
 from musicbot.bot.format import clock, format_duration, safe, track_line, track_title
+from musicbot.bot.pager import Pager
 from musicbot.bot.replies import OK_COLOUR, reply
 from musicbot.bot.translator import CHOICE
-from musicbot.i18n import N_, Listing, lazy, lazy_plural, ngettext, pgettext, set_locale, tr
+from musicbot.i18n import N_, Listing, lazy, lazy_plural, ngettext, pgettext, tr
 from musicbot.queue import AutoplayEngine, AutoplayMode, LoopMode
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 E = TypeVar("E", LoopMode, AutoplayMode)
 
 PAGE_SIZE = 10
-PAGER_TIMEOUT_S = 300.0
 
 LOOP_REPLIES = {
     LoopMode.OFF: ("➡️", N_("Loop off.")),
@@ -82,48 +81,15 @@ def queue_embed(session: GuildSession, page: int) -> discord.Embed:
     return embed.set_footer(text=footer)
 
 
-class QueuePager(discord.ui.View):
+class QueuePager(Pager):
     """◀ ▶ under ``/queue``: each click re-renders the page it asks for from the queue as it is now."""
 
     def __init__(self, cog: QueueCog, guild_id: int, page: int) -> None:
-        super().__init__(timeout=PAGER_TIMEOUT_S)
+        super().__init__(QUEUE_PAGER, page)
         self.cog = cog
         self.guild_id = guild_id
-        self.page = page
-        self.origin: Interaction | None = None  # the /queue that posted it, to drop the buttons on timeout
-        gray = discord.ButtonStyle.secondary
-        # Known ids (bot/components.py): a click after a restart is answered "expired", not dropped.
-        self.back: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="◀️", style=gray,
-                                                                     custom_id=custom_id(QUEUE_PAGER, "back"))
-        self.forward: discord.ui.Button[QueuePager] = discord.ui.Button(emoji="▶️", style=gray,
-                                                                        custom_id=custom_id(QUEUE_PAGER, "forward"))
-        self.back.callback = self._back  # type: ignore[method-assign, assignment]
-        self.forward.callback = self._forward  # type: ignore[method-assign, assignment]
-        self.add_item(self.back)
-        self.add_item(self.forward)
 
-    def update(self, pages: int) -> None:
-        self.page = min(max(1, self.page), pages)
-        self.back.disabled = self.page <= 1
-        self.forward.disabled = self.page >= pages
-
-    async def on_timeout(self) -> None:
-        # Buttons that no longer answer would read as broken; the page itself stays readable.
-        if self.origin is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.origin.edit_original_response(view=None)
-
-    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
-        set_locale(interaction.locale)  # the page redrawn for whoever clicks, in their language
-        return True
-
-    async def _back(self, interaction: Interaction) -> None:
-        await self._show(interaction, self.page - 1)
-
-    async def _forward(self, interaction: Interaction) -> None:
-        await self._show(interaction, self.page + 1)
-
-    async def _show(self, interaction: Interaction, page: int) -> None:
+    async def show(self, interaction: Interaction, page: int) -> None:
         session = self.cog.bot.sessions.get(self.guild_id)
         if session is None or (session.queue.current is None and not session.queue.upcoming):
             self.stop()
