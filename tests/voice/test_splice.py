@@ -27,7 +27,7 @@ from musicbot.voice.splice import Splice
 from tests.dsp.signals import clicks
 from tests.media import write_audio
 from tests.voice.pyav_opus import OpusPacketDecoder
-from tests.voice.test_crossfade import amplitude_at
+from tests.voice.test_crossfade import amplitude_at, kinds, read_all
 
 RATE = 48_000
 AMPLITUDE = 0.4
@@ -141,21 +141,6 @@ def make_player(crossfade_s: float = 0.0, engine: RenderClient | None = None
     return player, events, disposed
 
 
-def read_all(player: Player, limit: int = 3000, on: Callable[[int], None] = lambda i: None) -> list[bytes]:
-    out = []
-    for i in range(limit):
-        on(i)
-        packet = player.read()
-        if not packet:
-            break
-        out.append(packet)
-    return out
-
-
-def kinds(events: list[PlayerEvent]) -> list[tuple[EventKind, int, EndReason | None]]:
-    return [(e.kind, e.token, e.reason) for e in events if e.kind is not EventKind.UNDERRUN]
-
-
 def decode(packets: list[bytes]) -> npt.NDArray[np.float32]:
     decoder = OpusPacketDecoder()
     return np.concatenate([decoder.decode(p) for p in packets]).astype(np.float32)
@@ -177,7 +162,7 @@ def test_player_splices_the_current_track_and_says_so(where: str, workers: Rende
     resume, skip = resume_of(signal)
     player.play(first, token=1)  # type: ignore[arg-type]
     player.queue_splice(1, Splice(A_S, resume, B_S, skip))
-    packets = read_all(player)
+    packets = read_all(player, limit=3000)
     assert OPUS_SILENCE not in packets
     assert len(packets) == pytest.approx((LENGTH_S - (B_S - A_S)) * 50, abs=3)
     assert kinds(events) == [(EventKind.TRACK_START, 1, None), (EventKind.SEGMENT_SKIPPED, 1, None),
@@ -205,7 +190,7 @@ def test_a_stretch_at_the_end_ends_the_track_there_with_a_fade() -> None:
     player, events, _ = make_player()
     player.play(PcmStream(sponsored()), token=1)  # type: ignore[arg-type]
     player.queue_splice(1, Splice(4.0, None))
-    packets = read_all(player)
+    packets = read_all(player, limit=3000)
     assert len(packets) == pytest.approx(4.0 * 50, abs=2)
     assert kinds(events)[-1] == (EventKind.TRACK_END, 1, EndReason.FINISHED)
     assert clicks(decode(packets)[4800:]) == []
@@ -217,7 +202,7 @@ def test_a_stretch_at_the_end_hands_over_to_the_next_track_there(crossfade_s: fl
     player.play(PcmStream(sponsored()), token=1)  # type: ignore[arg-type]
     player.queue_next(PcmStream(sponsored()[: RATE]), token=2)  # type: ignore[arg-type]
     player.queue_splice(1, Splice(4.0, None))
-    packets = read_all(player)
+    packets = read_all(player, limit=3000)
     fade = max(crossfade_s, 0.02)
     assert len(packets) == pytest.approx((4.0 + 1.0 - fade) * 50, abs=3)
     assert (EventKind.TRACK_END, 1, EndReason.FINISHED) in kinds(events)
@@ -231,7 +216,7 @@ def test_skip_during_an_armed_splice_drops_the_continuation_and_plays_the_next()
     player.play(PcmStream(signal), token=1)  # type: ignore[arg-type]
     player.queue_next(PcmStream(signal[: RATE]), token=2)  # type: ignore[arg-type]
     player.queue_splice(1, Splice(A_S, resume, B_S, skip))
-    packets = read_all(player, on=lambda i: player.skip() if i == 95 else None)  # armed, not yet fading
+    packets = read_all(player, limit=3000, on=lambda i: player.skip() if i == 95 else None)  # armed, not yet fading
     assert resume in disposed
     assert (EventKind.SEGMENT_SKIPPED, 1, None) not in kinds(events)
     assert len(packets) == pytest.approx(95 + 50, abs=3)
@@ -252,7 +237,7 @@ def test_a_splice_behind_the_position_is_dropped_not_played_backwards() -> None:
     player.play(PcmStream(signal, start=round(4.0 * RATE)), token=1, start_s=4.0)  # type: ignore[arg-type]
     resume, skip = resume_of(signal)
     player.queue_splice(1, Splice(A_S, resume, B_S, skip))
-    packets = read_all(player)
+    packets = read_all(player, limit=3000)
     assert len(packets) == pytest.approx(2.0 * 50, abs=2)
     assert resume in disposed and (EventKind.SEGMENT_SKIPPED, 1, None) not in kinds(events)
 
