@@ -1,8 +1,8 @@
-"""The open-file limit, raised for render workers and the process that talks to them.
+"""The open-file limit, raised for the process that streams.
 
-Each guild's engine has a connection of its own to a render worker (``voice/processes.py``): one
-descriptor in this process and one in the worker, for as long as the guild's session lives. A
-bot in many guilds would reach the usual soft limit of 1024 long before the hard limit the
+Each guild playing holds a few descriptors for as long as it plays: its voice connection's UDP
+socket, its source (a file, or an HTTP connection to YouTube's servers) and the one queued next.
+A bot in many guilds would reach the usual soft limit of 1024 long before the hard limit the
 system allows, which no privilege is needed to raise to.
 """
 

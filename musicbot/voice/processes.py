@@ -1,4 +1,4 @@
-"""The render worker processes (``voice/worker.py``) and the one connection each engine has to one.
+"""The render worker processes (``voice/worker.py``) and the connection to each (``WorkerChannel``).
 
 Why processes: in one process, every guild's filters run under one GIL, shared with the sender,
 the decoder threads and the event loop; numpy hands the GIL over at every array
@@ -6,11 +6,12 @@ operation, so ten full filter chains plus all that cannot keep a 20 ms clock on 
 worker process per core has a GIL of its own: the main process keeps only the light work
 (reading sources, sending packets, the event loop) and the workers filter and encode in parallel.
 
-Why a connection per engine: the thread that asks for a packet (the sender, ``voice/sender.py``)
-reads the answer itself, so no thread of the main process relays answers or waits
-on a worker for another: every extra thread there is one more contender for the GIL when the
-sender wakes up, and a sender that waits for the GIL sends late. Each engine's socket is
-passed to its worker over the worker's control connection (``SCM_RIGHTS``).
+One render connection per worker, shared by its engines (``voice/channel.py`` says why it carries
+batches). The thread that asks for a packet (the sender, ``voice/sender.py``) reads the answer
+itself, so no thread of the main process relays answers: every extra thread there is one more
+contender for the GIL when the sender wakes up, and a sender that waits for the GIL sends late.
+The render connection's socket is passed to the worker over its control connection
+(``SCM_RIGHTS``), which keeps the worker's command line to one file descriptor.
 
 Plain subprocesses rather than ``multiprocessing``'s spawn: spawn re-imports the parent's
 ``__main__`` in the child, which runs whatever script started the bot.
@@ -38,6 +39,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import send_handle
 from typing import TYPE_CHECKING
 
+from musicbot.voice.channel import WorkerChannel
 from musicbot.voice.limits import raise_open_file_limit
 from musicbot.voice.protocol import AdoptEngine, EngineConfig, Ping
 
@@ -80,6 +82,14 @@ class WorkerProcess:
         )
         child.close()
         self._control = Connection(parent.detach())
+        ours, theirs = socket.socketpair()
+        try:
+            send_handle(self._control, theirs.fileno(), self.pid)  # the worker reads it first
+        except OSError:
+            pass  # it died at once: the channel's first send or read finds it gone
+        finally:
+            theirs.close()  # the worker holds its own copy now
+        self.channel = WorkerChannel(Connection(ours.detach()))
         self._lock = threading.Lock()
         self.stopped = False
         self.engines = 0
@@ -91,7 +101,7 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        return not self.stopped and self._process.poll() is None
+        return not self.stopped and not self.channel.closed and self._process.poll() is None
 
     def ping(self) -> None:
         """Wait until the worker has started (imports done) and answers."""
@@ -102,19 +112,13 @@ class WorkerProcess:
             except (EOFError, OSError) as error:
                 raise WorkerDied("the render worker did not start") from error
 
-    def connect(self, config: EngineConfig) -> Connection:
-        """A new engine in the worker and the connection to it (the worker takes it once started)."""
-        ours, theirs = socket.socketpair()
-        try:
-            with self._lock:
-                self._control.send(AdoptEngine(config))
-                send_handle(self._control, theirs.fileno(), self.pid)
-        except OSError as error:
-            ours.close()
-            raise WorkerDied("the render worker is gone") from error
-        finally:
-            theirs.close()  # the worker holds its own copy now
-        return Connection(ours.detach())
+    def adopt(self, config: EngineConfig) -> int:
+        """A new engine in the worker (it builds it once started); its id on ``channel``."""
+        engine = self.channel.open_engine()
+        if not self.channel.post(engine, AdoptEngine(config)):
+            self.channel.forget(engine)
+            raise WorkerDied("the render worker is gone")
+        return engine
 
     def release(self) -> None:
         """One of its engines was closed."""
@@ -124,6 +128,7 @@ class WorkerProcess:
     def stop(self) -> None:
         self.stopped = True
         self._control.close()  # the worker's loop ends when it sees this
+        self.channel.close()
         try:
             self._process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:  # stuck in an engine: it ignores SIGTERM (worker.py), so kill
@@ -172,11 +177,11 @@ class RenderProcesses:
                 self._workers.append(workers[0])
             for worker in workers:
                 try:
-                    conn = worker.connect(config)
+                    engine = worker.adopt(config)
                 except WorkerDied:
                     continue
                 worker.engines += 1
-                return WorkerTransport(worker, conn)
+                return WorkerTransport(worker, engine)
         raise WorkerDied("no render worker is alive")
 
     def _live(self) -> list[WorkerProcess]:
@@ -227,12 +232,12 @@ def prepare_for_voice(*, render_workers: bool = True) -> RenderProcesses | None:
     - The workers themselves start when the first stream needs one.
     - The GIL is handed over every 1 ms instead of 5, so the sender woken for its packets does
       not wait behind another Python thread for a whole interval.
-    - The open-file limit is raised to what the system allows (each engine has a connection).
+    - The open-file limit is raised to what the system allows (each guild holds a few).
     - Everything loaded so far (the imported modules: most of the process's objects) is moved
       out of the garbage collector's sight (``gc.freeze``): a full collection walked all of it
       and held the GIL for 50–60 ms, a pause every guild would hear.
     """
-    raise_open_file_limit()  # a connection per guild's engine (voice/limits.py)
+    raise_open_file_limit()  # sources' files and sockets, per guild (voice/limits.py)
     cores = os.cpu_count() or 1
     processes = RenderProcesses(cores) if render_workers and cores >= 2 else None
     sys.setswitchinterval(SWITCH_INTERVAL_S)

@@ -154,6 +154,9 @@ class RenderRequest:
     main: tuple[Item, ...] = ()
     incoming: tuple[Item, ...] = ()
 
+    def __reduce__(self) -> tuple[type[RenderRequest], tuple[tuple[Item, ...], tuple[Item, ...]]]:
+        return RenderRequest, (self.main, self.incoming)  # positional: see Chunk.__reduce__
+
 
 @dataclass
 class EngineStats:
@@ -161,6 +164,9 @@ class EngineStats:
     passthrough_frames: int = 0
     underruns: int = 0
     dsp_seconds: float = 0.0  # time in the chain, the output stage and the encoder, for /stats and metrics
+
+    def __reduce__(self) -> tuple[type[EngineStats], tuple[int, int, int, float]]:
+        return EngineStats, (self.dsp_frames, self.passthrough_frames, self.underruns, self.dsp_seconds)
 
     def copy(self) -> EngineStats:
         return EngineStats(self.dsp_frames, self.passthrough_frames, self.underruns, self.dsp_seconds)
@@ -191,6 +197,12 @@ class RenderReply:
     render_s: float  # the engine's time for this packet, for /metrics
     hand_back: HandBack | None = None
 
+    def __reduce__(self) -> tuple[type[RenderReply], tuple[object, ...]]:
+        # Positional, as Chunk's: the slots' default state (a dictionary, set field by field in
+        # Python) pickled in about twice the time, once a packet per guild each way.
+        return RenderReply, (self.packet, self.read_main, self.read_incoming, self.completed, self.crossfading,
+                             self.error, self.stats, self.render_s, self.hand_back)
+
     @property
     def unread_samples(self) -> int:
         return FRAME_SAMPLES * (len(self.hand_back.items) if self.hand_back else 0)
@@ -199,9 +211,20 @@ class RenderReply:
 # ---------------------------------------------------------------------------------------------- worker control
 @dataclass(frozen=True, slots=True)
 class AdoptEngine:
-    """To a render worker: host a new engine; its connection's socket follows (``SCM_RIGHTS``)."""
+    """To a render worker: host a new engine under the id this message comes with
+    (``voice/channel.py``)."""
 
     config: EngineConfig
+
+
+@dataclass(frozen=True, slots=True)
+class DropEngine:
+    """To a render worker: the engine of this id was closed; free it."""
+
+
+WorkerMessage = EngineCommand | RenderRequest | AdoptEngine | DropEngine
+"""What travels to a render worker's engines, each with its engine's id, in batches
+(``voice/channel.py``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import discord
 from discord.enums import SpeakingState
 
+from musicbot.voice.channel import batched
 from musicbot.voice.protocol import OPUS_SILENCE
 from musicbot.voice.realtime import promote_current_thread
 
@@ -158,11 +159,13 @@ class Sender:
                 _pass.pending = None
             # The next packets are asked for once this pass's are all out: a render in this process
             # (one core, a stream whose worker died) would otherwise delay the connections after it.
-            for callback in pending:
-                try:
-                    callback()
-                except Exception:  # a render's own errors reach its player; this must not stop sending
-                    log.exception("asking for the next packet failed")
+            # What they ask of each render worker goes to it in one message (voice/channel.py).
+            with batched():
+                for callback in pending:
+                    try:
+                        callback()
+                    except Exception:  # a render's own errors reach its player; this must not stop sending
+                        log.exception("asking for the next packet failed")
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """How a ``RenderClient`` (``voice/render_client.py``) reaches its engine: in a render worker
-process over the engine's own connection (``WorkerTransport``), or in this process
+process over the worker's channel (``WorkerTransport``, ``voice/channel.py``), or in this process
 (``LocalTransport``: single core, tests, and a stream whose worker died).
 
 A render is asked for in two steps (``render``, a generator): the request goes out, the generator
@@ -10,15 +10,12 @@ local transport answers at once and never yields.
 from __future__ import annotations
 
 import logging
-import pickle
-import select
 import threading
 from collections.abc import Generator
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Protocol
 
 from musicbot.voice.ahead import Ready
-from musicbot.voice.protocol import EngineCommand, EngineConfig, RenderReply, RenderRequest
+from musicbot.voice.protocol import DropEngine, EngineCommand, EngineConfig, RenderReply, RenderRequest
 
 if TYPE_CHECKING:
     from musicbot.voice.host import EngineHost
@@ -61,16 +58,15 @@ class LocalTransport:
 
 
 class WorkerTransport:
-    """The engine in a render worker process, on a connection of its own (``voice/processes.py``
-    says why). Sends are locked (``close`` may come from another thread); one thread renders."""
+    """The engine ``engine`` in a render worker process, reached over the worker's channel (shared
+    with its other engines; ``voice/channel.py``). Posts may come from any thread (``close``); one
+    thread renders."""
 
-    def __init__(self, worker: WorkerProcess, conn: Connection) -> None:
+    def __init__(self, worker: WorkerProcess, engine: int) -> None:
         self._worker: WorkerProcess | None = worker
-        self._conn: Connection | None = conn
-        self._lock = threading.Lock()
-        # select.poll registered once: Connection.poll builds a selector on every call.
-        self._poller = select.poll()
-        self._poller.register(conn.fileno(), select.POLLIN)
+        self._channel = worker.channel
+        self._engine = engine
+        self._closing = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -80,37 +76,24 @@ class WorkerTransport:
     def stopped_on_purpose(self) -> bool:
         return self._worker is None or self._worker.stopped
 
-    def send(self, command: EngineCommand | RenderRequest) -> bool:
-        with self._lock:
-            if self._conn is None:
-                return False
-            try:
-                # pickle.dumps + send_bytes: Connection.send builds a ForkingPickler per message
-                self._conn.send_bytes(pickle.dumps(command, pickle.HIGHEST_PROTOCOL))
-            except (OSError, ValueError):
-                return False
-            return True
+    def send(self, command: EngineCommand) -> bool:
+        return self._worker is not None and self._channel.post(self._engine, command)
 
     def render(self, request: RenderRequest) -> RenderSteps:
-        conn = self._conn
-        if conn is None or not self.send(request):
+        if self._worker is None or not self._channel.post(self._engine, request):
             return None
         yield self._answered
-        try:
-            reply: RenderReply = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return None
-        return reply
+        return self._channel.take(self._engine)
 
     def _answered(self, timeout: float | None) -> bool:
-        return bool(self._poller.poll(None if timeout is None else timeout * 1000))
+        return self._channel.answered(self._engine, timeout)
 
     def close(self) -> None:
-        """Free the worker's engine: the worker drops an engine whose connection closed."""
-        with self._lock:
-            conn, self._conn = self._conn, None
+        """Free the worker's engine."""
+        with self._closing:
             worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.release()
-        if conn is not None:
-            conn.close()
+        if worker is None:
+            return
+        self._channel.post(self._engine, DropEngine())
+        self._channel.forget(self._engine)
+        worker.release()

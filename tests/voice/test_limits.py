@@ -1,4 +1,4 @@
-"""The open-file limit is raised to what the system allows (a connection per guild's engine)."""
+"""The open-file limit is raised to what the system allows (each guild playing holds a few descriptors)."""
 
 from __future__ import annotations
 
