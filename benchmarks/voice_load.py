@@ -235,8 +235,10 @@ async def _play_all(
         startup = min(STARTUP_S, seconds / 2)
         await asyncio.sleep(startup)
         steady_cpu, steady_wall = _cpu_seconds(workers), time.perf_counter()
+        steady_workers_cpu = _cpu_seconds(workers, own=False)
         await asyncio.sleep(seconds + 1.0 - startup)
         cpu_end, wall_end = _cpu_seconds(workers), time.perf_counter()
+        workers_cores = (_cpu_seconds(workers, own=False) - steady_workers_cpu) / (wall_end - steady_wall)
         cpu, wall = cpu_end - cpu_start, wall_end - wall_start
         steady_cores = (cpu_end - steady_cpu) / (wall_end - steady_wall)
         rss_mb = _rss_mb([os.getpid(), *workers])  # while every guild still plays
@@ -250,7 +252,8 @@ async def _play_all(
         # Other processes on the machine take cores from the run: shown so a bad run can be told apart.
         return results, {"cpu_s": cpu, "wall_s": wall, "cpu_cores": cpu / wall, "other_cores": others / wall,
                          "fake_cores": fake_cpu / wall, "rss_mb": rss_mb, "steady_cores": steady_cores,
-                         "streams_per_core": guilds / steady_cores if steady_cores > 0 else 0.0}
+                         "streams_per_core": guilds / steady_cores if steady_cores > 0 else 0.0,
+                         "steady_workers_cores": workers_cores}
     finally:
         await factory.close_all()
 
@@ -362,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" {r.jitter_max_ms:>5.1f}ms {r.late:>10} {r.underruns:>10}")
         print(f"late packets: {late_total}; worst p99 jitter: {all_jitter_p99:.2f} ms; "
               f"CPU {usage['cpu_cores']:.2f} cores ({usage['cpu_s']:.1f} s over {usage['wall_s']:.1f} s), "
-              f"{usage['steady_cores']:.3f} after the start-up ({usage['streams_per_core']:.0f} streams per core); "
+              f"{usage['steady_cores']:.3f} after the start-up ({usage['streams_per_core']:.0f} streams per core; "
+              f"render workers {usage['steady_workers_cores']:.3f} of it); "
               f"fake Discord {usage['fake_cores']:.2f} cores; other processes {usage['other_cores']:.2f} cores; "
               f"bot memory (RSS, main + render workers) {usage['rss_mb']:.0f} MiB")
         if late_total:
