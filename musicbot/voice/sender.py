@@ -88,16 +88,17 @@ class PollingSource(Protocol):
 class Clock(Protocol):
     def now(self) -> float: ...
 
-    def wait(self, condition: threading.Condition, seconds: float | None) -> None:
-        """Lock of ``condition`` held: until ``seconds`` passed or ``condition`` was notified."""
+    def wait(self, condition: threading.Condition, seconds: float | None) -> bool:
+        """Lock of ``condition`` held: until ``seconds`` passed or ``condition`` was notified
+        (True)."""
 
 
 class RealClock:
     def now(self) -> float:
         return time.perf_counter()
 
-    def wait(self, condition: threading.Condition, seconds: float | None) -> None:
-        condition.wait(seconds)
+    def wait(self, condition: threading.Condition, seconds: float | None) -> bool:
+        return condition.wait(seconds)
 
 
 class Sender:
@@ -132,20 +133,27 @@ class Sender:
     def _run(self) -> None:
         promote_current_thread()  # real-time priority where allowed (voice/realtime.py)
         clock = self.clock
+        players: list[SharedPlayer] = []
+        dues: list[float] = []
+        due, still_valid = math.inf, False
         while True:
             with self._condition:
-                self._players = [p for p in self._players if not p.finished]
-                players = list(self._players)
-                if self._stopped and not players:
-                    self._thread = None
-                    return
+                if not still_valid:
+                    self._players = [p for p in self._players if not p.finished]
+                    players = list(self._players)
+                    if self._stopped and not players:
+                        self._thread = None
+                        return
+                    # Each player's due time once per look (50 guilds: it was read ~13 times a packet).
+                    dues = [p.due for p in players]
+                    due = min(dues, default=math.inf)
                 now = clock.now()
-                # Each player's due time once per look (50 guilds: it was read ~13 times a packet).
-                dues = [p.due for p in players]
-                due = min(dues, default=math.inf)
                 if due > now:
-                    clock.wait(self._condition, None if due == math.inf else due - now)
+                    # Woken by the clock, not by a change (``add``, ``wake``, ``stop``): what was
+                    # looked at still holds (only this thread's passes change it).
+                    still_valid = not clock.wait(self._condition, None if due == math.inf else due - now)
                     continue
+                still_valid = False
             deadline = now + PASS_WAIT_BUDGET_S
             pending: list[Callable[[], None]] = []
             _pass.pending = pending

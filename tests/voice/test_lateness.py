@@ -36,11 +36,11 @@ class FakeClock:
         with self._lock:
             return self._now
 
-    def wait(self, condition: threading.Condition, seconds: float | None) -> None:
+    def wait(self, condition: threading.Condition, seconds: float | None) -> bool:
         if seconds is None:
-            condition.wait(0.01)  # nothing to send: really wait (briefly) for a player to come
-        else:
-            self.advance(max(0.0, seconds))
+            return condition.wait(0.01)  # nothing to send: really wait (briefly) for a player to come
+        self.advance(max(0.0, seconds))
+        return False
 
     def advance(self, seconds: float) -> None:
         with self._lock:
