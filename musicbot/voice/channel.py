@@ -8,8 +8,8 @@ engine rendering a 20 ms transcode frame after each 0.8 ms nap measured ~470 µs
 ~300 µs back to back; ``docs/benchmarks.md``). The sender (``voice/sender.py``) asks for every
 due connection's next packet at the end of its pass, inside ``batched()``: the requests of that
 pass go to each worker in one message, the worker renders them in one wake-up and answers them
-in one message, and the first connection of the next pass to read its answer reads the others'
-as well.
+in one message (a long batch in a few, ``voice/worker.py``'s ``REPLY_EVERY_S``), and the first
+connection of the next pass to read its answer reads the others' as well.
 
 Why still no relaying thread: the thread that waits for an answer reads the worker's reply itself
 (whoever reads first stores the replies of the others, keyed by engine), so no extra thread of

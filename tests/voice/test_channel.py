@@ -128,3 +128,28 @@ def test_a_worker_gone_reads_as_no_answer_instead_of_a_wait(pair: tuple[WorkerCh
     worker.close()  # the worker process ended
     assert channel.take(engine) is None
     assert channel.closed and not channel.post(engine, RenderRequest((pcm(1),)))
+
+
+@pytest.mark.parametrize(("reply_every_s", "messages"), [(60.0, 1), (0.0, 3)])
+def test_a_long_batch_is_answered_in_parts(monkeypatch: pytest.MonkeyPatch, reply_every_s: float,
+                                           messages: int) -> None:
+    """A batch whose rendering takes longer than REPLY_EVERY_S (eight full chains) is answered in
+    several messages, so the first engines' packets are not held back by the last one's."""
+    import musicbot.voice.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "REPLY_EVERY_S", reply_every_s)
+    ours, theirs = socket.socketpair()
+    main, worker = Connection(ours.detach()), Connection(theirs.detach())
+    hosts: dict[int, EngineHost] = {}
+    batch: list[tuple[int, WorkerMessage]] = []
+    for engine in (1, 2, 3):
+        batch += [(engine, AdoptEngine(EngineConfig(normalize=False))), (engine, StartTrack(packet_mode=False)),
+                  (engine, RenderRequest((pcm(0),)))]
+    main.send_bytes(pickle.dumps(batch))
+    _serve_batch(worker, hosts)
+    replies = []
+    while main.poll(0.05):
+        replies.append([engine for engine, _ in pickle.loads(main.recv_bytes())])
+    assert len(replies) == messages and [e for part in replies for e in part] == [1, 2, 3]
+    main.close()
+    worker.close()
