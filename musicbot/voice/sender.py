@@ -249,6 +249,7 @@ class SharedPlayer:
             self.source = source
             self.loops = 0
             self._start = on_grid(self._sender.clock.now())
+        self._sender.wake()  # a new schedule: the sender's next look must see it
 
     # ------------------------------------------------------------------ the sender's thread
     @property
