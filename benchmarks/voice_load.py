@@ -55,7 +55,7 @@ from musicbot.sources.synth import music_like, write_audio
 from musicbot.track import Track
 from musicbot.voice import realtime
 from musicbot.voice.processes import RenderProcesses, prepare_for_voice
-from musicbot.voice.protocol import EngineConfig
+from musicbot.voice.protocol import EngineConfig, OpusSettings
 from musicbot.voice.render_client import RenderClient
 from musicbot.voice.transport import LocalTransport
 from tests.harness import (
@@ -183,7 +183,8 @@ async def _serve_fake() -> None:
 
 
 async def run_load(
-    guilds: int, seconds: float, chain: str, render: str, fake_where: str = "process"
+    guilds: int, seconds: float, chain: str, render: str, fake_where: str = "process", *,
+    opus: OpusSettings | None = None,
 ) -> tuple[list[GuildResult], dict[str, float]]:
     filters, normalize = _settings(chain)
     # As `musicbot run` sets the process up (musicbot/cli.py).
@@ -195,7 +196,8 @@ async def run_load(
         source = _OneFile(media, seconds + 4.0)
         async with _fake_discord(fake_where) as (fake, received):
             return await _play_all(fake, received, guilds=guilds, seconds=seconds, source=source, filters=filters,
-                                   normalize=normalize, processes=processes, workers=workers)
+                                   normalize=normalize, processes=processes, workers=workers,
+                                   opus=opus or OpusSettings())
 
 
 async def _play_all(
@@ -209,6 +211,7 @@ async def _play_all(
     normalize: bool,
     processes: RenderProcesses | None,
     workers: list[int],
+    opus: OpusSettings,
 ) -> tuple[list[GuildResult], dict[str, float]]:
     factory = OfflineBotFactory(fake)
     try:
@@ -221,7 +224,7 @@ async def _play_all(
             guild = bot.get_guild(g)
             assert guild is not None
             listener = await join_voice(bot, g, g + 2, LISTENER)
-            engine = RenderClient(EngineConfig(filters, normalize=normalize),
+            engine = RenderClient(EngineConfig(filters, normalize=normalize, opus=opus),
                                   connect=LocalTransport if processes is None else processes.connect)
             session = GuildSession(guild, resolver=source, opener=source, engine=engine)
             await session.connect(listener)
@@ -340,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="render in worker processes or in this process (on the send threads)")
     parser.add_argument("--fake", choices=("process", "inline"), default="process",
                         help="run the fake Discord in a process of its own (as Discord is elsewhere) or in this one")
+    parser.add_argument("--opus-complexity", type=int, default=OpusSettings().complexity,
+                        help="the encoder's complexity, 0-10 (MUSICBOT_OPUS_COMPLEXITY; default: the bot's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -347,14 +352,16 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve_fake())
         return 0
     discord.utils.setup_logging(level=40)  # errors only: a warning per guild would bury the table
-    results, usage = asyncio.run(run_load(args.guilds, args.seconds, args.chain, args.render, args.fake))
+    opus = OpusSettings(complexity=args.opus_complexity)
+    results, usage = asyncio.run(run_load(args.guilds, args.seconds, args.chain, args.render, args.fake, opus=opus))
     late_total = sum(r.late for r in results)
     usage["send_threads_real_time"] = bool(realtime.first_outcome())
     all_jitter_p99 = max((r.jitter_p99_ms for r in results), default=0.0)
     if args.json:
         print(json.dumps({"guilds": [asdict(r) for r in results], "usage": usage, "late_total": late_total}))
     else:
-        print(f"{args.guilds} guilds × {args.seconds:g} s, chain {args.chain}, render {args.render}, "
+        print(f"{args.guilds} guilds × {args.seconds:g} s, chain {args.chain}, Opus complexity {opus.complexity}, "
+              f"render {args.render}, "
               f"{os.cpu_count()} cores, send threads "
               f"{'real-time (SCHED_FIFO)' if usage['send_threads_real_time'] else 'at normal priority'}, "
               f"Python {sys.version.split()[0]}")
