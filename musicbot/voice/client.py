@@ -39,9 +39,8 @@ import discord
 from discord.errors import ConnectionClosed
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
-from nacl._sodium import ffi, lib  # PyNaCl's cffi binding (see _Sealer)
-from nacl.exceptions import CryptoError
 
+from musicbot.voice.gil_held import Sealer, send_datagram
 from musicbot.voice.realtime import promote_current_thread
 from musicbot.voice.sender import SharedPlayer, current_lateness_s, shared_sender
 
@@ -104,6 +103,9 @@ class _ResumingState(VoiceConnectionState):
                 await previous.close()
         self.state = ConnectionFlowState.connected  # the send thread, waiting for this, carries on
 
+    def send_packet(self, packet: bytes) -> None:
+        send_datagram(self.socket, packet)  # with the GIL held (voice/gil_held.py)
+
     async def _resume_websocket(self) -> DiscordVoiceWebSocket:
         ws = await self._connect_websocket(True)  # sends RESUME (op 7)
         resumed = asyncio.Event()
@@ -126,46 +128,20 @@ class _ResumingState(VoiceConnectionState):
 
 
 _NONCE_PADDING = bytes(20)  # the rtpsize nonce: a 4-byte big-endian counter, then zeros
-_SEALED_MAX = 4096  # bytes a sealed payload may take: an Opus packet is at most 1275, the tag 16
-
-
-class _Sealer:
-    """libsodium's XChaCha20-Poly1305 (IETF) AEAD, the one discord.py uses, called through PyNaCl's
-    own cffi binding into a buffer kept per connection. Why not ``nacl.bindings``' function: it
-    checks the types and lengths of its four arguments and builds two cffi objects on every call,
-    4.2 µs a packet against 1.4 here (timeit), for every packet of every guild. The key's length is
-    checked once, here; the nonce is always the rtpsize layout's 24 bytes."""
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) != lib.crypto_aead_xchacha20poly1305_ietf_keybytes():
-            raise CryptoError(f"the voice session's key has {len(key)} bytes, not 32")
-        self.key = key
-        self._out = ffi.new("unsigned char[]", _SEALED_MAX)
-        self._length = ffi.new("unsigned long long *")
-
-    def seal(self, message: bytes, aad: bytes, nonce: bytes) -> bytes:
-        if len(message) + lib.crypto_aead_xchacha20poly1305_ietf_abytes() > _SEALED_MAX:
-            raise CryptoError(f"a voice packet of {len(message)} bytes is too large to send")
-        if lib.crypto_aead_xchacha20poly1305_ietf_encrypt(self._out, self._length, message, len(message), aad,
-                                                          len(aad), ffi.NULL, nonce, self.key) != 0:
-            raise CryptoError("encrypting a voice packet failed")
-        sealed: bytes = ffi.buffer(self._out, self._length[0])[:]
-        return sealed
-
-
 class VoiceClient(discord.VoiceClient):
     # Set when the connection ended without anyone closing it (a failed resume): the session rejoins.
     lost = False
     _key_source: object = None  # the connection's secret_key list the sealer was made for
-    _sealer: _Sealer | None = None
+    _sealer: Sealer | None = None
 
     def _encrypt_aead_xchacha20_poly1305_rtpsize(self, header: bytes, data: Any) -> bytes:
-        """discord.py's packet layout (header, sealed payload, the nonce's 4 counter bytes), the
-        sealer made once per session description (a reconnect brings a new key list)."""
+        """discord.py's packet layout (header, sealed payload, the nonce's 4 counter bytes), sealed
+        with the GIL held (``voice/gil_held.py``) by a sealer made once per session description (a
+        reconnect brings a new key list)."""
         secret = self._connection.secret_key
         sealer = self._sealer
         if secret is not self._key_source or sealer is None:
-            sealer = self._sealer = _Sealer(bytes(secret))
+            sealer = self._sealer = Sealer(bytes(secret))
             self._key_source = secret
         counter = self._incr_nonce.to_bytes(4, "big")
         self.checked_add("_incr_nonce", 1, 4294967295)
