@@ -7,22 +7,23 @@ it take it, and the sender then waits for it back until that thread's switch int
 them bought nothing, and while other threads were busy it cost the sender up to a millisecond a
 call: 100 guilds starting at once (``benchmarks/voice_load.py``, passthrough) sent 500-3,700
 packets late in their first second, 36-87 with these calls. ``ctypes.PyDLL`` is the standard
-library's way to call C with the GIL held; the functions are PyNaCl's own libsodium (its
+library's way to call C with the GIL held; the functions are PyNaCl's own libsodium (its private
 ``_sodium`` extension exports them) and the C library's ``send``.
 
-Where either is missing (another C library, a PyNaCl built differently), the usual calls are used.
+Where either is missing (another C library, a PyNaCl built differently), the usual calls are used:
+``nacl.bindings``' function and ``socket.sendall``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import importlib.util
 import logging
 import socket
 from typing import Any
 
-import nacl._sodium
-from nacl._sodium import ffi, lib
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 from nacl.exceptions import CryptoError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,11 @@ _KEY_BYTES = 32
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
-def _held_function(library: str | None, name: str, restype: Any, argtypes: list[Any]) -> Any:
+def _held_function(library: str | None, name: str, restype: Any, argtypes: list[Any], *,
+                   main_program: bool = False) -> Any:
+    if library is None and not main_program:
+        log.info("%s is called with the GIL released (PyNaCl's libsodium not found)", name)
+        return None
     try:
         function = getattr(ctypes.PyDLL(library, use_errno=True), name)
     except (OSError, AttributeError):
@@ -43,11 +48,20 @@ def _held_function(library: str | None, name: str, restype: Any, argtypes: list[
     return function
 
 
-_encrypt = _held_function(nacl._sodium.__file__, "crypto_aead_xchacha20poly1305_ietf_encrypt", ctypes.c_int, [
+def _sodium_path() -> str | None:
+    """Where PyNaCl's libsodium is: its private ``_sodium`` extension (the symbols are exported)."""
+    try:
+        spec = importlib.util.find_spec("nacl._sodium")
+    except ImportError:
+        return None
+    return None if spec is None else spec.origin
+
+
+_encrypt = _held_function(_sodium_path(), "crypto_aead_xchacha20poly1305_ietf_encrypt", ctypes.c_int, [
     ctypes.c_char_p, ctypes.POINTER(ctypes.c_ulonglong), ctypes.c_char_p, ctypes.c_ulonglong, ctypes.c_char_p,
     ctypes.c_ulonglong, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p])
-_send = _held_function(None, "send", ctypes.c_ssize_t,
-                       [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]) if _MSG_DONTWAIT else None
+_send = _held_function(None, "send", ctypes.c_ssize_t, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int],
+                       main_program=True) if _MSG_DONTWAIT else None
 
 
 class Sealer:
@@ -65,14 +79,7 @@ class Sealer:
         if len(message) + _TAG_BYTES > _SEALED_MAX:
             raise CryptoError(f"a voice packet of {len(message)} bytes is too large to send")
         if _encrypt is None:
-            out = ffi.new("unsigned char[]", len(message) + _TAG_BYTES)
-            length = ffi.new("unsigned long long *")
-            failed = lib.crypto_aead_xchacha20poly1305_ietf_encrypt(out, length, message, len(message), aad,
-                                                                    len(aad), ffi.NULL, nonce, self.key)
-            if failed:
-                raise CryptoError("encrypting a voice packet failed")
-            sealed: bytes = ffi.buffer(out, length[0])[:]
-            return sealed
+            return crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, nonce, self.key)
         if _encrypt(self._out, ctypes.byref(self._length), message, len(message), aad, len(aad), None, nonce,
                     self.key) != 0:
             raise CryptoError("encrypting a voice packet failed")

@@ -48,3 +48,19 @@ def test_a_datagram_reaches_the_other_end_and_a_failed_send_raises() -> None:
     finally:
         sender.close()
         receiver.close()
+
+
+def test_without_the_held_functions_the_usual_calls_do_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PyNaCl or C library that does not export them: nacl.bindings' function and sendall."""
+    key, header, nonce, payload = os.urandom(32), os.urandom(12), os.urandom(4) + bytes(20), os.urandom(200)
+    held = Sealer(key).seal(payload, header, nonce)
+    monkeypatch.setattr(gil_held, "_encrypt", None)
+    monkeypatch.setattr(gil_held, "_send", None)
+    assert Sealer(key).seal(payload, header, nonce) == held
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    with receiver, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.connect(receiver.getsockname())
+        send_datagram(sender, b"plain")
+        receiver.settimeout(2)
+        assert receiver.recv(100) == b"plain"
