@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from musicbot.audio import FRAME_SAMPLES, Chunk, EndOfStream
+from musicbot.audio import FRAME_SAMPLES, SAMPLE_RATE, Chunk, EndOfStream
 from musicbot.dsp.params import IDENTITY_SETTINGS, FilterSettings
 
 OPUS_SILENCE = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame, as discord.py sends it
@@ -88,7 +88,12 @@ class SetCrossfade:
 
     @property
     def samples(self) -> int:
-        return round(self.seconds * 48_000)
+        return crossfade_samples(self.seconds)
+
+
+def crossfade_samples(seconds: float) -> int:
+    """A crossfade's length in samples (its seconds checked where they were set: ``SetCrossfade``)."""
+    return round(seconds * SAMPLE_RATE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from musicbot.audio import END_OF_STREAM, FRAME_SAMPLES, SAMPLE_RATE, Chunk, Pull
+from musicbot.audio import END_OF_STREAM, FRAME_SAMPLES, Chunk, Pull
 from musicbot.dsp.params import FilterSettings
 from musicbot.errors import MediaError
 from musicbot.sources.opus_packets import is_passthrough_packet
@@ -46,6 +46,7 @@ from musicbot.voice.protocol import (
     SourceFailed,
     StartTrack,
     TakeOver,
+    crossfade_samples,
 )
 from musicbot.voice.transport import LocalTransport, Transport, WorkerTransport
 
@@ -117,7 +118,7 @@ class RenderClient:
 
     @property
     def crossfade_samples(self) -> int:
-        return round(self._config.crossfade_s * SAMPLE_RATE)  # checked when set (SetCrossfade); read every packet
+        return crossfade_samples(self._config.crossfade_s)  # every packet: no SetCrossfade made again
 
     @property
     def crossfading(self) -> bool:
