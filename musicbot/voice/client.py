@@ -11,10 +11,9 @@ a send that follows its own ``read``.
 A source that is not Opus (none of ours) still plays on discord.py's own thread, which asks for
 real-time priority at its first packet (``voice/realtime.py``); the shared sender does at its start.
 
-Each packet is encrypted with the same AEAD discord.py uses (``aead_xchacha20_poly1305_rtpsize``),
-called through PyNaCl's binding with the key converted to bytes once per session: discord.py builds
-a ``nacl.secret.Aead`` box from the key's 32-int list, and copies header, payload and nonce for
-every packet, about a third of the sender's own time per packet with 50 guilds passing Opus through.
+Each packet is sealed with the same AEAD discord.py uses (``aead_xchacha20_poly1305_rtpsize``) and
+sent without handing the GIL over (``voice/gil_held.py``), by a sealer made once per session key:
+discord.py builds a ``nacl.secret.Aead`` box from the key's 32-int list for every packet.
 
 On close code 4015 (the voice server crashed) the connection resumes in place (``_ResumingState``).
 
@@ -128,6 +127,8 @@ class _ResumingState(VoiceConnectionState):
 
 
 _NONCE_PADDING = bytes(20)  # the rtpsize nonce: a 4-byte big-endian counter, then zeros
+
+
 class VoiceClient(discord.VoiceClient):
     # Set when the connection ended without anyone closing it (a failed resume): the session rejoins.
     lost = False

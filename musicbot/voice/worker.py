@@ -6,9 +6,9 @@ line; pings, and its end is the worker's end) and the render connection (its soc
 control connection first). The render connection brings batches (``voice/channel.py``): each
 message a list of ``(engine id, message)``, applied in order (new engines, commands, render
 requests, closed engines); the render requests of a batch are answered in one reply message, or
-a few for a long one (``REPLY_EVERY_S``). It
-imports only what rendering needs: numpy, scipy, libopus (ctypes); not PyAV's Python side,
-discord.py, yt-dlp or SQLAlchemy (tests/voice/test_worker_imports.py).
+a few for a long one (``REPLY_EVERY_S``). It imports only what rendering needs: numpy, scipy,
+libopus (ctypes); not PyAV's Python side, discord.py, yt-dlp or SQLAlchemy
+(tests/voice/test_worker_processes.py).
 """
 
 from __future__ import annotations
