@@ -15,7 +15,7 @@ from musicbot.audio import Chunk, EndOfStream
 from musicbot.voice.player_values import EndReason, EventKind, PlayerEvent, QueueSplice, Slot, TrackStream
 from musicbot.voice.protocol import BeginCrossfade, CancelCrossfade
 from musicbot.voice.render_client import RenderClient
-from musicbot.voice.splice import SILENCE, FadeKind, FadeStart, fade_due
+from musicbot.voice.splice import SILENCE, FadeKind, FadeStart, fade_due, fade_possible
 
 
 class PlayerFades:
@@ -41,8 +41,9 @@ class PlayerFades:
         current, upcoming = self._current, self._next
         if current is None or self.engine.crossfading:
             return
-        if current.splice is None and (upcoming is None or self.engine.crossfade_samples <= 0):
-            return  # no stretch to skip, and gapless or nothing to fade into: no fade can be due (every packet)
+        if not fade_possible(splice=current.splice, crossfade_samples=self.engine.crossfade_samples,
+                             has_next=upcoming is not None):
+            return  # asked every packet: the position is not worked out for nothing
         position = self._position_samples - self.engine.unread_samples
         if current.splice is not None and current.splice.passed(position):
             self._drop_queued_splice(current)  # a seek went past the stretch

@@ -81,6 +81,12 @@ def splice_fade_samples(crossfade_samples: int) -> int:
     return blocks * FRAME_SAMPLES
 
 
+def fade_possible(*, splice: Splice | None, crossfade_samples: int, has_next: bool) -> bool:
+    """Whether any fade can come (``fade_due``'s first question, asked before the position is worked
+    out: most packets of most guilds have no stretch to skip and play gaplessly or last)."""
+    return splice is not None or (has_next and crossfade_samples > 0)
+
+
 def fade_due(*, position: int, duration_s: float | None, crossfade_samples: int, splice: Splice | None,
              has_next: bool) -> FadeStart | None:
     """The fade to begin now, if any, for a track at source sample ``position``.
@@ -89,6 +95,8 @@ def fade_due(*, position: int, duration_s: float | None, crossfade_samples: int,
     track moves the end the next track's crossfade (or a short fade) is measured against. Without a
     splice, the crossfade into the next track starts as before: when no more than it is left.
     """
+    if not fade_possible(splice=splice, crossfade_samples=crossfade_samples, has_next=has_next):
+        return None
     if splice is not None and splice.passed(position):
         splice = None
     if splice is not None and splice.resume is not None:
