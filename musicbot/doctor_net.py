@@ -98,7 +98,7 @@ async def check_redis(url: str, prefix: str, *, timeout_s: float = DISCORD_TIMEO
         await client.ping()
         keys = Keys(prefix)
         nodes = []
-        for node_id in await client.smembers(keys.nodes):  # type: ignore[misc]  # redis-py's sync/async union
+        for node_id in await client.smembers(keys.nodes):  # type: ignore[misc, unused-ignore]  # redis-py's sync/async union
             name = node_id.decode(errors="replace") if isinstance(node_id, bytes) else str(node_id)
             raw = await client.get(keys.node(name))
             if raw is not None:

@@ -181,7 +181,7 @@ class MusicBotClient(commands.AutoShardedBot):
         self._commands_installed = True
         services: BotServices = self  # the cogs see the client through this protocol (checked here by mypy)
         for cog in COGS:
-            await self.add_cog(cog(services))  # type: ignore[call-arg]
+            await self.add_cog(cog(services))  # type: ignore[call-arg, unused-ignore]
         # Names, descriptions and choices in every shipped language (bot/translator.py), in what sync registers.
         await self.tree.set_translator(CommandTranslator())
 

@@ -276,7 +276,7 @@ def _view(session: GuildSession | None) -> PlayerView:
     channel = voice.channel if voice is not None and voice.is_connected() else None
     current = session.queue.current
     upcoming = list(session.queue.upcoming)
-    in_channel = listeners(channel) if channel is not None and hasattr(channel, "members") else []  # type: ignore[arg-type]
+    in_channel = listeners(channel) if channel is not None and hasattr(channel, "members") else []  # type: ignore[arg-type, unused-ignore]
     return PlayerView(
         connected=channel is not None,
         channel_id=None if channel is None else str(channel.id),

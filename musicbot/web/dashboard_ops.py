@@ -91,10 +91,10 @@ PLAYER = OPS.add("dashboard.player", Nothing, PlayerView)
 RIGHTS = OPS.add("dashboard.rights", ForUser, RightsView)
 ACT = OPS.add("dashboard.act", ActArgs, PlayerView)
 PLAY = OPS.add("dashboard.play", PlayArgs, Queued)
-SEARCH = OPS.add("dashboard.search", SearchArgs, list[TrackView])  # type: ignore[arg-type]  # a generic alias
-HISTORY = OPS.add("dashboard.history", Nothing, list[HistoryView])  # type: ignore[arg-type]
-PLAYLISTS = OPS.add("dashboard.playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type]  # node-wide
-SERVER_PLAYLISTS = OPS.add("dashboard.server_playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type]
+SEARCH = OPS.add("dashboard.search", SearchArgs, list[TrackView])  # type: ignore[arg-type, unused-ignore]  # a generic alias
+HISTORY = OPS.add("dashboard.history", Nothing, list[HistoryView])  # type: ignore[arg-type, unused-ignore]
+PLAYLISTS = OPS.add("dashboard.playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type, unused-ignore]  # node-wide
+SERVER_PLAYLISTS = OPS.add("dashboard.server_playlists", ForUser, list[PlaylistView])  # type: ignore[arg-type, unused-ignore]
 SAVE_PLAYLIST = OPS.add("dashboard.save_playlist", SaveArgs, PlaylistView)
 LOAD_PLAYLIST = OPS.add("dashboard.load_playlist", LoadArgs, Queued)
 
