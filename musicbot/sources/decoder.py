@@ -164,8 +164,9 @@ class Decoder:
                 if self.packet_mode
                 else self._pcm(container, stream, start_sample)
             )
-            for chunk in _renumber(chunks, start_sample):
-                if not self._put(chunk):
+            put, stopped = self._buffer.put, self._stop.is_set
+            for chunk in chunks:
+                if not put(chunk, stopped):
                     return
             # A damaged file ends with what was wrong with it, in place of a quiet early end.
             complete = ogg_complete(self.location) if container.format.name == "ogg" else None
@@ -183,22 +184,26 @@ class Decoder:
             container.close()
 
     def _packets(self, container: Any, stream: Any, start_sample: int) -> Iterator[Chunk]:
+        """The source's packets as chunks numbered from ``start_sample``, 20 ms each."""
+        position, damage, stop = start_sample, self._damage, self._stop
         for packet in container.demux(stream):
-            if self._stop.is_set():
+            if stop.is_set():
                 return
             if not packet.size:
                 continue
-            self._damage.packet(bad=packet.is_corrupt)
+            damage.packet(bad=packet.is_corrupt)
             if start_sample and packet.pts is not None:
                 # after a seek, drop the packets before the target (20 ms granularity)
                 start = float(packet.pts * packet.time_base) * SAMPLE_RATE_HZ
                 if start - _origin_s(stream) * SAMPLE_RATE_HZ + FRAME_SAMPLES / 2 < start_sample:
                     continue
             data = bytes(packet)
-            self._damage.samples += opus_packet_samples(data)
-            yield Chunk(0, packet=data)
+            damage.samples += opus_packet_samples(data)
+            yield Chunk(position, packet=data)
+            position += FRAME_SAMPLES
 
     def _pcm(self, container: Any, stream: Any, start_sample: int) -> Iterator[Chunk]:
+        """The source decoded and resampled to 48 kHz, as chunks numbered from ``start_sample``."""
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE_HZ)
         pending = np.zeros((0, CHANNELS), np.float32)
         to_drop: int | None = None if start_sample else 0
@@ -216,7 +221,7 @@ class Decoder:
                     dropped = min(to_drop, len(pending))
                     pending, to_drop = pending[dropped:], to_drop - dropped
                 while len(pending) >= FRAME_SAMPLES:
-                    yield Chunk(0, pcm=np.ascontiguousarray(pending[:FRAME_SAMPLES]))
+                    yield Chunk(start_sample + produced, pcm=np.ascontiguousarray(pending[:FRAME_SAMPLES]))
                     pending = pending[FRAME_SAMPLES:]
                     produced += FRAME_SAMPLES
         pending = _append(pending, resampler.resample(None))
@@ -225,9 +230,9 @@ class Decoder:
             block = pending[:FRAME_SAMPLES]
             if len(block) < FRAME_SAMPLES:  # zero-pad the tail: every frame is exactly 20 ms
                 block = np.concatenate([block, np.zeros((FRAME_SAMPLES - len(block), CHANNELS), np.float32)])
-            yield Chunk(0, pcm=np.ascontiguousarray(block))
+            yield Chunk(start_sample + produced, pcm=np.ascontiguousarray(block))
             pending = pending[FRAME_SAMPLES:]
-
+            produced += FRAME_SAMPLES
 
     def _decode(self, packet: Any) -> list[Any]:
         """The frames of ``packet``; none for a packet FFmpeg cannot decode (it is counted)."""
@@ -246,13 +251,6 @@ class Decoder:
 def _is_opus_48k(stream: Any) -> bool:
     ctx = stream.codec_context
     return bool(ctx.name in ("opus", "libopus") and (ctx.sample_rate in (48000, 0, None)))
-
-
-def _renumber(chunks: Iterator[Chunk], first_sample: int) -> Iterator[Chunk]:
-    position = first_sample
-    for chunk in chunks:
-        yield Chunk(position, pcm=chunk.pcm, packet=chunk.packet)
-        position += FRAME_SAMPLES
 
 
 def _in_users_words(error: MediaError) -> MediaError:
