@@ -23,9 +23,9 @@ import functools
 import math
 
 import numpy as np
-import scipy.signal
 
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, ramp_up
+from musicbot.dsp.iir import lfilter
 from musicbot.dsp.lti import AllPole, Array
 from musicbot.dsp.params import BassBoostParams
 
@@ -94,7 +94,7 @@ class _Shelf:
         self.zi: Array = np.stack([y0, y1 + a1 * y0])
 
     def run(self, x: Array, past: Array) -> tuple[Array, Array]:
-        y: Array = scipy.signal.lfilter(self.b, self.poles.a, x, axis=0, zi=self.zi @ past)[0]
+        y: Array = lfilter(self.b, self.poles.a, x, axis=0, zi=self.zi @ past)[0]
         return y, self.poles.carry @ past + self.poles.drive @ x
 
 

@@ -1,7 +1,7 @@
 """Real-time loudness normalization to a target in LUFS (ITU-R BS.1770 K-weighting, EBU R128-style gating).
 
 Hand-written because neither numpy nor scipy offers streaming loudness normalization (meters such as
-pyloudnorm measure a whole file offline); scipy.signal supplies the K-weighting filter.
+pyloudnorm measure a whole file offline); scipy's lfilter routine (``dsp/iir.py``) runs the K-weighting filter.
 
 The loudness estimate works like BS.1770's integrated loudness made causal and forgetful:
 
@@ -32,10 +32,10 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from musicbot.dsp.finite import zero_nonfinite
 from musicbot.dsp.frame import CHANNELS, FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE_HZ, Frame, ramp_up
+from musicbot.dsp.iir import lfilter
 
 # BS.1770-4 K-weighting at 48 kHz: stage 1 high shelf (+4 dB above ~1.5 kHz, head diffraction),
 # stage 2 RLB high-pass (~38 Hz). These are the coefficients the Recommendation publishes for 48 kHz.
@@ -157,7 +157,7 @@ class LoudnessNormalizer:
         if self._held is not None:
             x = np.concatenate([self._held, x])
             self._held = None
-        weighted, self._zi = signal.lfilter(_K_B, _K_A, x, axis=0, zi=self._zi)
+        weighted, self._zi = lfilter(_K_B, _K_A, x, axis=0, zi=self._zi)
         powers = [float(np.vdot(part, part)) / len(part)  # both channels' sums of squares (BS.1770)
                   for part in (weighted[:-n], weighted[-n:]) if len(part)]
         if not math.isfinite(sum(powers)):

@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.fft
 import scipy.linalg
-import scipy.signal
+
+from musicbot.dsp.iir import lfilter
 
 Array = npt.NDArray[np.float64]
 Spectrum = npt.NDArray[np.complex128]
@@ -51,8 +52,8 @@ class BlockResponse:
         a_arr = np.pad(a_arr, (0, order + 1 - len(a_arr))) / a_arr[0]
         delta = np.zeros(n + 1)
         delta[0] = 1.0
-        h: Array = scipy.signal.lfilter(b_arr, a_arr, delta)
-        free, carry = scipy.signal.lfilter(
+        h: Array = lfilter(b_arr, a_arr, delta)
+        free, carry = lfilter(
             b_arr, a_arr, np.zeros((n, order)), axis=0, zi=np.eye(order)
         )
         self.order = order
@@ -220,5 +221,5 @@ class AllPole:
 
     def run(self, x: Array, past: Array) -> tuple[Array, Array]:
         """Filter the (n, channels) block ``x`` along axis 0; returns y and its new ``past``."""
-        y: Array = scipy.signal.lfilter(self._b, self._a, x, axis=0, zi=self._zi @ past)[0]
+        y: Array = lfilter(self._b, self._a, x, axis=0, zi=self._zi @ past)[0]
         return y, np.ascontiguousarray(y[: -self.order - 1 : -1])
