@@ -71,7 +71,7 @@ class AudioEngine:
         opus: OpusSettings | None = None,
     ) -> None:
         config = EngineConfig(filters, volume, normalize, target_lufs, opus=opus or OpusSettings())  # checks them
-        # Imported here: the filters, the normalizer and the limiter load scipy (about 80 MiB
+        # Imported here: the filters, the normalizer and the limiter load scipy (about 40 MiB
         # resident), which a bot process whose render workers do the rendering never needs: it
         # imports this module only for its constants and types.
         from musicbot.dsp.chain import FilterChain

@@ -36,7 +36,7 @@ before batches in the run just before it.)"""
 def serve(control: Connection) -> None:
     """The worker process's main loop; returns when the main process closes either connection."""
     render = Connection(recv_handle(control))
-    # The filters' libraries (scipy, ~70 MiB) load in the background from the start, while the control
+    # The filters' libraries (scipy, ~40 MiB) load in the background from the start, while the control
     # connection already answers: loaded by the first engine of a worker started ahead of time, they
     # stalled every guild's first packets for ~0.5 s (benchmarks/voice_load.py: 135-157 late packets at
     # 0.00 s with 5 guilds). The bot process itself never loads them.

@@ -58,7 +58,7 @@ def test_cogs_do_not_import_each_other() -> None:
 
 
 def test_the_bot_process_loads_no_dsp_library_until_a_player_needs_it() -> None:
-    # scipy (the filters, the normalizer, the limiter) is about 80 MiB resident in each process that loads it;
+    # scipy (the filters, the normalizer, the limiter) is about 40 MiB resident in each process that loads it;
     # the bot and its idle render workers only need the engine's constants and types (issue 15, memory).
     script = textwrap.dedent("""
         import sys
