@@ -19,7 +19,7 @@ Plain subprocesses rather than ``multiprocessing``'s spawn: spawn re-imports the
 When: a worker starts when a stream needs one (the first guild to play starts the first worker;
 another starts when every worker carries ``STREAMS_PER_WORKER`` streams, up to one per core) and the
 workers stop once no stream has used them for ``IDLE_STOP_S``: an idle bot holds no render process,
-and a few guilds share one (each worker is ~110 MiB resident, a stream in it ~3 MiB). The start does not block:
+and a few guilds share one (each worker is ~75 MiB resident, a stream in it ~3 MiB). The start does not block:
 the engine's request waits in its socket while the worker imports (about a second, while the
 voice connection and the track's source open).
 """
@@ -57,7 +57,7 @@ SWITCH_INTERVAL_S = 0.001
 STREAMS_PER_WORKER = 8
 """Streams a worker takes before another starts: a full filter chain costs ~1 ms of its 20 ms per
 frame (docs/benchmarks.md), so 8 use under half a core and are answered well within their frame;
-a second worker for the second guild would cost ~110 MiB for nothing."""
+a second worker for the second guild would cost ~75 MiB for nothing."""
 IDLE_STOP_S = 60.0
 """Workers no stream used for this long stop (a guild's next track usually comes sooner)."""
 
