@@ -246,9 +246,8 @@ class PanelManager:
             if await self._edit(guild, panel, now_playing_embed(state), self.controls_for(state, guild.id)):
                 panel.shown = state
                 return True
-            panel.message_id = panel.channel_id = None  # deleted by someone: post a new one
-        await self._post(guild, panel, state)
-        return True
+            panel.message_id = panel.channel_id = None  # deleted by someone, or ended by a click meanwhile
+        return await self._post(guild, panel)
 
     async def _edit(self, guild: discord.Guild, panel: _Panel, embed: discord.Embed,
                     view: PanelView | None) -> bool:
@@ -265,15 +264,21 @@ class PanelManager:
             log.warning("could not edit the now-playing panel in guild %s", guild.id, exc_info=True)
         return True
 
-    async def _post(self, guild: discord.Guild, panel: _Panel, state: NowPlaying) -> None:
-        """In the announce channel if set, else where music was asked for."""
+    async def _post(self, guild: discord.Guild, panel: _Panel) -> bool:
+        """In the announce channel if set, else where music was asked for; True when a request was made."""
         settings = await self.bot.guild_settings(guild.id)
         channel_id = settings.announce_channel_id or self.bot.sessions.text_channel_id(guild.id)
         channel = guild.get_channel_or_thread(channel_id) if channel_id else None
         if not isinstance(channel, PanelChannel):
-            return
-        embed, view = now_playing_embed(state), self.controls_for(state, guild.id)
+            return False
         old = await self._find_old_panel(channel)
+        # What plays now, after those awaits: a Stop clicked meanwhile has ended the panel, and a
+        # state read before it would bring the stopped track's buttons back.
+        session = self.bot.sessions.get(guild.id)
+        state = snapshot(session) if session is not None else None
+        if state is None:
+            return False
+        embed, view = now_playing_embed(state), self.controls_for(state, guild.id)
         try:
             if old is not None:
                 await channel.get_partial_message(old).edit(embed=embed, view=view, allowed_mentions=NO_PINGS)
@@ -282,8 +287,9 @@ class PanelManager:
                 message_id = (await channel.send(embed=embed, view=view, allowed_mentions=NO_PINGS)).id
         except discord.HTTPException:
             log.warning("could not post the now-playing panel in guild %s", guild.id, exc_info=True)
-            return
+            return True
         panel.channel_id, panel.message_id, panel.shown = channel.id, message_id, state
+        return True
 
     async def _find_old_panel(self, channel: PanelChannel) -> int | None:
         """This bot's live panel among the channel's last messages (left there by an earlier run)."""

@@ -432,3 +432,40 @@ async def test_no_dashboard_link_while_the_dashboard_is_off(np_world: World) -> 
     await playing(np_world, "long440")
     await settled(np_world, lambda m: True)
     assert not [c for row in the_panel(np_world)["components"] for c in row["components"] if c.get("style") == 5]
+
+
+async def test_a_panel_posted_while_playback_stops_does_not_bring_the_stopped_track_back(
+    np_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race a Stop can meet: the panel's update has read "playing" and waits (for the channel's
+    # last messages) while the music is stopped. What it then posts must be what plays by then.
+    world = np_world
+    session = await playing(world, "long440", "long660")
+    manager = panels(world)
+    panel_id = the_panel(world)["id"]
+    await wait_for(lambda: str(manager.message_id(GUILD)) == panel_id)
+    entered, gate = asyncio.Event(), asyncio.Event()
+    find_old_panel = manager._find_old_panel
+
+    async def slow_find_old_panel(channel: Any) -> int | None:
+        entered.set()
+        await gate.wait()
+        return await find_old_panel(channel)
+
+    monkeypatch.setattr(manager, "_find_old_panel", slow_find_old_panel)
+    state = manager._panels[GUILD]
+    state.message_id = state.channel_id = state.shown = None  # as after a restart: the next update posts
+    manager.changed(GUILD)
+    await asyncio.wait_for(entered.wait(), 5)
+    session.stop()
+    await wait_for(lambda: session.queue.current is None)
+    def requests() -> int:
+        return len(world.fake.calls("POST", rf"^/channels/{TEXT}/messages$")) + len(panel_edits(world, panel_id))
+
+    before = requests()
+    gate.set()
+    await wait_for(lambda: manager._panels.get(GUILD) is None or manager._panels[GUILD].task is None)
+    await asyncio.sleep(2 * FAST_INTERVAL_S)
+    # Neither a new panel nor the old one edited back to the stopped track and its buttons.
+    assert requests() == before
+    assert manager.message_id(GUILD) is None
