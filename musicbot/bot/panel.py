@@ -233,31 +233,37 @@ class PanelManager:
     async def _refresh_in(self, guild: discord.Guild, panel: _Panel) -> bool:
         session = self.bot.sessions.get(guild.id)
         state = snapshot(session) if session is not None else None
+        where = (panel.channel_id, panel.message_id)
         if state is None:
             if panel.message_id is None:
                 return False
-            await self._edit(guild, panel, ended_embed(), None)
+            await self._edit(guild, where, ended_embed(), None)
             panel.message_id = panel.channel_id = None
             panel.shown = None
             return True
         if panel.message_id is not None:
             if panel.shown is not None and state.looks_like(panel.shown):
                 return False
-            if await self._edit(guild, panel, now_playing_embed(state), self.controls_for(state, guild.id)):
-                panel.shown = state
+            if await self._edit(guild, where, now_playing_embed(state), self.controls_for(state, guild.id)):
+                if panel.message_id is None:
+                    # A click ended playback while this edit was on its way, and answered on the same
+                    # message: if its answer came first, this edit put the stopped track's buttons back.
+                    await self._edit(guild, where, ended_embed(), None)
+                else:
+                    panel.shown = state
                 return True
             panel.message_id = panel.channel_id = None  # deleted by someone, or ended by a click meanwhile
         return await self._post(guild, panel)
 
-    async def _edit(self, guild: discord.Guild, panel: _Panel, embed: discord.Embed,
+    async def _edit(self, guild: discord.Guild, where: tuple[int | None, int | None], embed: discord.Embed,
                     view: PanelView | None) -> bool:
-        """Edit the panel's message; False when it no longer exists."""
-        channel = guild.get_channel_or_thread(panel.channel_id) if panel.channel_id else None
-        if not isinstance(channel, PanelChannel) or panel.message_id is None:
+        """Edit message ``where`` (channel id, message id); False when it no longer exists."""
+        channel_id, message_id = where
+        channel = guild.get_channel_or_thread(channel_id) if channel_id else None
+        if not isinstance(channel, PanelChannel) or message_id is None:
             return False
         try:
-            await channel.get_partial_message(panel.message_id).edit(embed=embed, view=view,
-                                                                     allowed_mentions=NO_PINGS)
+            await channel.get_partial_message(message_id).edit(embed=embed, view=view, allowed_mentions=NO_PINGS)
         except discord.NotFound:
             return False
         except discord.HTTPException:

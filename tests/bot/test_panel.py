@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 import pytest_asyncio
 
@@ -468,4 +469,33 @@ async def test_a_panel_posted_while_playback_stops_does_not_bring_the_stopped_tr
     await asyncio.sleep(2 * FAST_INTERVAL_S)
     # Neither a new panel nor the old one edited back to the stopped track and its buttons.
     assert requests() == before
+    assert manager.message_id(GUILD) is None
+
+
+async def test_an_edit_on_its_way_when_stop_answers_does_not_leave_the_stopped_tracks_buttons(
+    np_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other side of that race: the panel's edit (still "playing") reaches Discord after the Stop
+    # click's own answer on the same message. The message must end up saying that playback ended.
+    world = np_world
+    await playing(world, "long440", "long660")
+    manager = panels(world)
+    panel_id = the_panel(world)["id"]
+    await wait_for(lambda: str(manager.message_id(GUILD)) == panel_id)
+    edit = discord.PartialMessage.edit
+    clicked: list[dict[str, Any]] = []
+
+    async def lands_after_a_stop(message: discord.PartialMessage, **fields: Any) -> Any:
+        if fields.get("view") is not None and not clicked:  # the "playing" edit, already on its way
+            clicked.append(updated(await click(world, "np:stop")))
+        return await edit(message, **fields)
+
+    monkeypatch.setattr(discord.PartialMessage, "edit", lands_after_a_stop)
+    manager._panels[GUILD].shown = None  # an update of the panel is due now
+    manager.changed(GUILD)
+    await wait_for(lambda: bool(clicked))
+    assert clicked[0]["components"] == []  # the click's answer: ended, no buttons
+    await wait_for(lambda: world.fake.messages[panel_id]["components"] == [], timeout=5)
+    await asyncio.sleep(2 * FAST_INTERVAL_S)
+    assert world.fake.messages[panel_id]["components"] == []
     assert manager.message_id(GUILD) is None
