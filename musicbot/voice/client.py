@@ -40,6 +40,7 @@ from discord.errors import ConnectionClosed
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
+from musicbot.audio import FRAME_SAMPLES
 from musicbot.voice.gil_held import Sealer, send_datagram
 from musicbot.voice.realtime import promote_current_thread
 from musicbot.voice.sender import SharedPlayer, current_lateness_s, shared_sender
@@ -130,9 +131,13 @@ class _ResumingState(VoiceConnectionState):
 _NONCE_PADDING = bytes(20)  # the rtpsize nonce: a 4-byte big-endian counter, then zeros
 _RTPSIZE_MODE = "aead_xchacha20_poly1305_rtpsize"
 _RTP_HEADER = struct.Struct(">BBHII")  # version 2, payload type 0x78, sequence, timestamp, SSRC
-_SEQUENCE_LIMIT = 65535
-_TIMESTAMP_LIMIT = 4294967295
-_SAMPLES_PER_PACKET = 960
+_U16_MAX, _U32_MAX = 65535, 4294967295
+
+
+def _wrapping_add(value: int, step: int, limit: int) -> int:
+    """discord.py's ``checked_add`` as a value: past ``limit`` the counter starts again at 0."""
+    value += step
+    return 0 if value > limit else value
 
 
 class VoiceClient(discord.VoiceClient):
@@ -150,9 +155,8 @@ class VoiceClient(discord.VoiceClient):
         if secret is not self._key_source or sealer is None:
             sealer = self._sealer = Sealer(bytes(secret))
             self._key_source = secret
-        nonce = self._incr_nonce
-        counter = nonce.to_bytes(4, "big")
-        self._incr_nonce = 0 if nonce >= _TIMESTAMP_LIMIT else nonce + 1  # as checked_add, inline
+        counter = self._incr_nonce.to_bytes(4, "big")
+        self._incr_nonce = _wrapping_add(self._incr_nonce, 1, _U32_MAX)
         aad = bytes(header)
         return aad + sealer.seal(bytes(data), aad, counter + _NONCE_PADDING) + counter
 
@@ -166,16 +170,14 @@ class VoiceClient(discord.VoiceClient):
         connection = self._connection
         if connection.mode != _RTPSIZE_MODE or connection.dave_session is not None:
             return False
-        sequence = self.sequence + 1
-        self.sequence = sequence = 0 if sequence > _SEQUENCE_LIMIT else sequence
-        header = _RTP_HEADER.pack(0x80, 0x78, sequence, self.timestamp, connection.ssrc)
+        self.sequence = _wrapping_add(self.sequence, 1, _U16_MAX)
+        header = _RTP_HEADER.pack(0x80, 0x78, self.sequence, self.timestamp, connection.ssrc)
         packet = self._encrypt_aead_xchacha20_poly1305_rtpsize(header, data)
         try:
             connection.send_packet(packet)
         except OSError:
             log.debug("a packet has been dropped (seq: %s, timestamp: %s)", self.sequence, self.timestamp)
-        timestamp = self.timestamp + _SAMPLES_PER_PACKET
-        self.timestamp = 0 if timestamp > _TIMESTAMP_LIMIT else timestamp
+        self.timestamp = _wrapping_add(self.timestamp, FRAME_SAMPLES, _U32_MAX)
         return True
 
     def create_connection_state(self) -> VoiceConnectionState:
