@@ -164,9 +164,8 @@ class Decoder:
                 if self.packet_mode
                 else self._pcm(container, stream, start_sample)
             )
-            put, stopped = self._buffer.put, self._stop.is_set
             for chunk in chunks:
-                if not put(chunk, stopped):
+                if not self._put(chunk):
                     return
             # A damaged file ends with what was wrong with it, in place of a quiet early end.
             complete = ogg_complete(self.location) if container.format.name == "ogg" else None
