@@ -230,9 +230,13 @@ class PanelManager:
         with use_locale(guild.preferred_locale):
             return await self._refresh_in(guild, panel)
 
+    def _playing(self, guild_id: int) -> NowPlaying | None:
+        """What the guild plays now (None: nothing)."""
+        session = self.bot.sessions.get(guild_id)
+        return snapshot(session) if session is not None else None
+
     async def _refresh_in(self, guild: discord.Guild, panel: _Panel) -> bool:
-        session = self.bot.sessions.get(guild.id)
-        state = snapshot(session) if session is not None else None
+        state = self._playing(guild.id)
         where = (panel.channel_id, panel.message_id)
         if state is None:
             if panel.message_id is None:
@@ -280,8 +284,7 @@ class PanelManager:
         old = await self._find_old_panel(channel)
         # What plays now, after those awaits: a Stop clicked meanwhile has ended the panel, and a
         # state read before it would bring the stopped track's buttons back.
-        session = self.bot.sessions.get(guild.id)
-        state = snapshot(session) if session is not None else None
+        state = self._playing(guild.id)
         if state is None:
             return False
         embed, view = now_playing_embed(state), self.controls_for(state, guild.id)
